@@ -1,0 +1,117 @@
+// The Reprise agent: the library a service embeds.
+//
+//   auto agent = reprise::Agent::Start({.service = "ledger",
+//                                       .journal = "sqlite:ledger.journal"});
+//   (*agent)->Handle("payments.received", [&](const reprise::Message& in, reprise::Context& ctx) {
+//     ctx.Emit("balance.updated", in.key, Render(balance));
+//     return reprise::Status::Ok();
+//   });
+//   (*agent)->Send("balance.updated", [&](const reprise::Message& out) { return Post(out); });
+//   (*agent)->Deliver("payments.received", "account:42", payload);
+//
+// The agent journals every message that enters or leaves the process and
+// serves the Reprise gRPC API. Thread-safe: register handlers and senders
+// before traffic starts; Deliver and Record* may be called from any thread.
+// Nothing the agent does, and nothing a handler or sender throws, takes the
+// host process down: failures become `failed` records and Status values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reprise/store/message.h"
+#include "reprise/store/recorder.h"
+#include "reprise/store/status.h"
+
+namespace reprise {
+
+struct AgentOptions {
+  std::string service = "service";
+  std::string instance;  // default: host:pid
+  std::string journal = "sqlite:reprise.journal";
+  // gRPC listen address; "" disables the API server (tests, tools).
+  // Port 0 picks a free port: see Agent::listen_address().
+  std::string listen = "127.0.0.1:7070";
+  Durability durability = Durability::kAsync;
+  OverloadPolicy overload = OverloadPolicy::kBlock;
+  size_t max_queue_bytes = 64u << 20;
+  size_t max_payload_bytes = 4u << 20;  // larger payloads are refused and counted
+};
+
+// What a handler sees besides the message: where to put what it produces.
+class Context {
+ public:
+  virtual ~Context() = default;
+  // The message being handled.
+  virtual const Message& message() const = 0;
+  // Records an outbound message caused by the one being handled (causation =
+  // its id, same correlation) and, once the handler returns OK or not, sends
+  // it through the channel's sender.
+  virtual void Emit(std::string_view channel, std::string_view key, std::string_view payload,
+                    Headers headers = {}, std::string_view content_type = "") = 0;
+};
+
+using Handler = std::function<Status(const Message& in, Context& ctx)>;
+using Sender = std::function<Status(const Message& out)>;
+
+struct DeliverOptions {
+  Headers headers;
+  std::string content_type;  // e.g. "application/json"; guessed when empty
+  std::string correlation_id;  // default: the new message's own id
+  std::string causation_id;
+};
+
+struct DeliverResult {
+  std::string id;  // id of the recorded inbound message
+  Status status;   // what the handler returned (or the exception it threw)
+};
+
+// Counters for Describe and monitoring.
+struct AgentStats {
+  RecorderStats recorder;
+  uint64_t refused_oversize = 0;
+};
+
+class Agent {
+ public:
+  // Opens the journal, starts the recorder and the gRPC server.
+  static StatusOr<std::unique_ptr<Agent>> Start(AgentOptions options);
+  virtual ~Agent() = default;  // stops the server, drains the journal queue
+
+  // Registers the handler for inbound messages of `channel` (replaces any).
+  virtual void Handle(std::string_view channel, Handler handler) = 0;
+  // Registers the sender for outbound messages of `channel` (replaces any).
+  virtual void Send(std::string_view channel, Sender sender) = 0;
+
+  // The integrated style: records the inbound message, runs its handler,
+  // records the outcome and every emitted message, then sends those through
+  // their senders and records how that went. Returns the handler's status.
+  // A channel with no handler is recorded as `skipped`.
+  virtual DeliverResult Deliver(std::string_view channel, std::string_view key,
+                                std::string_view payload, DeliverOptions options = {}) = 0;
+
+  // The explicit style, for services whose dispatch the agent cannot wrap.
+  // Each returns the new record's id. Outcome starts `pending`.
+  virtual StatusOr<std::string> RecordInbound(std::string_view channel, std::string_view key,
+                                              std::string_view payload,
+                                              DeliverOptions options = {}) = 0;
+  virtual StatusOr<std::string> RecordOutbound(std::string_view channel, std::string_view key,
+                                               std::string_view payload,
+                                               DeliverOptions options = {}) = 0;
+  // Reports how handling or sending of a recorded message ended.
+  virtual Status RecordOutcome(std::string_view id, Outcome outcome,
+                               std::string_view error = "") = 0;
+
+  // Waits until everything recorded so far is committed to the journal.
+  virtual Status Flush() = 0;
+
+  // The address the API server listens on ("" when disabled).
+  virtual std::string listen_address() const = 0;
+  virtual AgentStats Stats() const = 0;
+};
+
+}  // namespace reprise

@@ -1,0 +1,100 @@
+// The journal: where every message, and later every job, flow and audit
+// record, is stored.
+//
+// Journal is the storage backend: synchronous, transactional, safe to call
+// from several threads (each backend serializes what it must). Callers on a
+// service's hot path do not write to it directly: they go through a Recorder
+// (recorder.h), which queues records and writes them in groups.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reprise/store/message.h"
+#include "reprise/store/status.h"
+
+namespace reprise {
+
+// A change to the outcome of a recorded message: the system's own report of
+// how handling or sending ended. Never an operator edit.
+struct OutcomeUpdate {
+  std::string id;
+  Outcome outcome = Outcome::kOk;
+  std::string error;
+  std::string flow_variant;  // set when a flow decided the handling
+};
+
+// One group commit: written in a single transaction, all or nothing.
+struct WriteBatch {
+  std::vector<Message> messages;
+  std::vector<OutcomeUpdate> outcomes;  // applied after `messages`
+  bool empty() const { return messages.empty() && outcomes.empty(); }
+};
+
+struct ListQuery {
+  std::string filter;      // filter language; empty selects everything
+  uint32_t page_size = 50;  // clamped to [1, kMaxPageSize]
+  std::string page_token;  // from the previous page's next_page_token
+  bool with_payload = false;
+  bool oldest_first = false;  // default: newest first
+};
+inline constexpr uint32_t kMaxPageSize = 1000;
+
+struct MessagePage {
+  std::vector<Message> messages;
+  std::string next_page_token;  // empty on the last page
+};
+
+// A message with its lineage.
+struct MessageLineage {
+  Message message;                // with payload
+  std::vector<Message> causes;    // parent first, then its parent, ... (no payloads)
+  std::vector<Message> effects;   // messages whose causation is this one
+  std::vector<Message> copies;    // reflowed copies (origin = this one)
+};
+
+struct CountRow {
+  std::string group;  // value of the group-by field ("" without group-by)
+  uint64_t count = 0;
+};
+
+struct ChannelInfo {
+  std::string channel;
+  Direction direction = Direction::kIn;
+  uint64_t messages = 0;
+  uint64_t failed = 0;
+};
+
+class Journal {
+ public:
+  // Opens the journal named by `url`:
+  //   sqlite:PATH            (the embedded default; the file is created)
+  //   sqlite::memory:        (tests)
+  // The schema is created or migrated to the current version.
+  static StatusOr<std::unique_ptr<Journal>> Open(std::string_view url);
+
+  virtual ~Journal() = default;
+
+  // "sqlite" or "postgresql", and where.
+  virtual std::string Describe() const = 0;
+  virtual int SchemaVersion() const = 0;
+
+  // Writes a batch in one transaction. With `sync`, the commit is also
+  // flushed to stable storage (survives power loss), not just to the OS.
+  virtual Status Write(const WriteBatch& batch, bool sync) = 0;
+
+  // Messages matching query.filter, one page at a time (keyset paging by id).
+  virtual StatusOr<MessagePage> List(const ListQuery& query) = 0;
+  // One message with payload and lineage; NOT_FOUND names the id.
+  virtual StatusOr<MessageLineage> Get(std::string_view id) = 0;
+  // Counts messages matching `filter`, grouped by `group_by` ("" = one row).
+  virtual StatusOr<std::vector<CountRow>> Count(std::string_view filter,
+                                                std::string_view group_by) = 0;
+  // Every channel seen, with counts.
+  virtual StatusOr<std::vector<ChannelInfo>> Channels() = 0;
+};
+
+}  // namespace reprise

@@ -1,0 +1,43 @@
+// The record at the heart of Reprise: one message crossing the process boundary.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace reprise {
+
+enum class Direction : int { kIn = 1, kOut = 2 };
+enum class Outcome : int { kPending = 1, kOk = 2, kFailed = 3, kSkipped = 4 };
+
+// "in"/"out" and "pending"/"ok"/"failed"/"skipped": the spelling used by the
+// filter language, the console and the docs.
+std::string_view DirectionName(Direction d);
+std::string_view OutcomeName(Outcome o);
+std::optional<Direction> ParseDirection(std::string_view s);
+std::optional<Outcome> ParseOutcome(std::string_view s);
+
+using Headers = std::map<std::string, std::string, std::less<>>;
+
+struct Message {
+  std::string id;  // ULID: sortable by record time, unique across a fleet
+  Direction direction = Direction::kIn;
+  std::string channel;         // payments.received
+  std::string key;             // account:42
+  std::string correlation_id;  // shared by everything one request caused
+  std::string causation_id;    // the message that caused this one
+  Headers headers;
+  std::string payload;  // bytes
+  std::string content_type;
+  int64_t recorded_at_us = 0;  // microseconds since the Unix epoch
+  Outcome outcome = Outcome::kPending;
+  std::string error;  // set when outcome is failed
+  uint32_t attempt = 1;
+  std::string origin_id;  // set on reflowed copies: the message replayed
+  std::string job_id;     // set on records a job produced
+  std::string flow_variant;  // the variant that handled it, when a flow applied
+};
+
+}  // namespace reprise

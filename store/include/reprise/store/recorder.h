@@ -1,0 +1,103 @@
+// Recorder: takes records off the host's hot path.
+//
+// Record() and RecordOutcome() put the record on a bounded in-memory queue and
+// return; one background writer drains the queue into the Journal in group
+// commits (one transaction per batch). What a call promises depends on the
+// durability mode:
+//
+//   async    returns once queued. A crash loses at most what was queued and
+//            not yet committed: at most `max_queue_bytes`, and normally less
+//            than `max_batch_delay` of traffic.
+//   process  returns once committed to the journal (survives kill -9).
+//   power    returns once committed and fsynced (survives power loss).
+//
+// When the journal falls behind and the queue is full, the overload policy
+// decides: `block` the caller until there is room, or `drop` the record and
+// count it. Memory stays bounded by `max_queue_bytes` either way.
+//
+// Thread-safe: any number of threads may record concurrently.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "reprise/store/journal.h"
+
+namespace reprise {
+
+enum class Durability { kAsync, kProcess, kPower };
+enum class OverloadPolicy { kBlock, kDrop };
+
+std::string_view DurabilityName(Durability d);
+std::optional<Durability> ParseDurability(std::string_view s);
+std::string_view OverloadPolicyName(OverloadPolicy p);
+std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
+
+struct RecorderOptions {
+  Durability durability = Durability::kAsync;
+  OverloadPolicy overload = OverloadPolicy::kBlock;
+  size_t max_queue_bytes = 64u << 20;  // bound on queued records' memory
+  size_t max_batch_records = 4096;     // per group commit
+  std::chrono::milliseconds max_batch_delay{5};  // async: longest a record waits
+};
+
+struct RecorderStats {
+  uint64_t recorded = 0;     // accepted onto the queue
+  uint64_t committed = 0;    // written to the journal
+  uint64_t dropped = 0;      // refused by the drop policy
+  uint64_t failed_writes = 0;  // batches the journal refused (retried)
+  uint64_t batches = 0;
+  size_t queued = 0;         // records waiting
+  size_t queued_bytes = 0;
+  std::string last_error;    // the journal's last write error, "" when healthy
+};
+
+class Recorder {
+ public:
+  // `journal` must outlive the Recorder.
+  Recorder(Journal* journal, RecorderOptions options);
+  ~Recorder();  // drains the queue, then stops the writer
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // Queues a message (and waits for its commit in process/power durability).
+  // RESOURCE_EXHAUSTED when dropped under the drop policy; UNAVAILABLE when a
+  // synchronous commit failed.
+  Status Record(Message message);
+  // Queues an outcome for a recorded message, with the same promise.
+  Status RecordOutcome(OutcomeUpdate update);
+  // Waits until everything queued before the call is committed (or failed).
+  Status Flush();
+
+  RecorderStats Stats() const;
+  const RecorderOptions& options() const { return options_; }
+
+ private:
+  struct Item;
+  Status Enqueue(Item item);
+  void WriterLoop();
+
+  Journal* const journal_;
+  const RecorderOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;   // writer waits for records
+  std::condition_variable room_cv_;   // blocked producers wait for room
+  std::condition_variable commit_cv_; // synchronous callers wait for commits
+  std::deque<Item> queue_;            // guarded by mu_
+  size_t queued_bytes_ = 0;           // guarded by mu_
+  uint64_t next_ticket_ = 1;          // guarded by mu_
+  uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
+  uint64_t failed_through_ticket_ = 0;  // guarded by mu_: sync callers <= see the error
+  bool stopping_ = false;             // guarded by mu_
+  RecorderStats stats_;               // guarded by mu_
+  std::thread writer_;
+};
+
+}  // namespace reprise
