@@ -1,0 +1,330 @@
+#include "reprise/agent/agent.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <exception>
+#include <map>
+#include <shared_mutex>
+
+#include "agent_core.h"
+#include "api_service.h"
+#include "reprise/store/ulid.h"
+
+namespace reprise {
+namespace {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A guess good enough for display: the console pretty-prints JSON and
+// hex-dumps binary.
+std::string GuessContentType(std::string_view payload) {
+  size_t i = payload.find_first_not_of(" \t\r\n");
+  if (i != std::string_view::npos && (payload[i] == '{' || payload[i] == '[')) {
+    return "application/json";
+  }
+  for (unsigned char c : payload) {
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return "application/octet-stream";
+  }
+  return "text/plain";
+}
+
+bool IsLoopback(std::string_view listen) {
+  std::string_view host = listen.substr(0, listen.rfind(':'));
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" ||
+         host.substr(0, 4) == "127." || listen.substr(0, 5) == "unix:";
+}
+
+// Runs host code and turns whatever it does, including throwing, into a Status.
+template <typename Fn>
+Status Contain(std::string_view what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Unknown(std::string(what) + " threw: " + e.what());
+  } catch (...) {
+    return Unknown(std::string(what) + " threw a non-standard exception");
+  }
+}
+
+class DeliveryContext final : public Context {
+ public:
+  DeliveryContext(const Message& in, std::vector<Message>* emitted) : in_(in), emitted_(emitted) {}
+  const Message& message() const override { return in_; }
+  void Emit(std::string_view channel, std::string_view key, std::string_view payload,
+            Headers headers, std::string_view content_type) override {
+    Message out;
+    out.direction = Direction::kOut;
+    out.channel = channel;
+    out.key = key;
+    out.payload = payload;
+    out.headers = std::move(headers);
+    out.content_type = content_type.empty() ? GuessContentType(payload) : std::string(content_type);
+    out.causation_id = in_.id;
+    out.correlation_id = in_.correlation_id.empty() ? in_.id : in_.correlation_id;
+    out.job_id = in_.job_id;
+    emitted_->push_back(std::move(out));
+  }
+
+ private:
+  const Message& in_;
+  std::vector<Message>* emitted_;
+};
+
+class AgentImpl final : public Agent, public AgentCore {
+ public:
+  AgentImpl(AgentOptions options, std::unique_ptr<Journal> journal)
+      : options_(std::move(options)),
+        journal_(std::move(journal)),
+        recorder_(journal_.get(), {.durability = options_.durability,
+                                   .overload = options_.overload,
+                                   .max_queue_bytes = options_.max_queue_bytes}),
+        started_at_(std::chrono::system_clock::now()) {
+    instance_ = options_.instance;
+    if (instance_.empty()) {
+      char host[256] = {0};
+      gethostname(host, sizeof host - 1);
+      instance_ = std::string(host) + ":" + std::to_string(getpid());
+    }
+  }
+
+  ~AgentImpl() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // The recorder drains its queue in its destructor, before the journal closes.
+  }
+
+  Status StartServer() {
+    if (options_.listen.empty()) return Status::Ok();
+    if (!IsLoopback(options_.listen) && !options_.insecure) {
+      return FailedPrecondition("refusing to listen on " + options_.listen +
+                                " without TLS and tokens; listen on 127.0.0.1 or start insecure "
+                                "(AgentOptions.insecure / --insecure) on a trusted network");
+    }
+    service_ = std::make_unique<ApiService>(this);
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_payload_bytes + (1 << 20)));
+    server_ = builder.BuildAndStart();
+    if (!server_ || port == 0) {
+      return Unavailable("cannot listen on " + options_.listen +
+                         ": address in use or not valid; pick another with listen/--listen");
+    }
+    std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+    listen_address_ = host + ":" + std::to_string(port);
+    return Status::Ok();
+  }
+
+  // Agent -----------------------------------------------------------------
+  void Handle(std::string_view channel, Handler handler) override {
+    std::unique_lock lock(registry_mu_);
+    handlers_[std::string(channel)] = std::move(handler);
+  }
+
+  void Send(std::string_view channel, Sender sender) override {
+    std::unique_lock lock(registry_mu_);
+    senders_[std::string(channel)] = std::move(sender);
+  }
+
+  DeliverResult Deliver(std::string_view channel, std::string_view key, std::string_view payload,
+                        DeliverOptions options) override {
+    DeliverResult result;
+    if (Status st = CheckPayload(payload); !st.ok()) {
+      result.status = st;
+      return result;
+    }
+    Message in = NewMessage(Direction::kIn, channel, key, payload, std::move(options));
+    result.id = in.id;
+    const bool synchronous = options_.durability != Durability::kAsync;
+
+    // Write-ahead: in process/power durability the inbound record is committed
+    // before the handler runs, so a crash during handling still leaves it to replay.
+    if (Status st = recorder_.Record(in); !st.ok() && synchronous) {
+      result.status = st.WithPrefix("not handled: the inbound message could not be recorded");
+      return result;
+    }
+
+    Handler handler = FindHandler(in.channel);
+    std::vector<Message> emitted;
+    WriteBatch after;
+    OutcomeUpdate in_outcome{.id = in.id};
+    if (!handler) {
+      in_outcome.outcome = Outcome::kSkipped;
+      in_outcome.error = "no handler registered for channel " + in.channel;
+      result.status = Status::Ok();
+    } else {
+      DeliveryContext ctx(in, &emitted);
+      result.status = Contain("handler for " + in.channel, [&] { return handler(in, ctx); });
+      in_outcome.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
+      in_outcome.error = result.status.ok() ? "" : result.status.message();
+    }
+    for (Message& out : emitted) {
+      FillNewMessage(out);
+      if (!result.status.ok()) {
+        // What a failed handler emitted is kept as evidence but not sent.
+        out.outcome = Outcome::kSkipped;
+        out.error = "not sent: the handler failed";
+      }
+      after.messages.push_back(out);
+    }
+    after.outcomes.push_back(std::move(in_outcome));
+    (void)recorder_.Submit(std::move(after));
+
+    if (result.status.ok()) {
+      WriteBatch sent;
+      for (const Message& out : emitted) sent.outcomes.push_back(SendOne(out));
+      (void)recorder_.Submit(std::move(sent));
+    }
+    return result;
+  }
+
+  StatusOr<std::string> RecordInbound(std::string_view channel, std::string_view key,
+                                      std::string_view payload, DeliverOptions options) override {
+    return RecordNew(Direction::kIn, channel, key, payload, std::move(options));
+  }
+
+  StatusOr<std::string> RecordOutbound(std::string_view channel, std::string_view key,
+                                       std::string_view payload, DeliverOptions options) override {
+    return RecordNew(Direction::kOut, channel, key, payload, std::move(options));
+  }
+
+  Status RecordOutcome(std::string_view id, Outcome outcome, std::string_view error) override {
+    if (!IsUlid(id)) return InvalidArgument("\"" + std::string(id) + "\" is not a message id");
+    return recorder_.RecordOutcome({.id = std::string(id), .outcome = outcome, .error = std::string(error)});
+  }
+
+  Status Flush() override { return recorder_.Flush(); }
+
+  std::string listen_address() const override { return listen_address_; }
+
+  AgentStats Stats() const override {
+    AgentStats s;
+    s.recorder = recorder_.Stats();
+    s.refused_oversize = refused_oversize_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  // AgentCore ---------------------------------------------------------------
+  const AgentOptions& options() const override { return options_; }
+  const std::string& instance() const override { return instance_; }
+  Journal& journal() override { return *journal_; }
+  std::vector<std::string> HandlerChannels() const override { return Keys(handlers_); }
+  std::vector<std::string> SenderChannels() const override { return Keys(senders_); }
+  std::chrono::system_clock::time_point started_at() const override { return started_at_; }
+
+ private:
+  template <typename Map>
+  std::vector<std::string> Keys(const Map& m) const {
+    std::shared_lock lock(registry_mu_);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : m) out.push_back(k);
+    return out;
+  }
+
+  Handler FindHandler(const std::string& channel) const {
+    std::shared_lock lock(registry_mu_);
+    auto it = handlers_.find(channel);
+    return it == handlers_.end() ? Handler() : it->second;
+  }
+
+  Sender FindSender(const std::string& channel) const {
+    std::shared_lock lock(registry_mu_);
+    auto it = senders_.find(channel);
+    return it == senders_.end() ? Sender() : it->second;
+  }
+
+  Status CheckPayload(std::string_view payload) {
+    if (payload.size() <= options_.max_payload_bytes) return Status::Ok();
+    refused_oversize_.fetch_add(1, std::memory_order_relaxed);
+    return ResourceExhausted("payload of " + std::to_string(payload.size()) +
+                             " bytes exceeds the journal's maximum of " +
+                             std::to_string(options_.max_payload_bytes) +
+                             " bytes (max_payload_bytes); the message was not recorded");
+  }
+
+  void FillNewMessage(Message& m) {
+    const int64_t now = NowUs();
+    m.id = ids_.Next(now / 1000);
+    m.recorded_at_us = now;
+    if (m.correlation_id.empty()) m.correlation_id = m.id;
+  }
+
+  Message NewMessage(Direction direction, std::string_view channel, std::string_view key,
+                     std::string_view payload, DeliverOptions options) {
+    Message m;
+    m.direction = direction;
+    m.channel = channel;
+    m.key = key;
+    m.payload = payload;
+    m.headers = std::move(options.headers);
+    m.content_type = options.content_type.empty() ? GuessContentType(payload) : options.content_type;
+    m.correlation_id = std::move(options.correlation_id);
+    m.causation_id = std::move(options.causation_id);
+    FillNewMessage(m);
+    return m;
+  }
+
+  StatusOr<std::string> RecordNew(Direction direction, std::string_view channel,
+                                  std::string_view key, std::string_view payload,
+                                  DeliverOptions options) {
+    REPRISE_RETURN_IF_ERROR(CheckPayload(payload));
+    Message m = NewMessage(direction, channel, key, payload, std::move(options));
+    std::string id = m.id;
+    REPRISE_RETURN_IF_ERROR(recorder_.Record(std::move(m)));
+    return id;
+  }
+
+  OutcomeUpdate SendOne(const Message& out) {
+    OutcomeUpdate o{.id = out.id};
+    Sender sender = FindSender(out.channel);
+    if (!sender) {
+      o.outcome = Outcome::kSkipped;
+      o.error = "no sender registered for channel " + out.channel;
+      return o;
+    }
+    Status st = Contain("sender for " + out.channel, [&] { return sender(out); });
+    o.outcome = st.ok() ? Outcome::kOk : Outcome::kFailed;
+    o.error = st.ok() ? "" : st.message();
+    return o;
+  }
+
+  const AgentOptions options_;
+  std::string instance_;
+  std::unique_ptr<Journal> journal_;
+  Recorder recorder_;  // after journal_: destroyed (drained) first
+  UlidGenerator ids_;
+  const std::chrono::system_clock::time_point started_at_;
+  std::atomic<uint64_t> refused_oversize_{0};
+
+  mutable std::shared_mutex registry_mu_;
+  std::map<std::string, Handler, std::less<>> handlers_;  // guarded by registry_mu_
+  std::map<std::string, Sender, std::less<>> senders_;    // guarded by registry_mu_
+
+  std::unique_ptr<ApiService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string listen_address_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
+  if (options.service.empty()) return InvalidArgument("AgentOptions.service is empty; name the service");
+  auto journal = Journal::Open(options.journal);
+  if (!journal.ok()) return journal.status().WithPrefix("opening journal " + options.journal);
+  auto agent = std::make_unique<AgentImpl>(std::move(options), std::move(*journal));
+  REPRISE_RETURN_IF_ERROR(agent->StartServer());
+  return std::unique_ptr<Agent>(std::move(agent));
+}
+
+}  // namespace reprise

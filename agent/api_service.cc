@@ -1,0 +1,150 @@
+#include "api_service.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "convert.h"
+#include "reprise/store/filter.h"
+
+namespace reprise {
+namespace {
+
+constexpr char kAgentVersion[] = "0.1.0";
+
+// Journal queries are short and bounded (paged, indexed), so they run on the
+// callback thread rather than hopping to another pool.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const Status& status) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+void SetTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  out->set_seconds(us / 1000000);
+  out->set_nanos(static_cast<int32_t>(us % 1000000) * 1000);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
+                                               const v1::DescribeRequest*,
+                                               v1::DescribeResponse* response) {
+  const AgentOptions& opts = core_->options();
+  response->set_service(opts.service);
+  response->set_instance(core_->instance());
+  response->set_agent_version(kAgentVersion);
+  response->set_api_version("reprise.v1");
+  response->set_listen_address(core_->listen_address());
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  response->set_host(host);
+  response->set_pid(getpid());
+  SetTimestamp(core_->started_at(), response->mutable_started_at());
+  response->set_uptime_seconds(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now() - core_->started_at())
+                                   .count()));
+
+  AgentStats stats = core_->Stats();
+  v1::JournalHealth* j = response->mutable_journal();
+  j->set_backend(core_->journal().Describe());
+  j->set_schema_version(core_->journal().SchemaVersion());
+  j->set_durability(std::string(DurabilityName(opts.durability)));
+  j->set_overload_policy(std::string(OverloadPolicyName(opts.overload)));
+  j->set_recorded(stats.recorder.recorded);
+  j->set_committed(stats.recorder.committed);
+  j->set_queued(stats.recorder.queued);
+  j->set_dropped(stats.recorder.dropped);
+  j->set_refused_oversize(stats.refused_oversize);
+  j->set_last_error(stats.recorder.last_error);
+  j->set_max_payload_bytes(opts.max_payload_bytes);
+
+  std::vector<std::string> handlers = core_->HandlerChannels();
+  std::vector<std::string> senders = core_->SenderChannels();
+  for (const auto& h : handlers) response->add_handlers(h);
+  for (const auto& s : senders) response->add_senders(s);
+  auto has = [](const std::vector<std::string>& v, const std::string& c) {
+    return std::find(v.begin(), v.end(), c) != v.end();
+  };
+
+  auto channels = core_->journal().Channels();
+  if (!channels.ok()) {
+    // The journal being unreadable is itself health information; report it
+    // rather than failing Describe.
+    j->set_last_error(channels.status().ToString());
+  } else {
+    for (const ChannelInfo& c : *channels) {
+      v1::ChannelSummary* s = response->add_channels();
+      s->set_channel(c.channel);
+      s->set_direction(c.direction == Direction::kOut ? v1::OUT : v1::IN);
+      s->set_messages(c.messages);
+      s->set_failed(c.failed);
+      s->set_has_handler(has(handlers, c.channel));
+      s->set_has_sender(has(senders, c.channel));
+    }
+  }
+  for (const filter::FieldInfo& f : filter::Fields()) {
+    v1::FilterField* ff = response->add_filter_fields();
+    ff->set_name(f.name);
+    ff->set_description(f.description);
+    ff->set_is_prefix(f.is_prefix);
+  }
+  for (const std::string& k : filter::Keywords()) response->add_filter_keywords(k);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* ctx,
+                                                   const v1::ListMessagesRequest* request,
+                                                   v1::ListMessagesResponse* response) {
+  ListQuery q;
+  q.filter = request->filter();
+  q.page_size = request->page_size();
+  q.page_token = request->page_token();
+  q.with_payload = request->with_payload();
+  q.oldest_first = request->oldest_first();
+  auto page = core_->journal().List(q);
+  if (!page.ok()) return Finish(ctx, page.status());
+  for (const Message& m : page->messages) ToProto(m, response->add_messages());
+  response->set_next_page_token(page->next_page_token);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ctx,
+                                                 const v1::GetMessageRequest* request,
+                                                 v1::GetMessageResponse* response) {
+  if (request->id().empty()) {
+    return Finish(ctx, InvalidArgument("id is empty; pass the id of a message (see `find`)"));
+  }
+  auto lineage = core_->journal().Get(request->id());
+  if (!lineage.ok()) return Finish(ctx, lineage.status());
+  ToProto(lineage->message, response->mutable_message());
+  for (const Message& m : lineage->causes) ToProto(m, response->add_causes());
+  for (const Message& m : lineage->effects) ToProto(m, response->add_effects());
+  for (const Message& m : lineage->copies) ToProto(m, response->add_copies());
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext* ctx,
+                                                    const v1::CountMessagesRequest* request,
+                                                    v1::CountMessagesResponse* response) {
+  auto rows = core_->journal().Count(request->filter(), request->group_by());
+  if (!rows.ok()) return Finish(ctx, rows.status());
+  uint64_t total = 0;
+  for (const CountRow& r : *rows) {
+    auto* g = response->add_groups();
+    g->set_value(r.group);
+    g->set_count(r.count);
+    total += r.count;
+  }
+  if (!request->group_by().empty() && rows->size() >= 1000) {
+    // Only the largest groups are listed; count the total on its own.
+    auto all = core_->journal().Count(request->filter(), "");
+    if (!all.ok()) return Finish(ctx, all.status());
+    total = all->empty() ? 0 : all->front().count;
+  }
+  response->set_total(total);
+  return Finish(ctx, Status::Ok());
+}
+
+}  // namespace reprise

@@ -1,0 +1,117 @@
+#include "ledger.h"
+
+#include <cstdio>
+
+namespace reprise::demo {
+namespace {
+
+// The demo writes its own payloads, so a field lookup is enough here; a real
+// service would use its JSON library.
+std::string JsonField(std::string_view json, std::string_view field) {
+  std::string needle = "\"" + std::string(field) + "\":\"";
+  size_t start = json.find(needle);
+  if (start == std::string_view::npos) return "";
+  start += needle.size();
+  size_t end = json.find('"', start);
+  if (end == std::string_view::npos) return "";
+  return std::string(json.substr(start, end - start));
+}
+
+}  // namespace
+
+Ledger::Ledger(LedgerOptions options)
+    : options_(options), rng_(options.seed ? options.seed : std::random_device{}()) {}
+
+void Ledger::Register(Agent& agent) {
+  agent.Handle("payments.received",
+               [this](const Message& in, Context& ctx) { return HandlePayment(in, ctx); });
+  agent.Send("balance.updated", [this](const Message& out) { return Notify(out); });
+}
+
+std::pair<std::string, std::string> Ledger::NextPayment() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::uniform_int_distribution<int> account(1, options_.accounts);
+  std::uniform_int_distribution<int> mills(100, 250000);  // 0.100 .. 250.000
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::string key = "account:" + std::to_string(account(rng_));
+  int m = mills(rng_);
+  char amount[32];
+  std::snprintf(amount, sizeof amount, "%d.%03d", m / 1000, m % 1000);
+  std::string amount_text = amount;
+  if (unit(rng_) < options_.invalid_payment_rate) {
+    // Some upstreams send a decimal comma; the ledger rejects those.
+    amount_text[amount_text.find('.')] = ',';
+  }
+  char payment_id[32];
+  std::snprintf(payment_id, sizeof payment_id, "p-%06llu",
+                static_cast<unsigned long long>(++payments_));
+  std::string payload = "{\"payment_id\":\"" + std::string(payment_id) + "\",\"account\":\"" + key +
+                        "\",\"amount\":\"" + amount_text + "\",\"currency\":\"EUR\"}";
+  return {key, payload};
+}
+
+bool Ledger::ParseAmountCentsV1(std::string_view amount, int64_t* cents) {
+  size_t dot = amount.find('.');
+  std::string_view whole = amount.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? "" : amount.substr(dot + 1);
+  if (whole.empty() || whole.size() > 12) return false;
+  int64_t v = 0;
+  for (char c : whole) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  for (char c : frac) {
+    if (c < '0' || c > '9') return false;
+  }
+  // BUG (v1): the third decimal is dropped instead of rounded.
+  int64_t c = 0;
+  for (size_t i = 0; i < 2; ++i) c = c * 10 + (i < frac.size() ? frac[i] - '0' : 0);
+  *cents = v * 100 + c;
+  return true;
+}
+
+std::string Ledger::FormatCents(int64_t cents) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "",
+                static_cast<long long>((cents < 0 ? -cents : cents) / 100),
+                static_cast<long long>((cents < 0 ? -cents : cents) % 100));
+  return buf;
+}
+
+int64_t Ledger::Balance(const std::string& account) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = balances_.find(account);
+  return it == balances_.end() ? 0 : it->second;
+}
+
+Status Ledger::HandlePayment(const Message& in, Context& ctx) {
+  std::string amount = JsonField(in.payload, "amount");
+  int64_t cents = 0;
+  if (!ParseAmountCentsV1(amount, &cents)) {
+    return InvalidArgument("invalid amount \"" + amount +
+                           "\": expected a decimal number like 12.345");
+  }
+  int64_t balance;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    balance = balances_[in.key] += cents;
+  }
+  ctx.Emit("balance.updated", in.key,
+           "{\"account\":\"" + in.key + "\",\"balance\":\"" + FormatCents(balance) +
+               "\",\"payment_id\":\"" + JsonField(in.payload, "payment_id") +
+               "\",\"rounding\":\"v1\"}",
+           {}, "application/json");
+  return Status::Ok();
+}
+
+Status Ledger::Notify(const Message& out) {
+  (void)out;  // the notifier would POST it; the demo only decides its fate
+  std::lock_guard<std::mutex> lock(mu_);
+  std::uniform_real_distribution<double> unit(0, 1);
+  if (unit(rng_) < options_.downstream_failure_rate) {
+    return Unavailable("notifier: HTTP 503 Service Unavailable (downstream overloaded); retry later");
+  }
+  return Status::Ok();
+}
+
+}  // namespace reprise::demo

@@ -36,6 +36,9 @@ struct AgentOptions {
   // gRPC listen address; "" disables the API server (tests, tools).
   // Port 0 picks a free port: see Agent::listen_address().
   std::string listen = "127.0.0.1:7070";
+  // Listening anywhere but loopback is refused unless this is set (TLS and
+  // tokens come with the security work; see docs/security.md).
+  bool insecure = false;
   Durability durability = Durability::kAsync;
   OverloadPolicy overload = OverloadPolicy::kBlock;
   size_t max_queue_bytes = 64u << 20;

@@ -29,7 +29,8 @@ struct Message {
   std::string correlation_id;  // shared by everything one request caused
   std::string causation_id;    // the message that caused this one
   Headers headers;
-  std::string payload;  // bytes
+  std::string payload;  // bytes; may be left out by journal reads (lists)
+  uint64_t payload_size = 0;  // set by journal reads, with or without the payload
   std::string content_type;
   int64_t recorded_at_us = 0;  // microseconds since the Unix epoch
   Outcome outcome = Outcome::kPending;

@@ -6,8 +6,8 @@
 // durability mode:
 //
 //   async    returns once queued. A crash loses at most what was queued and
-//            not yet committed: at most `max_queue_bytes`, and normally less
-//            than `max_batch_delay` of traffic.
+//            not yet committed: at most `max_queue_bytes`; in steady state one
+//            group commit's worth (the writer commits as soon as it can).
 //   process  returns once committed to the journal (survives kill -9).
 //   power    returns once committed and fsynced (survives power loss).
 //
@@ -24,8 +24,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "reprise/store/journal.h"
 
@@ -44,14 +46,14 @@ struct RecorderOptions {
   OverloadPolicy overload = OverloadPolicy::kBlock;
   size_t max_queue_bytes = 64u << 20;  // bound on queued records' memory
   size_t max_batch_records = 4096;     // per group commit
-  std::chrono::milliseconds max_batch_delay{5};  // async: longest a record waits
 };
 
 struct RecorderStats {
   uint64_t recorded = 0;     // accepted onto the queue
   uint64_t committed = 0;    // written to the journal
   uint64_t dropped = 0;      // refused by the drop policy
-  uint64_t failed_writes = 0;  // batches the journal refused (retried)
+  uint64_t failed_writes = 0;  // group commits the journal refused (retried)
+  uint64_t rejected = 0;     // records the journal refused for good (counted, logged)
   uint64_t batches = 0;
   size_t queued = 0;         // records waiting
   size_t queued_bytes = 0;
@@ -66,11 +68,12 @@ class Recorder {
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
-  // Queues a message (and waits for its commit in process/power durability).
-  // RESOURCE_EXHAUSTED when dropped under the drop policy; UNAVAILABLE when a
-  // synchronous commit failed.
+  // Queues a batch's messages, then its outcomes, in order, and in
+  // process/power durability waits for their commit. RESOURCE_EXHAUSTED when
+  // dropped under the drop policy (the whole batch is dropped); UNAVAILABLE
+  // when a synchronous commit failed (the records stay queued and are retried).
+  Status Submit(WriteBatch batch);
   Status Record(Message message);
-  // Queues an outcome for a recorded message, with the same promise.
   Status RecordOutcome(OutcomeUpdate update);
   // Waits until everything queued before the call is committed (or failed).
   Status Flush();
@@ -79,9 +82,16 @@ class Recorder {
   const RecorderOptions& options() const { return options_; }
 
  private:
-  struct Item;
-  Status Enqueue(Item item);
+  struct Item {
+    std::variant<Message, OutcomeUpdate> record;
+    size_t bytes = 0;
+    uint64_t ticket = 0;
+  };
+  Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket);
   void WriterLoop();
+  // Writes one batch, retrying transient failures; returns false if the
+  // recorder is stopping and the batch could not be written.
+  bool WriteWithRetry(WriteBatch& batch, uint64_t last_ticket);
 
   Journal* const journal_;
   const RecorderOptions options_;
@@ -96,6 +106,7 @@ class Recorder {
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
   uint64_t failed_through_ticket_ = 0;  // guarded by mu_: sync callers <= see the error
   bool stopping_ = false;             // guarded by mu_
+  bool writer_done_ = false;          // guarded by mu_
   RecorderStats stats_;               // guarded by mu_
   std::thread writer_;
 };

@@ -1,0 +1,26 @@
+// The parts of a running agent that its API service reads. Internal to agent/.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "reprise/agent/agent.h"
+#include "reprise/store/journal.h"
+
+namespace reprise {
+
+class AgentCore {
+ public:
+  virtual ~AgentCore() = default;
+  virtual const AgentOptions& options() const = 0;
+  virtual const std::string& instance() const = 0;
+  virtual Journal& journal() = 0;
+  virtual AgentStats Stats() const = 0;
+  virtual std::vector<std::string> HandlerChannels() const = 0;
+  virtual std::vector<std::string> SenderChannels() const = 0;
+  virtual std::chrono::system_clock::time_point started_at() const = 0;
+  virtual std::string listen_address() const = 0;
+};
+
+}  // namespace reprise

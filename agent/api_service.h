@@ -1,0 +1,32 @@
+// The reprise.v1.Agent gRPC service: a callback service over an AgentCore.
+#pragma once
+
+#include "agent_core.h"
+#include "reprise/v1/agent.grpc.pb.h"
+
+namespace reprise {
+
+// Thread-safe: gRPC calls these methods concurrently; everything they touch
+// (journal, stats, registries) is itself thread-safe.
+class ApiService final : public v1::Agent::CallbackService {
+ public:
+  explicit ApiService(AgentCore* core) : core_(core) {}
+
+  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* ctx,
+                                     const v1::DescribeRequest* request,
+                                     v1::DescribeResponse* response) override;
+  grpc::ServerUnaryReactor* ListMessages(grpc::CallbackServerContext* ctx,
+                                         const v1::ListMessagesRequest* request,
+                                         v1::ListMessagesResponse* response) override;
+  grpc::ServerUnaryReactor* GetMessage(grpc::CallbackServerContext* ctx,
+                                       const v1::GetMessageRequest* request,
+                                       v1::GetMessageResponse* response) override;
+  grpc::ServerUnaryReactor* CountMessages(grpc::CallbackServerContext* ctx,
+                                          const v1::CountMessagesRequest* request,
+                                          v1::CountMessagesResponse* response) override;
+
+ private:
+  AgentCore* const core_;
+};
+
+}  // namespace reprise

@@ -1,0 +1,56 @@
+// The demo's ledger service: ingests payments per account, keeps balances,
+// and emits balance updates to a notifier downstream that fails now and then.
+//
+// Its rounding has a bug (amounts with a third decimal are truncated instead
+// of rounded: 12.345 becomes 12.34, not 12.35). That is the `v1` code path of
+// the flow `ledger.rounding`; the fixed `v2` arrives with flows.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "reprise/agent/agent.h"
+
+namespace reprise::demo {
+
+struct LedgerOptions {
+  double downstream_failure_rate = 0.15;  // share of notifier calls that fail
+  double invalid_payment_rate = 0.03;     // share of generated payments with a bad amount
+  int accounts = 40;
+  uint64_t seed = 0;  // 0: random
+};
+
+class Ledger {
+ public:
+  explicit Ledger(LedgerOptions options);
+
+  // Registers the handler for payments.received and the sender for
+  // balance.updated on `agent`.
+  void Register(Agent& agent);
+
+  // The traffic generator's next payment: (key, JSON payload).
+  std::pair<std::string, std::string> NextPayment();
+
+  // Amount "12.345" in cents, as the buggy v1 rounding computes it (truncated).
+  static bool ParseAmountCentsV1(std::string_view amount, int64_t* cents);
+  static std::string FormatCents(int64_t cents);
+
+  int64_t Balance(const std::string& account) const;
+
+ private:
+  Status HandlePayment(const Message& in, Context& ctx);
+  Status Notify(const Message& out);
+
+  LedgerOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, int64_t> balances_;  // cents; guarded by mu_
+  std::mt19937_64 rng_;                      // guarded by mu_
+  uint64_t payments_ = 0;                    // guarded by mu_
+};
+
+}  // namespace reprise::demo
