@@ -1,0 +1,115 @@
+// reprise-test-host: a small service embedding the agent, for tests that need
+// a real process. It seeds a deterministic journal and serves the API, or
+// delivers messages until killed (crash tests).
+//
+//   reprise-test-host --listen 127.0.0.1:0 --journal sqlite:/tmp/x.journal
+//   reprise-test-host --journal sqlite:/tmp/x.journal --durability process --deliver-forever
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "reprise/agent/agent.h"
+
+namespace {
+
+// payments.received: fails on a "bad" amount, throws on "throw", otherwise
+// emits balance.updated. balance.updated: every third send fails.
+void Register(reprise::Agent& agent) {
+  agent.Handle("payments.received", [](const reprise::Message& in, reprise::Context& ctx) {
+    if (in.payload.find("\"amount\":\"bad\"") != std::string::npos) {
+      return reprise::InvalidArgument("invalid amount \"bad\": expected a decimal number");
+    }
+    if (in.payload.find("throw") != std::string::npos) {
+      throw std::runtime_error("boom: the handler threw");
+    }
+    ctx.Emit("balance.updated", in.key, "{\"account\":\"" + in.key + "\",\"balance\":\"1.00\"}",
+             {{"source", "test-host"}}, "application/json");
+    return reprise::Status::Ok();
+  });
+  static int sends = 0;  // handlers run on the delivering thread: one here
+  agent.Send("balance.updated", [](const reprise::Message&) {
+    if (++sends % 3 == 0) return reprise::Unavailable("downstream timeout after 5s");
+    return reprise::Status::Ok();
+  });
+}
+
+int Seed(reprise::Agent& agent) {
+  int n = 0;
+  for (int i = 1; i <= 12; ++i) {
+    std::string key = "account:" + std::to_string(i % 4 + 1);
+    std::string amount = i == 5 ? "bad" : std::to_string(i) + ".50";
+    std::string payload = "{\"payment_id\":\"p-" + std::to_string(i) + "\",\"amount\":\"" + amount +
+                          "\",\"n\":" + std::to_string(i) + "}";
+    reprise::DeliverOptions opts{.headers = {{"tenant", i % 2 ? "acme" : "globex"}},
+                                 .content_type = "application/json"};
+    (void)agent.Deliver("payments.received", key, payload, opts);
+    ++n;
+  }
+  (void)agent.Deliver("payments.received", "account:9", "{\"amount\":\"1\",\"throw\":true}");
+  std::string binary("\x00\x01\x02\xff\xfe binary \x7f", 15);
+  (void)agent.Deliver("blobs.received", "blob:1", binary, {.content_type = "application/octet-stream"});
+  return n + 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  reprise::AgentOptions options{.service = "test-host", .listen = "127.0.0.1:0"};
+  bool deliver_forever = false, seed = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--listen") options.listen = next();
+    else if (a == "--journal") options.journal = next();
+    else if (a == "--service") options.service = next();
+    else if (a == "--durability") options.durability = reprise::ParseDurability(next()).value_or(reprise::Durability::kAsync);
+    else if (a == "--max-payload") options.max_payload_bytes = std::stoul(next());
+    else if (a == "--deliver-forever") deliver_forever = true;
+    else if (a == "--no-seed") seed = false;
+    else {
+      std::fprintf(stderr, "reprise-test-host: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto agent = reprise::Agent::Start(options);
+  if (!agent.ok()) {
+    std::fprintf(stderr, "reprise-test-host: %s\n", agent.status().ToString().c_str());
+    return 1;
+  }
+  Register(**agent);
+
+  if (deliver_forever) {
+    // Every line printed names a message whose Deliver has returned: the
+    // crash test checks each of them is in the journal after kill -9.
+    std::printf("delivering\n");
+    std::fflush(stdout);
+    for (long i = 0;; ++i) {
+      auto r = (*agent)->Deliver("payments.received", "account:" + std::to_string(i % 7),
+                                 "{\"amount\":\"" + std::to_string(i) + ".00\"}");
+      if (!r.id.empty()) std::printf("delivered %s\n", r.id.c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (seed) {
+    int n = Seed(**agent);
+    if (auto st = (*agent)->Flush(); !st.ok()) {
+      std::fprintf(stderr, "reprise-test-host: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    std::printf("seeded %d inbound messages\n", n);
+  }
+  std::printf("listening on %s\n", (*agent)->listen_address().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return 0;
+}

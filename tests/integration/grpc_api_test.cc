@@ -1,0 +1,140 @@
+// The API over real gRPC on loopback, against an agent with a real SQLite
+// journal.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "reprise/agent/agent.h"
+#include "reprise/v1/agent.grpc.pb.h"
+#include "support/test_env.h"
+
+namespace reprise {
+namespace {
+
+class GrpcApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto a = Agent::Start({.service = "ledger",
+                           .journal = "sqlite:" + dir_.File("api.journal"),
+                           .listen = "127.0.0.1:0"});
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    agent_ = std::move(*a);
+    agent_->Handle("payments.received", [](const Message& in, Context& ctx) {
+      if (in.payload == "bad") return InvalidArgument("invalid amount");
+      ctx.Emit("balance.updated", in.key, "{\"balance\":\"2.00\"}");
+      return Status::Ok();
+    });
+    agent_->Send("balance.updated", [](const Message&) { return Unavailable("notifier: HTTP 503"); });
+    for (int i = 0; i < 30; ++i) {
+      ids_.push_back(agent_->Deliver("payments.received", "account:" + std::to_string(i % 3),
+                                     i % 10 == 0 ? "bad" : "{\"amount\":\"1.5\"}")
+                         .id);
+    }
+    ASSERT_TRUE(agent_->Flush().ok());
+    stub_ = v1::Agent::NewStub(
+        grpc::CreateChannel(agent_->listen_address(), grpc::InsecureChannelCredentials()));
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Agent> agent_;
+  std::vector<std::string> ids_;
+  std::unique_ptr<v1::Agent::Stub> stub_;
+};
+
+TEST_F(GrpcApiTest, DescribeReportsServiceChannelsAndJournal) {
+  grpc::ClientContext ctx;
+  v1::DescribeResponse resp;
+  ASSERT_TRUE(stub_->Describe(&ctx, {}, &resp).ok());
+  EXPECT_EQ(resp.service(), "ledger");
+  EXPECT_EQ(resp.api_version(), "reprise.v1");
+  EXPECT_EQ(resp.listen_address(), agent_->listen_address());
+  EXPECT_NE(resp.journal().backend().find("sqlite:"), std::string::npos);
+  EXPECT_EQ(resp.journal().durability(), "async");
+  EXPECT_EQ(resp.journal().committed(), 60u);
+  ASSERT_EQ(resp.channels_size(), 2);
+  EXPECT_EQ(resp.channels(0).channel(), "balance.updated");
+  EXPECT_EQ(resp.channels(0).failed(), 27u);
+  EXPECT_TRUE(resp.channels(0).has_sender());
+  EXPECT_EQ(resp.channels(1).failed(), 3u);
+  EXPECT_TRUE(resp.channels(1).has_handler());
+  EXPECT_GT(resp.filter_fields_size(), 10);
+}
+
+TEST_F(GrpcApiTest, ListMessagesFiltersAndPages) {
+  std::vector<std::string> seen;
+  v1::ListMessagesRequest req;
+  req.set_filter("channel = \"payments.received\" and outcome = failed");
+  req.set_page_size(2);
+  for (int i = 0; i < 10; ++i) {
+    grpc::ClientContext ctx;
+    v1::ListMessagesResponse resp;
+    grpc::Status st = stub_->ListMessages(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const auto& m : resp.messages()) {
+      EXPECT_EQ(m.outcome(), v1::FAILED);
+      EXPECT_EQ(m.error(), "invalid amount");
+      EXPECT_TRUE(m.payload().empty());
+      EXPECT_EQ(m.payload_size(), 3u);
+      seen.push_back(m.id());
+    }
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{ids_[20], ids_[10], ids_[0]}));
+}
+
+TEST_F(GrpcApiTest, GetMessageReturnsPayloadAndLineage) {
+  grpc::ClientContext ctx;
+  v1::GetMessageRequest req;
+  req.set_id(ids_[1]);
+  v1::GetMessageResponse resp;
+  ASSERT_TRUE(stub_->GetMessage(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.message().payload(), "{\"amount\":\"1.5\"}");
+  EXPECT_EQ(resp.message().outcome(), v1::OK);
+  ASSERT_EQ(resp.effects_size(), 1);
+  EXPECT_EQ(resp.effects(0).outcome(), v1::FAILED);
+  EXPECT_EQ(resp.effects(0).error(), "notifier: HTTP 503");
+
+  grpc::ClientContext ctx2;
+  req.set_id(resp.effects(0).id());
+  v1::GetMessageResponse effect;
+  ASSERT_TRUE(stub_->GetMessage(&ctx2, req, &effect).ok());
+  ASSERT_EQ(effect.causes_size(), 1);
+  EXPECT_EQ(effect.causes(0).id(), ids_[1]);
+}
+
+TEST_F(GrpcApiTest, CountMessagesByField) {
+  grpc::ClientContext ctx;
+  v1::CountMessagesRequest req;
+  req.set_filter("outcome = failed");
+  req.set_group_by("channel");
+  v1::CountMessagesResponse resp;
+  ASSERT_TRUE(stub_->CountMessages(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.total(), 30u);
+  ASSERT_EQ(resp.groups_size(), 2);
+  EXPECT_EQ(resp.groups(0).value(), "balance.updated");
+  EXPECT_EQ(resp.groups(0).count(), 27u);
+}
+
+TEST_F(GrpcApiTest, MalformedFilterIsInvalidArgumentWithColumnAndSuggestion) {
+  grpc::ClientContext ctx;
+  v1::ListMessagesRequest req;
+  req.set_filter("chanel = x");
+  v1::ListMessagesResponse resp;
+  grpc::Status st = stub_->ListMessages(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "filter: unknown field \"chanel\" at column 1; did you mean \"channel\"?");
+}
+
+TEST_F(GrpcApiTest, UnknownIdIsNotFoundNamingTheId) {
+  grpc::ClientContext ctx;
+  v1::GetMessageRequest req;
+  req.set_id("01JD0000000000000000000000");
+  v1::GetMessageResponse resp;
+  grpc::Status st = stub_->GetMessage(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(st.error_message().find("01JD0000000000000000000000"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reprise

@@ -1,0 +1,202 @@
+#include "reprise/store/recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "reprise/store/ulid.h"
+#include "support/faulty_journal.h"
+#include "support/test_env.h"
+
+namespace reprise {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FaultyJournal;
+
+class RecorderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto j = Journal::Open("sqlite:" + dir_.File("r.journal"));
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    journal_ = std::make_unique<FaultyJournal>(std::move(*j));
+  }
+
+  Message Make(std::string payload = "x") {
+    Message m;
+    m.id = ids_.Next(1700000000000);
+    m.channel = "c";
+    m.key = "k";
+    m.payload = std::move(payload);
+    return m;
+  }
+
+  uint64_t CountAll() {
+    auto c = journal_->real().Count("", "");
+    return c.ok() && !c->empty() ? c->front().count : 0;
+  }
+
+  testing::TempDir dir_;
+  UlidGenerator ids_;
+  std::unique_ptr<FaultyJournal> journal_;
+};
+
+TEST_F(RecorderTest, AsyncRecordsAreCommittedByFlush) {
+  Recorder r(journal_.get(), {});
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(r.Record(Make()).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), 1000u);
+  auto s = r.Stats();
+  EXPECT_EQ(s.recorded, 1000u);
+  EXPECT_EQ(s.committed, 1000u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_LT(s.batches, 1000u) << "records should be grouped into fewer commits";
+}
+
+TEST_F(RecorderTest, ProcessDurabilityReturnsOnlyOnceCommitted) {
+  Recorder r(journal_.get(), {.durability = Durability::kProcess});
+  Message m = Make();
+  ASSERT_TRUE(r.Record(m).ok());
+  // No Flush: the call itself promised the commit.
+  EXPECT_TRUE(journal_->real().Get(m.id).ok());
+}
+
+TEST_F(RecorderTest, ConcurrentSynchronousCallersShareGroupCommits) {
+  Recorder r(journal_.get(), {.durability = Durability::kProcess});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) ASSERT_TRUE(r.Record(Make()).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(CountAll(), 800u);
+  EXPECT_LT(r.Stats().batches, 800u);
+}
+
+TEST_F(RecorderTest, OutcomeInTheSameBatchIsFoldedIntoTheInsert) {
+  journal_->HoldWrites();
+  Recorder r(journal_.get(), {});
+  Message m = Make();
+  ASSERT_TRUE(r.Record(m).ok());
+  ASSERT_TRUE(r.RecordOutcome({.id = m.id, .outcome = Outcome::kFailed, .error = "boom"}).ok());
+  journal_->Release();
+  ASSERT_TRUE(r.Flush().ok());
+  auto got = journal_->real().Get(m.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->message.outcome, Outcome::kFailed);
+  EXPECT_EQ(got->message.error, "boom");
+}
+
+TEST_F(RecorderTest, OutcomeForAnEarlierBatchUpdatesTheRow) {
+  Recorder r(journal_.get(), {});
+  Message m = Make();
+  ASSERT_TRUE(r.Record(m).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  ASSERT_TRUE(r.RecordOutcome({.id = m.id, .outcome = Outcome::kOk}).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(journal_->real().Get(m.id)->message.outcome, Outcome::kOk);
+}
+
+TEST_F(RecorderTest, DropPolicyCountsDropsAndKeepsMemoryBounded) {
+  journal_->HoldWrites();  // the journal falls behind completely
+  Recorder r(journal_.get(), {.overload = OverloadPolicy::kDrop, .max_queue_bytes = 64 * 1024});
+  int accepted = 0, dropped = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Status st = r.Record(Make(std::string(1024, 'p')));
+    if (st.ok()) ++accepted;
+    else {
+      EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+      ++dropped;
+    }
+  }
+  auto s = r.Stats();
+  EXPECT_GT(dropped, 0);
+  EXPECT_EQ(s.dropped, static_cast<uint64_t>(dropped));
+  EXPECT_LE(s.queued_bytes, 64u * 1024);
+  journal_->Release();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), static_cast<uint64_t>(accepted)) << "nothing accepted may be lost";
+}
+
+TEST_F(RecorderTest, BlockPolicyWaitsForRoomInsteadOfDropping) {
+  journal_->HoldWrites();
+  Recorder r(journal_.get(), {.overload = OverloadPolicy::kBlock, .max_queue_bytes = 16 * 1024});
+  std::atomic<int> done{0};
+  std::thread producer([&] {
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(r.Record(Make(std::string(1024, 'p'))).ok());
+      ++done;
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_LT(done.load(), 100) << "the producer should be blocked by the bound";
+  EXPECT_LE(r.Stats().queued_bytes, 16u * 1024);
+  journal_->Release();
+  producer.join();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), 100u);
+  EXPECT_EQ(r.Stats().dropped, 0u);
+}
+
+TEST_F(RecorderTest, TransientWriteFailureIsRetriedAndReported) {
+  journal_->FailWrites(Unavailable("sqlite journal: disk I/O error"));
+  Recorder r(journal_.get(), {});
+  Message m = Make();
+  ASSERT_TRUE(r.Record(m).ok());
+  for (int i = 0; i < 100 && journal_->failed_writes() < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_GE(journal_->failed_writes(), 2) << "the writer should keep retrying";
+  EXPECT_NE(r.Stats().last_error.find("disk I/O error"), std::string::npos);
+  journal_->ClearFault();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_TRUE(journal_->real().Get(m.id).ok()) << "the record survives the fault";
+  EXPECT_EQ(r.Stats().last_error, "");
+}
+
+TEST_F(RecorderTest, SynchronousCallerLearnsThatItsCommitFailed) {
+  journal_->FailWrites(Unavailable("sqlite journal: database or disk is full"));
+  Recorder r(journal_.get(), {.durability = Durability::kProcess});
+  Status st = r.Record(Make());
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("disk is full"), std::string::npos);
+  journal_->ClearFault();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), 1u) << "the record was kept and written once the fault cleared";
+}
+
+TEST_F(RecorderTest, PermanentRejectionOfOneRecordKeepsTheOthers) {
+  Recorder r(journal_.get(), {});
+  Message dup = Make();
+  ASSERT_TRUE(r.Record(dup).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  journal_->HoldWrites();
+  Message a = Make(), b = Make();
+  ASSERT_TRUE(r.Record(a).ok());
+  ASSERT_TRUE(r.Record(dup).ok());  // same id again: the journal refuses it
+  ASSERT_TRUE(r.Record(b).ok());
+  journal_->Release();
+  (void)r.Flush();
+  EXPECT_TRUE(journal_->real().Get(a.id).ok());
+  EXPECT_TRUE(journal_->real().Get(b.id).ok());
+  EXPECT_EQ(r.Stats().rejected, 1u);
+}
+
+TEST_F(RecorderTest, DestructorDrainsTheQueue) {
+  {
+    Recorder r(journal_.get(), {});
+    for (int i = 0; i < 500; ++i) ASSERT_TRUE(r.Record(Make()).ok());
+  }
+  EXPECT_EQ(CountAll(), 500u);
+}
+
+TEST(DurabilityTest, NamesRoundTrip) {
+  for (auto d : {Durability::kAsync, Durability::kProcess, Durability::kPower}) {
+    EXPECT_EQ(ParseDurability(DurabilityName(d)), d);
+  }
+  EXPECT_FALSE(ParseDurability("fast").has_value());
+  EXPECT_EQ(ParseOverloadPolicy("drop"), OverloadPolicy::kDrop);
+}
+
+}  // namespace
+}  // namespace reprise
