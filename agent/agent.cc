@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
 #include <exception>
 #include <map>
 #include <shared_mutex>
@@ -79,26 +83,61 @@ class DeliveryContext final : public Context {
   std::vector<Message>* emitted_;
 };
 
-class AgentImpl final : public Agent, public AgentCore {
+class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
  public:
   AgentImpl(AgentOptions options, std::unique_ptr<Journal> journal)
       : options_(std::move(options)),
+        instance_(InstanceName(options_)),
         journal_(std::move(journal)),
         recorder_(journal_.get(), {.durability = options_.durability,
                                    .overload = options_.overload,
                                    .max_queue_bytes = options_.max_queue_bytes}),
+        engine_(std::make_unique<ReflowEngine>(journal_.get(), this,
+                                               EngineOptions{.instance = instance_})),
         started_at_(std::chrono::system_clock::now()) {
-    instance_ = options_.instance;
-    if (instance_.empty()) {
-      char host[256] = {0};
-      gethostname(host, sizeof host - 1);
-      instance_ = std::string(host) + ":" + std::to_string(getpid());
-    }
+    // Jobs a previous process left unfinished resume once the host has had
+    // time to register its handlers, or at once when it calls ResumeJobs().
+    resume_thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(resume_mu_);
+      resume_cv_.wait_for(lock, options_.resume_jobs_after, [this] { return closing_; });
+      bool closing = closing_;
+      lock.unlock();
+      if (!closing) (void)ResumeJobs();
+    });
   }
 
   ~AgentImpl() override {
+    {
+      std::lock_guard<std::mutex> lock(resume_mu_);
+      closing_ = true;
+    }
+    resume_cv_.notify_all();
+    resume_thread_.join();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    // The recorder drains its queue in its destructor, before the journal closes.
+    // Running jobs stop (resumable) while handlers, senders and the recorder
+    // they use still exist; the recorder then drains into the journal.
+    engine_.reset();
+  }
+
+  static std::string InstanceName(const AgentOptions& options) {
+    if (!options.instance.empty()) return options.instance;
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    return std::string(host) + ":" + std::to_string(getpid());
+  }
+
+  Status ResumeJobs() override {
+    Status result;
+    std::call_once(resumed_, [&] {
+      auto n = engine_->ResumeUnfinished();
+      if (!n.ok()) {
+        result = n.status().WithPrefix("resuming unfinished jobs");
+        std::fprintf(stderr, "reprise: %s\n", result.ToString().c_str());
+      } else if (*n > 0) {
+        std::fprintf(stderr, "reprise: resumed %zu unfinished job(s)\n", *n);
+      }
+    });
+    return result;
   }
 
   Status StartServer() {
@@ -146,46 +185,37 @@ class AgentImpl final : public Agent, public AgentCore {
     }
     Message in = NewMessage(Direction::kIn, channel, key, payload, std::move(options));
     result.id = in.id;
-    const bool synchronous = options_.durability != Durability::kAsync;
+    result.status = Handle(in).status;
+    return result;
+  }
 
-    // Write-ahead: in process/power durability the inbound record is committed
-    // before the handler runs, so a crash during handling still leaves it to replay.
-    if (Status st = recorder_.Record(in); !st.ok() && synchronous) {
-      result.status = st.WithPrefix("not handled: the inbound message could not be recorded");
-      return result;
+  // Dispatcher (reflow) ------------------------------------------------------
+  DispatchResult Redeliver(const Message& original, ReflowTarget target, const std::string& job_id,
+                           bool redelivery) override {
+    Message copy = original;
+    copy.payload_size = 0;
+    copy.origin_id = original.id;
+    copy.job_id = job_id;
+    copy.attempt = original.attempt + 1;
+    copy.outcome = Outcome::kPending;
+    copy.error.clear();
+    copy.flow_variant.clear();
+    if (redelivery) {
+      // It was in flight when the process died: it may have been delivered.
+      copy.headers["reprise-redelivery"] = "in-flight-at-crash";
     }
-
-    Handler handler = FindHandler(in.channel);
-    std::vector<Message> emitted;
-    WriteBatch after;
-    OutcomeUpdate in_outcome{.id = in.id};
-    if (!handler) {
-      in_outcome.outcome = Outcome::kSkipped;
-      in_outcome.error = "no handler registered for channel " + in.channel;
-      result.status = Status::Ok();
-    } else {
-      DeliveryContext ctx(in, &emitted);
-      result.status = Contain("handler for " + in.channel, [&] { return handler(in, ctx); });
-      in_outcome.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
-      in_outcome.error = result.status.ok() ? "" : result.status.message();
+    FillNewMessage(copy);
+    if (target == ReflowTarget::kSelf) {
+      HandleResult r = Handle(copy);
+      return {copy.id, r.outcome, r.error};
     }
-    for (Message& out : emitted) {
-      FillNewMessage(out);
-      if (!result.status.ok()) {
-        // What a failed handler emitted is kept as evidence but not sent.
-        out.outcome = Outcome::kSkipped;
-        out.error = "not sent: the handler failed";
-      }
-      after.messages.push_back(out);
+    // Downstream: the copy is recorded, then sent through the channel's sender.
+    if (Status st = recorder_.Record(copy); !st.ok() && Synchronous()) {
+      return {"", Outcome::kFailed, st.WithPrefix("not sent: the copy could not be recorded").message()};
     }
-    after.outcomes.push_back(std::move(in_outcome));
-    (void)recorder_.Submit(std::move(after));
-
-    if (result.status.ok()) {
-      WriteBatch sent;
-      for (const Message& out : emitted) sent.outcomes.push_back(SendOne(out));
-      (void)recorder_.Submit(std::move(sent));
-    }
+    OutcomeUpdate sent = SendOne(copy);
+    DispatchResult result{copy.id, sent.outcome, sent.error};
+    (void)recorder_.RecordOutcome(std::move(sent));
     return result;
   }
 
@@ -204,7 +234,7 @@ class AgentImpl final : public Agent, public AgentCore {
     return recorder_.RecordOutcome({.id = std::string(id), .outcome = outcome, .error = std::string(error)});
   }
 
-  Status Flush() override { return recorder_.Flush(); }
+  Status Flush() override { return recorder_.Flush(); }  // Agent and Dispatcher
 
   std::string listen_address() const override { return listen_address_; }
 
@@ -219,6 +249,7 @@ class AgentImpl final : public Agent, public AgentCore {
   const AgentOptions& options() const override { return options_; }
   const std::string& instance() const override { return instance_; }
   Journal& journal() override { return *journal_; }
+  ReflowEngine& reflow() override { return *engine_; }
   std::vector<std::string> HandlerChannels() const override { return Keys(handlers_); }
   std::vector<std::string> SenderChannels() const override { return Keys(senders_); }
   std::chrono::system_clock::time_point started_at() const override { return started_at_; }
@@ -242,6 +273,59 @@ class AgentImpl final : public Agent, public AgentCore {
     std::shared_lock lock(registry_mu_);
     auto it = senders_.find(channel);
     return it == senders_.end() ? Sender() : it->second;
+  }
+
+  bool Synchronous() const { return options_.durability != Durability::kAsync; }
+
+  struct HandleResult {
+    Status status;  // the handler's
+    Outcome outcome = Outcome::kOk;
+    std::string error;  // as recorded
+  };
+
+  // Records `in`, runs its channel's handler, records the outcome and what
+  // the handler emitted, then sends those through their senders.
+  HandleResult Handle(const Message& in) {
+    // Write-ahead: in process/power durability the inbound record is committed
+    // before the handler runs, so a crash during handling still leaves it to replay.
+    if (Status st = recorder_.Record(in); !st.ok() && Synchronous()) {
+      Status err = st.WithPrefix("not handled: the inbound message could not be recorded");
+      return {err, Outcome::kFailed, err.message()};
+    }
+    Handler handler = FindHandler(in.channel);
+    std::vector<Message> emitted;
+    HandleResult result;
+    OutcomeUpdate in_outcome{.id = in.id};
+    if (!handler) {
+      in_outcome.outcome = Outcome::kSkipped;
+      in_outcome.error = "no handler registered for channel " + in.channel;
+    } else {
+      DeliveryContext ctx(in, &emitted);
+      result.status = Contain("handler for " + in.channel, [&] { return handler(in, ctx); });
+      in_outcome.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
+      in_outcome.error = result.status.ok() ? "" : result.status.message();
+    }
+    result.outcome = in_outcome.outcome;
+    result.error = in_outcome.error;
+    WriteBatch after;
+    for (Message& out : emitted) {
+      FillNewMessage(out);
+      if (!result.status.ok()) {
+        // What a failed handler emitted is kept as evidence but not sent.
+        out.outcome = Outcome::kSkipped;
+        out.error = "not sent: the handler failed";
+      }
+      after.messages.push_back(out);
+    }
+    after.outcomes.push_back(std::move(in_outcome));
+    (void)recorder_.Submit(std::move(after));
+
+    if (result.status.ok()) {
+      WriteBatch sent;
+      for (const Message& out : emitted) sent.outcomes.push_back(SendOne(out));
+      (void)recorder_.Submit(std::move(sent));
+    }
+    return result;
   }
 
   Status CheckPayload(std::string_view payload) {
@@ -300,9 +384,10 @@ class AgentImpl final : public Agent, public AgentCore {
   }
 
   const AgentOptions options_;
-  std::string instance_;
+  const std::string instance_;
   std::unique_ptr<Journal> journal_;
   Recorder recorder_;  // after journal_: destroyed (drained) first
+  std::unique_ptr<ReflowEngine> engine_;  // stopped first, in ~AgentImpl
   UlidGenerator ids_;
   const std::chrono::system_clock::time_point started_at_;
   std::atomic<uint64_t> refused_oversize_{0};
@@ -310,6 +395,12 @@ class AgentImpl final : public Agent, public AgentCore {
   mutable std::shared_mutex registry_mu_;
   std::map<std::string, Handler, std::less<>> handlers_;  // guarded by registry_mu_
   std::map<std::string, Sender, std::less<>> senders_;    // guarded by registry_mu_
+
+  std::mutex resume_mu_;
+  std::condition_variable resume_cv_;
+  bool closing_ = false;  // guarded by resume_mu_
+  std::once_flag resumed_;
+  std::thread resume_thread_;
 
   std::unique_ptr<ApiService> service_;
   std::unique_ptr<grpc::Server> server_;

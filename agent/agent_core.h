@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "reprise/agent/agent.h"
+#include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -16,6 +17,7 @@ class AgentCore {
   virtual const AgentOptions& options() const = 0;
   virtual const std::string& instance() const = 0;
   virtual Journal& journal() = 0;
+  virtual ReflowEngine& reflow() = 0;
   virtual AgentStats Stats() const = 0;
   virtual std::vector<std::string> HandlerChannels() const = 0;
   virtual std::vector<std::string> SenderChannels() const = 0;

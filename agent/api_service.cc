@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <grpcpp/alarm.h>
+
 #include <algorithm>
+#include <atomic>
 
 #include "convert.h"
 #include "reprise/store/filter.h"
@@ -20,11 +23,61 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const Status&
   return reactor;
 }
 
-void SetTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  out->set_seconds(us / 1000000);
-  out->set_nanos(static_cast<int32_t>(us % 1000000) * 1000);
+void SetTimePoint(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
+  SetTimestamp(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count(),
+               out);
 }
+
+// Who asked, for the job record (and the audit trail once it lands): the
+// peer's address until tokens carry names.
+std::string Caller(grpc::CallbackServerContext* ctx) { return ctx->peer(); }
+
+// Streams a job's progress every 250 ms until it ends. Finish is called
+// exactly once: from Next() or OnWriteDone(), never while the alarm is set.
+class WatchJobReactor final : public grpc::ServerWriteReactor<v1::JobProgress> {
+ public:
+  WatchJobReactor(ReflowEngine* engine, std::string id) : engine_(engine), id_(std::move(id)) {
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
+      return;
+    }
+    if (final_) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    alarm_.Set(std::chrono::system_clock::now() + std::chrono::milliseconds(250),
+               [this](bool) { Next(); });
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (cancelled_) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+      return;
+    }
+    auto p = engine_->Progress(id_);
+    if (!p.ok()) {
+      Finish(ToGrpc(p.status()));
+      return;
+    }
+    progress_.Clear();
+    ToProto(*p, &progress_);
+    final_ = progress_.final();
+    StartWrite(&progress_);
+  }
+
+  ReflowEngine* const engine_;
+  const std::string id_;
+  v1::JobProgress progress_;
+  bool final_ = false;
+  std::atomic<bool> cancelled_{false};
+  grpc::Alarm alarm_;
+};
 
 }  // namespace
 
@@ -41,7 +94,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   gethostname(host, sizeof host - 1);
   response->set_host(host);
   response->set_pid(getpid());
-  SetTimestamp(core_->started_at(), response->mutable_started_at());
+  SetTimePoint(core_->started_at(), response->mutable_started_at());
   response->set_uptime_seconds(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now() - core_->started_at())
                                    .count()));
@@ -144,6 +197,61 @@ grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext*
     total = all->empty() ? 0 : all->front().count;
   }
   response->set_total(total);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* ctx,
+                                                  const v1::StartReflowRequest* request,
+                                                  v1::StartReflowResponse* response) {
+  JobSpec spec;
+  spec.filter = request->filter();
+  spec.target = request->target() == v1::DOWNSTREAM ? ReflowTarget::kDownstream : ReflowTarget::kSelf;
+  spec.rate = request->rate();
+  spec.concurrency = request->concurrency();
+  spec.max_failures = request->max_failures();
+  spec.limit = request->limit();
+  spec.reason = request->reason();
+  spec.created_by = Caller(ctx);
+  if (request->dry_run()) {
+    auto plan = core_->reflow().DryRun(spec);
+    if (!plan.ok()) return Finish(ctx, plan.status());
+    ToProto(*plan, response->mutable_dry_run());
+    return Finish(ctx, Status::Ok());
+  }
+  auto job = core_->reflow().Start(spec);
+  if (!job.ok()) return Finish(ctx, job.status());
+  ToProto(*job, response->mutable_job());
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerWriteReactor<v1::JobProgress>* ApiService::WatchJob(
+    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
+  return new WatchJobReactor(&core_->reflow(), request->id());
+}
+
+grpc::ServerUnaryReactor* ApiService::ListJobs(grpc::CallbackServerContext* ctx,
+                                               const v1::ListJobsRequest* request,
+                                               v1::ListJobsResponse* response) {
+  auto jobs = core_->reflow().List(request->limit());
+  if (!jobs.ok()) return Finish(ctx, jobs.status());
+  for (const JobRecord& j : *jobs) ToProto(j, response->add_jobs());
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::GetJob(grpc::CallbackServerContext* ctx,
+                                             const v1::GetJobRequest* request, v1::Job* response) {
+  auto p = core_->reflow().Progress(request->id());
+  if (!p.ok()) return Finish(ctx, p.status());
+  ToProto(p->job, response);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx,
+                                                const v1::CancelJobRequest* request,
+                                                v1::Job* response) {
+  auto job = core_->reflow().Cancel(request->id(), request->reason());
+  if (!job.ok()) return Finish(ctx, job.status());
+  ToProto(*job, response);
   return Finish(ctx, Status::Ok());
 }
 

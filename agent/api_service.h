@@ -24,6 +24,19 @@ class ApiService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* CountMessages(grpc::CallbackServerContext* ctx,
                                           const v1::CountMessagesRequest* request,
                                           v1::CountMessagesResponse* response) override;
+  grpc::ServerUnaryReactor* StartReflow(grpc::CallbackServerContext* ctx,
+                                        const v1::StartReflowRequest* request,
+                                        v1::StartReflowResponse* response) override;
+  grpc::ServerWriteReactor<v1::JobProgress>* WatchJob(grpc::CallbackServerContext* ctx,
+                                                       const v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* ctx,
+                                   const v1::GetJobRequest* request, v1::Job* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx,
+                                      const v1::CancelJobRequest* request,
+                                      v1::Job* response) override;
 
  private:
   AgentCore* const core_;

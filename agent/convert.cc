@@ -18,14 +18,64 @@ void ToProto(const Message& in, v1::Message* out) {
   out->set_payload(in.payload);
   out->set_payload_size(in.payload_size ? in.payload_size : in.payload.size());
   out->set_content_type(in.content_type);
-  out->mutable_recorded_at()->set_seconds(in.recorded_at_us / 1000000);
-  out->mutable_recorded_at()->set_nanos(static_cast<int32_t>(in.recorded_at_us % 1000000) * 1000);
+  SetTimestamp(in.recorded_at_us, out->mutable_recorded_at());
   out->set_outcome(static_cast<v1::Outcome>(static_cast<int>(in.outcome)));
   out->set_error(in.error);
   out->set_attempt(in.attempt);
   out->set_origin_id(in.origin_id);
   out->set_job_id(in.job_id);
   out->set_flow_variant(in.flow_variant);
+}
+
+void SetTimestamp(int64_t unix_us, google::protobuf::Timestamp* out) {
+  out->set_seconds(unix_us / 1000000);
+  out->set_nanos(static_cast<int32_t>(unix_us % 1000000) * 1000);
+}
+
+void ToProto(const JobRecord& in, v1::Job* out) {
+  out->set_id(in.id);
+  out->set_kind(in.spec.kind);
+  out->set_state(static_cast<v1::JobState>(static_cast<int>(in.state)));
+  out->set_filter(in.spec.filter);
+  out->set_target(in.spec.target == ReflowTarget::kDownstream ? v1::DOWNSTREAM : v1::SELF);
+  out->set_rate(in.spec.rate);
+  out->set_concurrency(in.spec.concurrency);
+  out->set_max_failures(in.spec.max_failures);
+  out->set_limit(in.spec.limit);
+  out->set_total(in.total);
+  out->set_done(in.done);
+  out->set_failed(in.failed);
+  out->set_redelivered(in.redelivered);
+  out->set_reason(in.reason);
+  SetTimestamp(in.created_at_us, out->mutable_created_at());
+  if (in.finished_at_us) SetTimestamp(in.finished_at_us, out->mutable_finished_at());
+  out->set_created_by(in.spec.created_by);
+  out->set_instance(in.instance);
+}
+
+void ToProto(const JobProgress& in, v1::JobProgress* out) {
+  ToProto(in.job, out->mutable_job());
+  out->set_remaining(in.job.total > in.job.done ? in.job.total - in.job.done : 0);
+  out->set_rate(in.rate);
+  out->set_eta_seconds(in.eta_seconds);
+  out->set_final(IsFinal(in.job.state));
+}
+
+void ToProto(const JobPlan& in, v1::DryRunSummary* out) {
+  out->set_messages(in.messages);
+  out->set_keys(in.keys);
+  out->set_excluded(in.excluded);
+  for (const CountRow& r : in.by_channel) {
+    auto* g = out->add_by_channel();
+    g->set_value(r.group);
+    g->set_count(r.count);
+  }
+  for (const CountRow& r : in.by_outcome) {
+    auto* g = out->add_by_outcome();
+    g->set_value(r.group);
+    g->set_count(r.count);
+  }
+  for (const Message& m : in.sample) ToProto(m, out->add_sample());
 }
 
 }  // namespace reprise

@@ -3,6 +3,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
 #include "reprise/store/status.h"
 #include "reprise/v1/agent.pb.h"
@@ -13,5 +14,9 @@ namespace reprise {
 grpc::Status ToGrpc(const Status& status);
 
 void ToProto(const Message& in, v1::Message* out);
+void ToProto(const JobRecord& in, v1::Job* out);
+void ToProto(const JobProgress& in, v1::JobProgress* out);
+void ToProto(const JobPlan& in, v1::DryRunSummary* out);
+void SetTimestamp(int64_t unix_us, google::protobuf::Timestamp* out);
 
 }  // namespace reprise

@@ -116,8 +116,11 @@ Status Recorder::Flush() {
 }
 
 Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket) {
+  // A write that fails while we wait means the record is not committed yet:
+  // say so now rather than hang until the journal recovers.
+  const uint64_t failures_before = write_failures_;
   commit_cv_.wait(lock, [&] {
-    return committed_ticket_ >= ticket || failed_through_ticket_ >= ticket || writer_done_;
+    return committed_ticket_ >= ticket || write_failures_ > failures_before || writer_done_;
   });
   if (committed_ticket_ >= ticket) return Status::Ok();
   return Unavailable("journal write failed: " + stats_.last_error +
@@ -173,7 +176,7 @@ void Recorder::WriterLoop() {
     }
     const uint64_t last_ticket = items.back().ticket;
     const size_t message_count = batch.messages.size();
-    bool written = WriteWithRetry(batch, last_ticket);
+    bool written = WriteWithRetry(batch);
 
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -192,7 +195,7 @@ void Recorder::WriterLoop() {
   commit_cv_.notify_all();
 }
 
-bool Recorder::WriteWithRetry(WriteBatch& batch, uint64_t last_ticket) {
+bool Recorder::WriteWithRetry(WriteBatch& batch) {
   const bool sync = options_.durability == Durability::kPower;
   auto backoff = std::chrono::milliseconds(20);
   int attempts_while_stopping = 0;
@@ -207,8 +210,8 @@ bool Recorder::WriteWithRetry(WriteBatch& batch, uint64_t last_ticket) {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.failed_writes;
       stats_.last_error = st.ToString();
-      // Synchronous callers of this batch learn now that it is not committed.
-      failed_through_ticket_ = std::max(failed_through_ticket_, last_ticket);
+      // Synchronous callers learn now that their records are not committed.
+      ++write_failures_;
     }
     commit_cv_.notify_all();
 

@@ -1,6 +1,5 @@
-// SQLite journal. One writer connection (serialized by write_mu_) and a small
-// pool of reader connections: WAL lets readers run while the writer commits,
-// so operators querying the journal never stall the host's recording.
+// The SQLite journal: messages and schema migrations. Connections live in
+// sqlite_connections.cc, job storage in sqlite_jobs.cc.
 #include "sqlite_journal.h"
 
 #include <sqlite3.h>
@@ -10,15 +9,18 @@
 #include <mutex>
 #include <vector>
 
-#include "json_text.h"
+#include "sqlite_connections.h"
+#include "sqlite_jobs.h"
+#include "sqlite_util.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/ulid.h"
 
 namespace reprise {
 namespace {
 
-constexpr int kSchemaVersion = 1;
-constexpr int kMaxReaders = 4;
+using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
+
+constexpr int kSchemaVersion = 2;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -53,178 +55,99 @@ const char* const kMigrations[] = {
     CREATE INDEX messages_by_origin ON messages (origin_id) WHERE origin_id IS NOT NULL;
     CREATE INDEX messages_by_job ON messages (job_id) WHERE job_id IS NOT NULL;
     )sql",
+    // v2: jobs and their fixed selections.
+    R"sql(
+    CREATE TABLE jobs (
+      id            INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind          TEXT    NOT NULL,
+      filter        TEXT    NOT NULL,
+      target        INTEGER NOT NULL,
+      rate          REAL    NOT NULL DEFAULT 0,
+      concurrency   INTEGER NOT NULL DEFAULT 1,
+      max_failures  INTEGER NOT NULL DEFAULT 0,
+      item_limit    INTEGER NOT NULL DEFAULT 0,
+      reason        TEXT,
+      created_by    TEXT,
+      instance      TEXT,
+      state         INTEGER NOT NULL,
+      end_reason    TEXT,
+      total         INTEGER NOT NULL DEFAULT 0,
+      done          INTEGER NOT NULL DEFAULT 0,
+      failed        INTEGER NOT NULL DEFAULT 0,
+      redelivered   INTEGER NOT NULL DEFAULT 0,
+      created_at    INTEGER NOT NULL,
+      finished_at   INTEGER
+    );
+    CREATE INDEX jobs_unfinished ON jobs (state) WHERE state IN (1, 2);
+    -- One row per selected message; state 0 pending, 1 in flight, 2 done.
+    CREATE TABLE job_items (
+      job_id      INTEGER NOT NULL,
+      seq         INTEGER NOT NULL,
+      message_id  TEXT    NOT NULL,
+      state       INTEGER NOT NULL DEFAULT 0,
+      redelivery  INTEGER NOT NULL DEFAULT 0,
+      copy_id     TEXT,
+      outcome     INTEGER,
+      PRIMARY KEY (job_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX job_items_by_state ON job_items (job_id, state, seq);
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
-constexpr const char* kColumns =
-    "id, direction, channel, message_key, correlation_id, causation_id, headers, "
-    "content_type, recorded_at, outcome, error, attempt, origin_id, job_id, flow_variant, "
-    "length(payload)";
-// Column index of the payload when selected after kColumns.
-constexpr int kPayloadColumn = 16;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Transient conditions a retry may cure (busy, full disk, I/O) are UNAVAILABLE;
-// anything else is INTERNAL.
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = "sqlite journal: " + std::string(what) + ": " +
-                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  switch (rc & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PROTOCOL:
-      return Unavailable(std::move(msg));
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return DataLoss(std::move(msg) + " (the journal file is damaged; see docs/operations.md)");
-    default:
-      return Internal(std::move(msg));
-  }
-}
-
-// A prepared statement, finalized on destruction.
-class Stmt {
- public:
-  Stmt() = default;
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  ~Stmt() { sqlite3_finalize(s_); }
-  Status Prepare(sqlite3* db, std::string_view sql) {
-    sqlite3_finalize(s_);
-    s_ = nullptr;
-    int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
-    return Status::Ok();
-  }
-  sqlite3_stmt* get() const { return s_; }
-
-  void BindText(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  // Empty strings are stored as NULL: optional columns stay out of the
-  // partial indexes.
-  void BindOptionalText(int i, std::string_view v) {
-    if (v.empty()) sqlite3_bind_null(s_, i);
-    else BindText(i, v);
-  }
-  void BindInt(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  void BindValue(int i, const filter::SqlValue& v) {
-    if (auto* n = std::get_if<int64_t>(&v)) BindInt(i, *n);
-    else if (auto* d = std::get_if<double>(&v)) sqlite3_bind_double(s_, i, *d);
-    else BindText(i, std::get<std::string>(v));
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s, i)) : "";
-}
-
-Message ReadMessage(sqlite3_stmt* s, bool with_payload) {
-  Message m;
-  m.id = ColumnText(s, 0);
-  m.direction = sqlite3_column_int(s, 1) == 2 ? Direction::kOut : Direction::kIn;
-  m.channel = ColumnText(s, 2);
-  m.key = ColumnText(s, 3);
-  m.correlation_id = ColumnText(s, 4);
-  m.causation_id = ColumnText(s, 5);
-  if (auto h = json::DecodeHeaders(ColumnText(s, 6))) m.headers = std::move(*h);
-  m.content_type = ColumnText(s, 7);
-  m.recorded_at_us = sqlite3_column_int64(s, 8);
-  int outcome = sqlite3_column_int(s, 9);
-  m.outcome = (outcome >= 1 && outcome <= 4) ? static_cast<Outcome>(outcome) : Outcome::kPending;
-  m.error = ColumnText(s, 10);
-  m.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, 11));
-  m.origin_id = ColumnText(s, 12);
-  m.job_id = ColumnText(s, 13);
-  m.flow_variant = ColumnText(s, 14);
-  m.payload_size = static_cast<uint64_t>(sqlite3_column_int64(s, 15));
-  if (with_payload) {
-    const void* p = sqlite3_column_blob(s, kPayloadColumn);
-    int n = sqlite3_column_bytes(s, kPayloadColumn);
-    if (p && n > 0) m.payload.assign(static_cast<const char*>(p), static_cast<size_t>(n));
-  }
-  return m;
-}
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return SqliteError(nullptr, rc, msg);
-  }
-  return Status::Ok();
-}
-
 class SqliteJournal final : public Journal {
  public:
-  explicit SqliteJournal(std::string path) : path_(std::move(path)) {}
+  explicit SqliteJournal(std::unique_ptr<Connections> conns)
+      : conns_(std::move(conns)), jobs_(NewSqliteJobStore(conns_.get())) {}
   ~SqliteJournal() override {
+    auto w = conns_->LockWriter();
     insert_.reset();
     update_.reset();
-    for (sqlite3* r : readers_) sqlite3_close_v2(r);
-    sqlite3_close_v2(writer_);
   }
 
   Status Init() {
-    memory_ = path_ == ":memory:";
-    REPRISE_RETURN_IF_ERROR(OpenConnection(&writer_));
-    if (!memory_) {
-      REPRISE_RETURN_IF_ERROR(Exec(writer_, "PRAGMA journal_mode=WAL"));
-    }
-    REPRISE_RETURN_IF_ERROR(Migrate());
+    auto w = conns_->LockWriter();
+    REPRISE_RETURN_IF_ERROR(Migrate(w.db()));
     insert_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(insert_->Prepare(
-        writer_,
+        w.db(),
         "INSERT INTO messages (id, direction, channel, message_key, correlation_id, "
         "causation_id, headers, payload, content_type, recorded_at, outcome, error, attempt, "
         "origin_id, job_id, flow_variant) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"));
     update_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(update_->Prepare(
-        writer_,
+        w.db(),
         "UPDATE messages SET outcome = ?2, error = ?3, flow_variant = COALESCE(?4, flow_variant) "
         "WHERE id = ?1"));
     return Status::Ok();
   }
 
-  std::string Describe() const override { return "sqlite:" + path_; }
+  std::string Describe() const override { return "sqlite:" + conns_->path(); }
+  JobStore& jobs() override { return *jobs_; }
   int SchemaVersion() const override { return kSchemaVersion; }
 
   Status Write(const WriteBatch& batch, bool sync) override {
     if (batch.empty()) return Status::Ok();
-    std::lock_guard<std::mutex> lock(write_mu_);
-    if (sync != synchronous_full_ && !memory_) {
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    if (sync != synchronous_full_) {
       // WAL + NORMAL survives a crash of the process; FULL also fsyncs the
       // WAL on every commit, which survives power loss.
       REPRISE_RETURN_IF_ERROR(
-          Exec(writer_, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+          Exec(db, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
       synchronous_full_ = sync;
     }
-    REPRISE_RETURN_IF_ERROR(Exec(writer_, "BEGIN IMMEDIATE"));
-    Status st = WriteInTransaction(batch);
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    Status st = WriteInTransaction(db, batch);
     if (!st.ok()) {
-      (void)Exec(writer_, "ROLLBACK");
+      (void)Exec(db, "ROLLBACK");
       return st;
     }
-    int rc = sqlite3_exec(writer_, "COMMIT", nullptr, nullptr, nullptr);
+    int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) {
-      Status err = SqliteError(writer_, rc, "commit");
-      (void)Exec(writer_, "ROLLBACK");
+      Status err = SqliteError(db, rc, "commit");
+      (void)Exec(db, "ROLLBACK");
       return err;
     }
     return Status::Ok();
@@ -247,7 +170,7 @@ class SqliteJournal final : public Journal {
     sql += query.oldest_first ? " ORDER BY id ASC" : " ORDER BY id DESC";
     sql += " LIMIT " + std::to_string(page_size + 1);
 
-    Reader r(this);
+    auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     Stmt stmt;
     REPRISE_RETURN_IF_ERROR(stmt.Prepare(r.db(), sql));
@@ -268,7 +191,7 @@ class SqliteJournal final : public Journal {
   }
 
   StatusOr<MessageLineage> Get(std::string_view id) override {
-    Reader r(this);
+    auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     MessageLineage out;
     auto one = SelectWhere(r.db(), "id = ?1", id, true, 1);
@@ -312,7 +235,7 @@ class SqliteJournal final : public Journal {
       sql = "SELECT " + group->where + " AS g, count(*) AS n FROM messages WHERE (" +
             compiled->where + ") GROUP BY g ORDER BY n DESC, g LIMIT 1000";
     }
-    Reader r(this);
+    auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     Stmt stmt;
     REPRISE_RETURN_IF_ERROR(stmt.Prepare(r.db(), sql));
@@ -328,7 +251,7 @@ class SqliteJournal final : public Journal {
   }
 
   StatusOr<std::vector<ChannelInfo>> Channels() override {
-    Reader r(this);
+    auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     Stmt stmt;
     REPRISE_RETURN_IF_ERROR(stmt.Prepare(
@@ -350,94 +273,39 @@ class SqliteJournal final : public Journal {
   }
 
  private:
-  // Borrows a reader connection for one query. With ":memory:" every
-  // connection would be a different database, so the writer is shared.
-  class Reader {
-   public:
-    explicit Reader(SqliteJournal* j) : j_(j) {
-      if (j_->memory_) {
-        lock_ = std::unique_lock<std::mutex>(j_->write_mu_);
-        db_ = j_->writer_;
-        return;
-      }
-      {
-        std::lock_guard<std::mutex> lock(j_->reader_mu_);
-        if (!j_->readers_.empty()) {
-          db_ = j_->readers_.back();
-          j_->readers_.pop_back();
-          return;
-        }
-      }
-      status_ = j_->OpenConnection(&db_);
-      if (status_.ok()) (void)Exec(db_, "PRAGMA query_only=1");
-    }
-    ~Reader() {
-      if (j_->memory_ || db_ == nullptr) return;
-      std::lock_guard<std::mutex> lock(j_->reader_mu_);
-      if (status_.ok() && j_->readers_.size() < kMaxReaders) {
-        j_->readers_.push_back(db_);
-      } else {
-        sqlite3_close_v2(db_);
-      }
-    }
-    bool ok() const { return status_.ok(); }
-    const Status& status() const { return status_; }
-    sqlite3* db() const { return db_; }
-
-   private:
-    SqliteJournal* j_;
-    sqlite3* db_ = nullptr;
-    Status status_;
-    std::unique_lock<std::mutex> lock_;
-  };
-
-  Status OpenConnection(sqlite3** db) {
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path_.c_str(), db, flags, nullptr);
-    if (rc != SQLITE_OK) {
-      Status st = SqliteError(*db, rc, "open " + path_);
-      sqlite3_close_v2(*db);
-      *db = nullptr;
-      return st;
-    }
-    sqlite3_busy_timeout(*db, 5000);
-    sqlite3_extended_result_codes(*db, 1);
-    return Status::Ok();
-  }
-
-  Status Migrate() {
-    REPRISE_RETURN_IF_ERROR(Exec(writer_,
+  Status Migrate(sqlite3* db) {
+    REPRISE_RETURN_IF_ERROR(Exec(db,
                                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                  "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
     Stmt q;
-    REPRISE_RETURN_IF_ERROR(q.Prepare(writer_, "SELECT coalesce(max(version), 0) FROM schema_migrations"));
+    REPRISE_RETURN_IF_ERROR(q.Prepare(db, "SELECT coalesce(max(version), 0) FROM schema_migrations"));
     int rc = sqlite3_step(q.get());
-    if (rc != SQLITE_ROW) return SqliteError(writer_, rc, "read schema version");
+    if (rc != SQLITE_ROW) return SqliteError(db, rc, "read schema version");
     int current = sqlite3_column_int(q.get(), 0);
     if (current > kSchemaVersion) {
-      return FailedPrecondition("journal " + path_ + " has schema version " +
+      return FailedPrecondition("journal " + conns_->path() + " has schema version " +
                                 std::to_string(current) + ", newer than this build (" +
                                 std::to_string(kSchemaVersion) +
                                 "); upgrade Reprise or open another journal");
     }
     for (int v = current; v < kSchemaVersion; ++v) {
-      REPRISE_RETURN_IF_ERROR(Exec(writer_, "BEGIN IMMEDIATE"));
-      Status st = Exec(writer_, kMigrations[v]);
+      REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+      Status st = Exec(db, kMigrations[v]);
       if (st.ok()) {
         std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
                           std::to_string(NowUs()) + ")";
-        st = Exec(writer_, rec.c_str());
+        st = Exec(db, rec.c_str());
       }
       if (!st.ok()) {
-        (void)Exec(writer_, "ROLLBACK");
+        (void)Exec(db, "ROLLBACK");
         return st.WithPrefix("migrating journal to schema version " + std::to_string(v + 1));
       }
-      REPRISE_RETURN_IF_ERROR(Exec(writer_, "COMMIT"));
+      REPRISE_RETURN_IF_ERROR(Exec(db, "COMMIT"));
     }
     return Status::Ok();
   }
 
-  Status WriteInTransaction(const WriteBatch& batch) {
+  Status WriteInTransaction(sqlite3* db, const WriteBatch& batch) {
     sqlite3_stmt* s = insert_->get();
     for (const Message& m : batch.messages) {
       sqlite3_reset(s);
@@ -460,7 +328,7 @@ class SqliteJournal final : public Journal {
       insert_->BindOptionalText(16, m.flow_variant);
       int rc = sqlite3_step(s);
       if (rc != SQLITE_DONE) {
-        Status st = SqliteError(writer_, rc, "insert message " + m.id);
+        Status st = SqliteError(db, rc, "insert message " + m.id);
         sqlite3_reset(s);
         return st;
       }
@@ -476,7 +344,7 @@ class SqliteJournal final : public Journal {
       update_->BindOptionalText(4, o.flow_variant);
       int rc = sqlite3_step(u);
       if (rc != SQLITE_DONE) {
-        Status st = SqliteError(writer_, rc, "record outcome of " + o.id);
+        Status st = SqliteError(db, rc, "record outcome of " + o.id);
         sqlite3_reset(u);
         return st;
       }
@@ -501,21 +369,19 @@ class SqliteJournal final : public Journal {
     return out;
   }
 
-  const std::string path_;
-  bool memory_ = false;
-  std::mutex write_mu_;
-  sqlite3* writer_ = nullptr;            // guarded by write_mu_
-  std::unique_ptr<Stmt> insert_;         // guarded by write_mu_
-  std::unique_ptr<Stmt> update_;         // guarded by write_mu_
-  bool synchronous_full_ = false;        // guarded by write_mu_
-  std::mutex reader_mu_;
-  std::vector<sqlite3*> readers_;        // idle reader connections; guarded by reader_mu_
+  std::unique_ptr<Connections> conns_;
+  std::unique_ptr<JobStore> jobs_;
+  std::unique_ptr<Stmt> insert_;   // used under the writer lock
+  std::unique_ptr<Stmt> update_;   // used under the writer lock
+  bool synchronous_full_ = true;   // SQLite's default; used under the writer lock
 };
 
 }  // namespace
 
 StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
-  auto j = std::make_unique<SqliteJournal>(path);
+  auto conns = Connections::Open(path);
+  if (!conns.ok()) return conns.status();
+  auto j = std::make_unique<SqliteJournal>(std::move(*conns));
   Status st = j->Init();
   if (!st.ok()) return st;
   return std::unique_ptr<Journal>(std::move(j));

@@ -62,6 +62,7 @@ class FaultyJournal final : public Journal {
     return real_->Count(f, g);
   }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return real_->Channels(); }
+  JobStore& jobs() override { return real_->jobs(); }
 
  private:
   std::unique_ptr<Journal> real_;

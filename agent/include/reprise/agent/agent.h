@@ -16,6 +16,7 @@
 // host process down: failures become `failed` records and Status values.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,6 +44,9 @@ struct AgentOptions {
   OverloadPolicy overload = OverloadPolicy::kBlock;
   size_t max_queue_bytes = 64u << 20;
   size_t max_payload_bytes = 4u << 20;  // larger payloads are refused and counted
+  // Reflow jobs left unfinished by a previous process resume this long after
+  // Start (time for the host to register handlers), or at ResumeJobs().
+  std::chrono::milliseconds resume_jobs_after{2000};
 };
 
 // What a handler sees besides the message: where to put what it produces.
@@ -111,6 +115,11 @@ class Agent {
 
   // Waits until everything recorded so far is committed to the journal.
   virtual Status Flush() = 0;
+
+  // Resumes the reflow jobs a previous process left unfinished. Call it once
+  // the handlers and senders are registered; otherwise it happens by itself
+  // `resume_jobs_after` after Start. Later calls do nothing.
+  virtual Status ResumeJobs() = 0;
 
   // The address the API server listens on ("" when disabled).
   virtual std::string listen_address() const = 0;

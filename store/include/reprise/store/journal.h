@@ -68,6 +68,8 @@ struct ChannelInfo {
   uint64_t failed = 0;
 };
 
+class JobStore;  // job.h
+
 class Journal {
  public:
   // Opens the journal named by `url`:
@@ -95,6 +97,9 @@ class Journal {
                                                 std::string_view group_by) = 0;
   // Every channel seen, with counts.
   virtual StatusOr<std::vector<ChannelInfo>> Channels() = 0;
+
+  // Jobs (reflows) kept in the same journal; see job.h.
+  virtual JobStore& jobs() = 0;
 };
 
 }  // namespace reprise

@@ -91,7 +91,7 @@ class Recorder {
   void WriterLoop();
   // Writes one batch, retrying transient failures; returns false if the
   // recorder is stopping and the batch could not be written.
-  bool WriteWithRetry(WriteBatch& batch, uint64_t last_ticket);
+  bool WriteWithRetry(WriteBatch& batch);
 
   Journal* const journal_;
   const RecorderOptions options_;
@@ -104,7 +104,7 @@ class Recorder {
   size_t queued_bytes_ = 0;           // guarded by mu_
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
-  uint64_t failed_through_ticket_ = 0;  // guarded by mu_: sync callers <= see the error
+  uint64_t write_failures_ = 0;       // guarded by mu_: waiters see failures after they began
   bool stopping_ = false;             // guarded by mu_
   bool writer_done_ = false;          // guarded by mu_
   RecorderStats stats_;               // guarded by mu_

@@ -1,0 +1,309 @@
+#include "reprise/reflow/engine.h"
+
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "rate_limiter.h"
+
+namespace reprise {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint32_t kMaxConcurrency = 64;
+
+Status ValidateSpec(const JobSpec& spec) {
+  if (spec.filter.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return InvalidArgument(
+        "reflow: the filter is empty; select the messages to replay explicitly, e.g. "
+        "`outcome = failed and recorded > -1h`");
+  }
+  if (spec.rate < 0) return InvalidArgument("reflow: rate must be 0 (unlimited) or positive");
+  if (spec.concurrency > kMaxConcurrency) {
+    return InvalidArgument("reflow: concurrency " + std::to_string(spec.concurrency) +
+                           " is more than the maximum of " + std::to_string(kMaxConcurrency));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct ReflowEngine::Running {
+  explicit Running(JobRecord r) : record(std::move(r)) {}
+  JobRecord record;  // as loaded at launch; counters below are live on top
+  std::atomic<bool> halt{false};      // stop delivering: cancel, shutdown or max_failures
+  std::atomic<bool> cancel{false};    // an operator cancelled it
+  std::atomic<bool> shutdown{false};  // the engine stops: the job stays resumable
+  std::atomic<bool> finished{false};  // Run has returned; the thread can be joined
+  std::atomic<uint64_t> done{0}, failed{0}, redelivered{0};  // since launch
+  Clock::time_point launched = Clock::now();
+  std::mutex mu;
+  std::string end_reason;  // guarded by mu
+  std::thread thread;
+};
+
+ReflowEngine::ReflowEngine(Journal* journal, Dispatcher* dispatcher, EngineOptions options)
+    : journal_(journal), dispatcher_(dispatcher), options_(std::move(options)) {}
+
+ReflowEngine::~ReflowEngine() {
+  std::map<std::string, std::shared_ptr<Running>> running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    running = running_;
+  }
+  for (auto& [id, job] : running) {
+    job->shutdown = true;
+    job->halt = true;
+  }
+  for (auto& [id, job] : running) {
+    if (job->thread.joinable()) job->thread.join();
+  }
+}
+
+StatusOr<JobPlan> ReflowEngine::DryRun(const JobSpec& spec) {
+  REPRISE_RETURN_IF_ERROR(ValidateSpec(spec));
+  return journal_->jobs().PlanJob(spec);
+}
+
+StatusOr<JobRecord> ReflowEngine::Start(const JobSpec& input) {
+  JobSpec spec = input;
+  if (spec.concurrency == 0) spec.concurrency = 1;
+  REPRISE_RETURN_IF_ERROR(ValidateSpec(spec));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReapFinished();
+    if (running_.size() >= options_.max_running_jobs) {
+      return ResourceExhausted(std::to_string(running_.size()) +
+                               " jobs are running, the maximum; wait for one to end or cancel one");
+    }
+  }
+  auto record = journal_->jobs().CreateJob(spec, options_.instance);
+  if (!record.ok()) return record.status();
+  Launch(*record);
+  return record;
+}
+
+StatusOr<size_t> ReflowEngine::ResumeUnfinished() {
+  auto jobs = journal_->jobs().UnfinishedJobs();
+  if (!jobs.ok()) return jobs.status();
+  size_t resumed = 0;
+  for (JobRecord& job : *jobs) {
+    // Items the previous run left in flight are settled first: finished
+    // copies count, the rest are delivered again, marked.
+    auto marked = journal_->jobs().RecoverInFlight(job.id);
+    if (!marked.ok()) return marked.status();
+    if (job.state == JobState::kCancelling) {
+      REPRISE_RETURN_IF_ERROR(journal_->jobs().SetJobState(job.id, JobState::kCancelled,
+                                                           "cancelled while the process restarted"));
+      continue;
+    }
+    auto fresh = journal_->jobs().GetJob(job.id);
+    if (!fresh.ok()) return fresh.status();
+    Launch(*fresh);
+    ++resumed;
+  }
+  return resumed;
+}
+
+void ReflowEngine::Launch(JobRecord record) {
+  auto job = std::make_shared<Running>(std::move(record));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  ReapFinished();
+  running_[job->record.id] = job;
+  job->thread = std::thread([this, job] { Run(job); });
+}
+
+StatusOr<JobRecord> ReflowEngine::Cancel(const std::string& id, const std::string& reason) {
+  auto record = journal_->jobs().GetJob(id);
+  if (!record.ok()) return record.status();
+  if (IsFinal(record->state)) {
+    return FailedPrecondition("job " + id + " has already ended (" +
+                              std::string(JobStateName(record->state)) + "); nothing to cancel");
+  }
+  std::shared_ptr<Running> job;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = running_.find(id);
+    if (it != running_.end() && !it->second->finished) job = it->second;
+  }
+  const std::string why = reason.empty() ? "cancelled by an operator" : "cancelled: " + reason;
+  if (job) {
+    {
+      std::lock_guard<std::mutex> lock(job->mu);
+      job->end_reason = why;
+    }
+    REPRISE_RETURN_IF_ERROR(journal_->jobs().SetJobState(id, JobState::kCancelling, why));
+    job->cancel = true;
+    job->halt = true;
+  } else {
+    // Not running in this process (it will be settled on resume): end it now.
+    REPRISE_RETURN_IF_ERROR(journal_->jobs().SetJobState(id, JobState::kCancelled, why));
+  }
+  return journal_->jobs().GetJob(id);
+}
+
+StatusOr<JobProgress> ReflowEngine::Progress(const std::string& id) {
+  std::shared_ptr<Running> job;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = running_.find(id);
+    if (it != running_.end()) job = it->second;
+  }
+  auto record = journal_->jobs().GetJob(id);
+  if (!record.ok()) return record.status();
+  JobProgress p{.job = *record};
+  if (job && !IsFinal(record->state)) {
+    // The journal's counters move per batch; the live ones per delivery.
+    uint64_t done = job->record.done + job->done.load();
+    if (done > p.job.done) {
+      p.job.done = done;
+      p.job.failed = job->record.failed + job->failed.load();
+      p.job.redelivered = job->record.redelivered + job->redelivered.load();
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - job->launched).count();
+    if (seconds > 0.2) p.rate = static_cast<double>(job->done.load()) / seconds;
+    if (p.rate > 0 && p.job.total > p.job.done) {
+      p.eta_seconds = static_cast<double>(p.job.total - p.job.done) / p.rate;
+    }
+  }
+  return p;
+}
+
+StatusOr<std::vector<JobRecord>> ReflowEngine::List(uint32_t limit) {
+  auto jobs = journal_->jobs().ListJobs(limit);
+  if (!jobs.ok()) return jobs.status();
+  for (JobRecord& j : *jobs) {
+    if (IsFinal(j.state)) continue;
+    auto p = Progress(j.id);
+    if (p.ok()) j = p->job;
+  }
+  return jobs;
+}
+
+void ReflowEngine::Run(std::shared_ptr<Running> job) {
+  RunBatches(*job);
+  JobState final_state = JobState::kCompleted;
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> lock(job->mu);
+    reason = job->end_reason;
+  }
+  if (job->shutdown) {
+    final_state = JobState::kRunning;  // resumable: the next start picks it up
+  } else if (job->cancel) {
+    final_state = JobState::kCancelled;
+  } else if (!reason.empty()) {
+    final_state = JobState::kStopped;  // max_failures
+  }
+  if (final_state != JobState::kRunning) {
+    Status set = journal_->jobs().SetJobState(job->record.id, final_state, reason);
+    if (!set.ok()) {
+      std::fprintf(stderr, "reprise: job %s ended but its state could not be saved: %s\n",
+                   job->record.id.c_str(), set.ToString().c_str());
+    }
+  }
+  job->finished = true;
+}
+
+void ReflowEngine::ReapFinished() {
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (it->second->finished) {
+      it->second->thread.join();
+      it = running_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+namespace {
+// Retries `fn` until it succeeds or the engine stops: a journal that is
+// briefly unavailable makes a job wait, not fail.
+template <typename Fn>
+Status Retry(const std::string& job_id, const std::atomic<bool>& shutdown, Fn&& fn) {
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    Status st = fn();
+    if (st.ok() || shutdown) return st;
+    std::fprintf(stderr, "reprise: job %s: %s; retrying\n", job_id.c_str(), st.ToString().c_str());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+}  // namespace
+
+void ReflowEngine::RunBatches(Running& job) {
+  const JobSpec& spec = job.record.spec;
+  const std::string& id = job.record.id;
+  const uint32_t lanes = std::max<uint32_t>(1, spec.concurrency);
+  RateLimiter limiter(spec.rate);
+
+  while (!job.halt) {
+    std::vector<JobItem> items;
+    Status claimed = Retry(id, job.shutdown, [&] {
+      auto got = journal_->jobs().ClaimItems(id, options_.batch_size);
+      if (!got.ok()) return Status(got.status());
+      items = std::move(*got);
+      return Status::Ok();
+    });
+    if (!claimed.ok()) return;  // shutting down; resumable
+    if (items.empty()) return;
+
+    // Lanes by key: one key's items stay in one lane, in selection order.
+    std::vector<std::vector<size_t>> lane_items(lanes);
+    for (size_t i = 0; i < items.size(); ++i) {
+      size_t lane = lanes == 1 ? 0 : std::hash<std::string>{}(items[i].message.key) % lanes;
+      lane_items[lane].push_back(i);
+    }
+    std::vector<std::optional<ItemResult>> results(items.size());
+    auto run_lane = [&](const std::vector<size_t>& indexes) {
+      for (size_t i : indexes) {
+        if (!limiter.Acquire(job.halt)) return;
+        const JobItem& item = items[i];
+        DispatchResult r = dispatcher_->Redeliver(item.message, spec.target, id, item.redelivery);
+        results[i] = ItemResult{.seq = item.seq, .copy_id = r.copy_id, .outcome = r.outcome,
+                                .redelivery = item.redelivery};
+        job.done.fetch_add(1);
+        if (item.redelivery) job.redelivered.fetch_add(1);
+        if (r.outcome != Outcome::kFailed) continue;
+        uint64_t failed = job.record.failed + job.failed.fetch_add(1) + 1;
+        if (spec.max_failures > 0 && failed > spec.max_failures) {
+          std::lock_guard<std::mutex> lock(job.mu);
+          if (job.end_reason.empty()) {
+            job.end_reason = "stopped: " + std::to_string(failed) +
+                             " deliveries failed, more than max_failures " +
+                             std::to_string(spec.max_failures) + "; last error: " + r.error;
+          }
+          job.halt = true;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (uint32_t l = 1; l < lanes; ++l) {
+      if (!lane_items[l].empty()) threads.emplace_back(run_lane, std::cref(lane_items[l]));
+    }
+    run_lane(lane_items[0]);
+    for (auto& t : threads) t.join();
+
+    std::vector<ItemResult> finished;
+    std::vector<int64_t> unprocessed;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (results[i]) finished.push_back(*results[i]);
+      else unprocessed.push_back(items[i].seq);
+    }
+    // Copies are committed before their items count as done, so a crash
+    // between the two leaves items in flight with a copy, which recovery
+    // counts instead of delivering again.
+    if (!Retry(id, job.shutdown, [&] { return dispatcher_->Flush(); }).ok()) return;
+    if (!Retry(id, job.shutdown, [&] { return journal_->jobs().CompleteItems(id, finished); }).ok()) {
+      return;
+    }
+    if (!Retry(id, job.shutdown, [&] { return journal_->jobs().ReleaseItems(id, unprocessed); }).ok()) {
+      return;
+    }
+  }
+}
+
+}  // namespace reprise

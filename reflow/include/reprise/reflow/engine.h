@@ -1,0 +1,99 @@
+// The reflow engine: runs jobs that replay stored messages into the process
+// (target self) or out to the downstreams (target downstream).
+//
+// A job's selection is fixed when it starts (JobStore::CreateJob). The engine
+// claims items in selection order, in batches, and delivers them through a
+// Dispatcher, which the agent implements: reflow does not know the agent.
+// Within a key, recorded order is kept; across keys, up to `concurrency`
+// deliveries run in parallel. Items are marked in flight (committed) before
+// delivery and done after their copies are committed, so after a crash only
+// the items in flight are delivered again, and those are marked.
+//
+// Thread-safe. Each running job has its own thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reprise/store/job.h"
+#include "reprise/store/journal.h"
+
+namespace reprise {
+
+// How one replayed delivery went.
+struct DispatchResult {
+  std::string copy_id;  // the new record linked to the original ("" if none was made)
+  Outcome outcome = Outcome::kOk;
+  std::string error;
+};
+
+// What the engine needs from the process it replays into.
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  // Replays `original` as a new record with origin = original.id and job =
+  // `job_id`: into its channel's handler (self) or through its channel's
+  // sender (downstream). `redelivery` marks an item that was in flight when
+  // a previous run crashed (it may have been delivered already).
+  virtual DispatchResult Redeliver(const Message& original, ReflowTarget target,
+                                   const std::string& job_id, bool redelivery) = 0;
+  // Waits until every record made so far is committed to the journal.
+  virtual Status Flush() = 0;
+};
+
+struct EngineOptions {
+  std::string instance;          // recorded on jobs this engine runs
+  size_t batch_size = 256;       // items claimed per transaction
+  size_t max_running_jobs = 4;   // more are refused with RESOURCE_EXHAUSTED
+};
+
+// A job's state with live figures.
+struct JobProgress {
+  JobRecord job;
+  double rate = 0;         // deliveries per second, recent
+  double eta_seconds = 0;  // 0 when unknown
+};
+
+class ReflowEngine {
+ public:
+  // `journal` and `dispatcher` must outlive the engine.
+  ReflowEngine(Journal* journal, Dispatcher* dispatcher, EngineOptions options);
+  ~ReflowEngine();  // stops running jobs (they stay resumable)
+  ReflowEngine(const ReflowEngine&) = delete;
+  ReflowEngine& operator=(const ReflowEngine&) = delete;
+
+  // What `spec` would replay; writes nothing.
+  StatusOr<JobPlan> DryRun(const JobSpec& spec);
+  // Validates `spec`, fixes the selection, and starts the job.
+  StatusOr<JobRecord> Start(const JobSpec& spec);
+  // Resumes jobs left running by a previous process; returns how many.
+  StatusOr<size_t> ResumeUnfinished();
+  // Asks a job to stop; it does within a second. Returns the job.
+  StatusOr<JobRecord> Cancel(const std::string& id, const std::string& reason);
+  StatusOr<JobProgress> Progress(const std::string& id);
+  StatusOr<std::vector<JobRecord>> List(uint32_t limit);
+
+ private:
+  struct Running;
+  void Run(std::shared_ptr<Running> job);
+  void RunBatches(Running& job);
+  void Launch(JobRecord record);
+  void ReapFinished();  // joins jobs whose Run returned; needs mu_
+
+  Journal* const journal_;
+  Dispatcher* const dispatcher_;
+  const EngineOptions options_;
+
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Running>> running_;  // guarded by mu_
+  bool stopping_ = false;                                     // guarded by mu_
+};
+
+}  // namespace reprise

@@ -1,0 +1,115 @@
+// Jobs as the journal stores them: a reflow (and later re-derive and
+// migration) job, its fixed selection of messages ("items"), and progress.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reprise/store/journal.h"
+
+namespace reprise {
+
+enum class ReflowTarget : int {
+  kSelf = 1,        // inbound messages, into their channel's handler
+  kDownstream = 2,  // outbound messages, through their channel's sender
+};
+std::string_view ReflowTargetName(ReflowTarget t);  // "self" / "downstream"
+std::optional<ReflowTarget> ParseReflowTarget(std::string_view s);
+
+enum class JobState : int {
+  kRunning = 1,
+  kCancelling = 2,
+  kCancelled = 3,
+  kCompleted = 4,
+  kStopped = 5,  // ended early: max_failures exceeded
+};
+std::string_view JobStateName(JobState s);  // "running", "cancelling", ...
+inline bool IsFinal(JobState s) {
+  return s == JobState::kCancelled || s == JobState::kCompleted || s == JobState::kStopped;
+}
+
+// What an operator asked for.
+struct JobSpec {
+  std::string kind = "reflow";
+  std::string filter;
+  ReflowTarget target = ReflowTarget::kSelf;
+  double rate = 0;            // messages per second; 0: unlimited
+  uint32_t concurrency = 1;   // keys in parallel
+  uint64_t max_failures = 0;  // 0: never stop for failures
+  uint64_t limit = 0;         // 0: every selected message
+  std::string reason;
+  std::string created_by;
+};
+
+struct JobRecord {
+  std::string id;  // "17"
+  JobSpec spec;
+  JobState state = JobState::kRunning;
+  std::string reason;    // why it ended early
+  std::string instance;  // agent instance that runs it
+  uint64_t total = 0;
+  uint64_t done = 0;
+  uint64_t failed = 0;
+  uint64_t redelivered = 0;
+  int64_t created_at_us = 0;
+  int64_t finished_at_us = 0;
+};
+
+// One selected message, claimed for delivery.
+struct JobItem {
+  int64_t seq = 0;           // position in the job's selection (oldest first)
+  Message message;           // the original, with payload
+  bool redelivery = false;   // it was in flight when a previous run crashed
+};
+
+struct ItemResult {
+  int64_t seq = 0;
+  std::string copy_id;
+  Outcome outcome = Outcome::kOk;
+  bool redelivery = false;
+};
+
+// What a dry run reports. Computing it writes nothing.
+struct JobPlan {
+  uint64_t messages = 0;
+  uint64_t keys = 0;
+  uint64_t excluded = 0;  // matched the filter but have the other direction
+  std::vector<CountRow> by_channel;
+  std::vector<CountRow> by_outcome;
+  std::vector<Message> sample;  // oldest first, without payloads
+};
+
+// Job storage, part of the journal. Thread-safe like Journal.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // What a job with `spec` would select now.
+  virtual StatusOr<JobPlan> PlanJob(const JobSpec& spec) = 0;
+  // Creates a job and fixes its selection in the same transaction: the
+  // messages matching spec.filter with the target's direction that exist
+  // now, oldest first, at most spec.limit. Later messages never join.
+  virtual StatusOr<JobRecord> CreateJob(const JobSpec& spec, const std::string& instance) = 0;
+  virtual StatusOr<JobRecord> GetJob(std::string_view id) = 0;
+  virtual StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) = 0;
+  // Jobs in state running or cancelling (to resume after a restart).
+  virtual StatusOr<std::vector<JobRecord>> UnfinishedJobs() = 0;
+
+  // Marks up to `max` pending items in flight (committed before returning)
+  // and returns them in selection order with their messages.
+  virtual StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, size_t max) = 0;
+  // Records how claimed items ended and adds them to the job's counters.
+  virtual Status CompleteItems(std::string_view job_id, const std::vector<ItemResult>& results) = 0;
+  // Returns claimed-but-unfinished items to pending (after a cancel).
+  virtual Status ReleaseItems(std::string_view job_id, const std::vector<int64_t>& seqs) = 0;
+  // After a crash: items left in flight whose copy was recorded with a final
+  // outcome are completed; the others go back to pending, marked redelivery.
+  // Returns how many were marked.
+  virtual StatusOr<uint64_t> RecoverInFlight(std::string_view job_id) = 0;
+  virtual Status SetJobState(std::string_view id, JobState state, std::string_view reason) = 0;
+};
+
+}  // namespace reprise

@@ -1,0 +1,71 @@
+// The SQLite connections behind one journal file: one writer, used by one
+// thread at a time, and a small pool of readers. WAL lets readers run while
+// the writer commits, so operators' queries never stall the host's recording.
+// Internal to store/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "reprise/store/status.h"
+
+namespace reprise::sqlite {
+
+class Connections {
+ public:
+  // Opens the writer (creating the file, enabling WAL).
+  static StatusOr<std::unique_ptr<Connections>> Open(const std::string& path);
+  ~Connections();
+
+  // Exclusive use of the writer connection while the object lives.
+  class Writer {
+   public:
+    sqlite3* db() const { return db_; }
+
+   private:
+    friend class Connections;
+    Writer(std::mutex& mu, sqlite3* db) : lock_(mu), db_(db) {}
+    std::unique_lock<std::mutex> lock_;
+    sqlite3* db_;
+  };
+  Writer LockWriter() { return Writer(write_mu_, writer_); }
+
+  // A reader connection borrowed for one query. With ":memory:" every
+  // connection would be a different database, so the writer is shared.
+  class Reader {
+   public:
+    ~Reader();
+    Reader(Reader&&) = delete;
+    bool ok() const { return status_.ok(); }
+    const Status& status() const { return status_; }
+    sqlite3* db() const { return db_; }
+
+   private:
+    friend class Connections;
+    explicit Reader(Connections* c);
+    Connections* c_;
+    sqlite3* db_ = nullptr;
+    Status status_;
+    std::unique_lock<std::mutex> lock_;
+  };
+  Reader BorrowReader() { return Reader(this); }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit Connections(std::string path) : path_(std::move(path)), memory_(path_ == ":memory:") {}
+  Status OpenConnection(sqlite3** db);
+
+  const std::string path_;
+  const bool memory_;
+  std::mutex write_mu_;
+  sqlite3* writer_ = nullptr;  // used under write_mu_
+  std::mutex reader_mu_;
+  std::vector<sqlite3*> readers_;  // idle; guarded by reader_mu_
+};
+
+}  // namespace reprise::sqlite

@@ -1,0 +1,458 @@
+#include "sqlite_jobs.h"
+
+#include <cstdlib>
+
+#include "sqlite_util.h"
+
+namespace reprise {
+namespace {
+
+using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
+
+constexpr const char* kJobColumns =
+    "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at";
+constexpr size_t kSampleSize = 5;
+
+JobRecord ReadJob(sqlite3_stmt* s) {
+  JobRecord j;
+  j.id = std::to_string(sqlite3_column_int64(s, 0));
+  j.spec.kind = ColumnText(s, 1);
+  j.spec.filter = ColumnText(s, 2);
+  j.spec.target = sqlite3_column_int(s, 3) == 2 ? ReflowTarget::kDownstream : ReflowTarget::kSelf;
+  j.spec.rate = sqlite3_column_double(s, 4);
+  j.spec.concurrency = static_cast<uint32_t>(sqlite3_column_int64(s, 5));
+  j.spec.max_failures = static_cast<uint64_t>(sqlite3_column_int64(s, 6));
+  j.spec.limit = static_cast<uint64_t>(sqlite3_column_int64(s, 7));
+  j.spec.reason = ColumnText(s, 8);
+  j.spec.created_by = ColumnText(s, 9);
+  j.instance = ColumnText(s, 10);
+  int state = sqlite3_column_int(s, 11);
+  j.state = (state >= 1 && state <= 5) ? static_cast<JobState>(state) : JobState::kRunning;
+  j.reason = ColumnText(s, 12);
+  j.total = static_cast<uint64_t>(sqlite3_column_int64(s, 13));
+  j.done = static_cast<uint64_t>(sqlite3_column_int64(s, 14));
+  j.failed = static_cast<uint64_t>(sqlite3_column_int64(s, 15));
+  j.redelivered = static_cast<uint64_t>(sqlite3_column_int64(s, 16));
+  j.created_at_us = sqlite3_column_int64(s, 17);
+  j.finished_at_us = sqlite3_column_int64(s, 18);
+  return j;
+}
+
+// Job ids are small integers; anything else cannot name a job.
+std::optional<int64_t> ParseJobId(std::string_view id) {
+  if (id.empty() || id.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+Status JobNotFound(std::string_view id) {
+  return NotFound("job " + std::string(id) + " does not exist; list jobs with `jobs`");
+}
+
+Direction TargetDirection(ReflowTarget t) {
+  return t == ReflowTarget::kDownstream ? Direction::kOut : Direction::kIn;
+}
+
+// The selection of a job as SQL: ids of matching messages with the target's
+// direction, oldest first, at most `limit`. Filter parameters come first.
+struct Selection {
+  std::string sql;  // SELECT id, message_key, channel, outcome FROM messages ...
+  std::vector<filter::SqlValue> params;
+};
+
+StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = false) {
+  auto compiled = filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1});
+  if (!compiled.ok()) return compiled.status();
+  Selection sel;
+  sel.params = compiled->params;
+  sel.params.push_back(static_cast<int64_t>(TargetDirection(spec.target)));
+  const std::string dir = "?" + std::to_string(sel.params.size());
+  sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+            ") AND direction " + (other_direction ? "!= " : "= ") + dir + " ORDER BY id";
+  if (!other_direction && spec.limit > 0) sel.sql += " LIMIT " + std::to_string(spec.limit);
+  return sel;
+}
+
+void BindAll(Stmt& stmt, const std::vector<filter::SqlValue>& params) {
+  for (size_t i = 0; i < params.size(); ++i) stmt.BindValue(static_cast<int>(i) + 1, params[i]);
+}
+
+class SqliteJobStore final : public JobStore {
+ public:
+  explicit SqliteJobStore(Connections* conns) : conns_(conns) {}
+
+  StatusOr<JobPlan> PlanJob(const JobSpec& spec) override {
+    auto sel = SelectionFor(spec);
+    if (!sel.ok()) return sel.status();
+    auto other = SelectionFor(spec, true);
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    JobPlan plan;
+
+    Stmt totals;
+    REPRISE_RETURN_IF_ERROR(totals.Prepare(
+        r.db(), "SELECT count(*), count(DISTINCT message_key) FROM (" + sel->sql + ")"));
+    BindAll(totals, sel->params);
+    if (int rc = sqlite3_step(totals.get()); rc != SQLITE_ROW) return SqliteError(r.db(), rc, "plan job");
+    plan.messages = static_cast<uint64_t>(sqlite3_column_int64(totals.get(), 0));
+    plan.keys = static_cast<uint64_t>(sqlite3_column_int64(totals.get(), 1));
+
+    Stmt excluded;
+    REPRISE_RETURN_IF_ERROR(excluded.Prepare(r.db(), "SELECT count(*) FROM (" + other->sql + ")"));
+    BindAll(excluded, other->params);
+    if (int rc = sqlite3_step(excluded.get()); rc != SQLITE_ROW) return SqliteError(r.db(), rc, "plan job");
+    plan.excluded = static_cast<uint64_t>(sqlite3_column_int64(excluded.get(), 0));
+
+    for (auto [column, out] : {std::pair{"channel", &plan.by_channel}, std::pair{"outcome", &plan.by_outcome}}) {
+      std::string group = std::string(column) == "outcome"
+                              ? "CASE outcome WHEN 1 THEN 'pending' WHEN 2 THEN 'ok' WHEN 3 THEN "
+                                "'failed' WHEN 4 THEN 'skipped' END"
+                              : column;
+      Stmt by;
+      REPRISE_RETURN_IF_ERROR(by.Prepare(r.db(), "SELECT " + group + " AS g, count(*) AS n FROM (" +
+                                                     sel->sql + ") GROUP BY g ORDER BY n DESC, g"));
+      BindAll(by, sel->params);
+      int rc;
+      while ((rc = sqlite3_step(by.get())) == SQLITE_ROW) {
+        out->push_back({ColumnText(by.get(), 0), static_cast<uint64_t>(sqlite3_column_int64(by.get(), 1))});
+      }
+      if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "plan job");
+    }
+
+    Stmt sample;
+    REPRISE_RETURN_IF_ERROR(sample.Prepare(
+        r.db(), std::string("SELECT ") + kColumns + " FROM messages WHERE id IN (SELECT id FROM (" +
+                    sel->sql + ") LIMIT " + std::to_string(kSampleSize) + ") ORDER BY id"));
+    BindAll(sample, sel->params);
+    int rc;
+    while ((rc = sqlite3_step(sample.get())) == SQLITE_ROW) {
+      plan.sample.push_back(ReadMessage(sample.get(), false));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "plan job");
+    return plan;
+  }
+
+  StatusOr<JobRecord> CreateJob(const JobSpec& spec, const std::string& instance) override {
+    auto sel = SelectionFor(spec);
+    if (!sel.ok()) return sel.status();
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    auto job = CreateInTransaction(db, spec, instance, *sel);
+    if (!job.ok()) {
+      (void)Exec(db, "ROLLBACK");
+      return job.status();
+    }
+    if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+      Status st = SqliteError(db, rc, "commit job");
+      (void)Exec(db, "ROLLBACK");
+      return st;
+    }
+    return job;
+  }
+
+  StatusOr<JobRecord> GetJob(std::string_view id) override {
+    auto n = ParseJobId(id);
+    if (!n) return JobNotFound(id);
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    auto jobs = SelectJobs(r.db(), "WHERE id = " + std::to_string(*n));
+    if (!jobs.ok()) return jobs.status();
+    if (jobs->empty()) return JobNotFound(id);
+    return std::move(jobs->front());
+  }
+
+  StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) override {
+    if (limit == 0) limit = 20;
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    return SelectJobs(r.db(), "ORDER BY id DESC LIMIT " + std::to_string(std::min<uint32_t>(limit, 1000)));
+  }
+
+  StatusOr<std::vector<JobRecord>> UnfinishedJobs() override {
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    return SelectJobs(r.db(), "WHERE state IN (1, 2) ORDER BY id");
+  }
+
+  StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, size_t max) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    std::vector<JobItem> items;
+    Status st = [&]() -> Status {
+      Stmt select;
+      REPRISE_RETURN_IF_ERROR(select.Prepare(
+          db, std::string("SELECT i.seq, i.redelivery, ") + PrefixedColumns("m") +
+                  ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
+                  "WHERE i.job_id = ?1 AND i.state = 0 ORDER BY i.seq LIMIT ?2"));
+      select.BindInt(1, *n);
+      select.BindInt(2, static_cast<int64_t>(max));
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        JobItem item;
+        item.seq = sqlite3_column_int64(select.get(), 0);
+        item.redelivery = sqlite3_column_int(select.get(), 1) != 0;
+        item.message = ReadMessageAt(select.get(), 2, true);
+        items.push_back(std::move(item));
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+      if (items.empty()) return Status::Ok();
+      Stmt mark;
+      REPRISE_RETURN_IF_ERROR(mark.Prepare(
+          db, "UPDATE job_items SET state = 1 WHERE job_id = ?1 AND state = 0 AND seq <= ?2"));
+      mark.BindInt(1, *n);
+      mark.BindInt(2, items.back().seq);
+      if (int rc2 = sqlite3_step(mark.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "claim job items");
+      return Status::Ok();
+    }();
+    return Commit(db, st, std::move(items));
+  }
+
+  Status CompleteItems(std::string_view job_id, const std::vector<ItemResult>& results) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    if (results.empty()) return Status::Ok();
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      Stmt done;
+      REPRISE_RETURN_IF_ERROR(done.Prepare(
+          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 "
+              "WHERE job_id = ?1 AND seq = ?2 AND state != 2"));
+      uint64_t count = 0, failed = 0, redelivered = 0;
+      for (const ItemResult& r : results) {
+        sqlite3_reset(done.get());
+        done.BindInt(1, *n);
+        done.BindInt(2, r.seq);
+        done.BindOptionalText(3, r.copy_id);
+        done.BindInt(4, static_cast<int>(r.outcome));
+        if (int rc = sqlite3_step(done.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "complete job items");
+        if (sqlite3_changes(db) == 0) continue;  // already counted
+        ++count;
+        if (r.outcome == Outcome::kFailed) ++failed;
+        if (r.redelivery) ++redelivered;
+      }
+      return AddCounters(db, *n, count, failed, redelivered);
+    }();
+    return Commit(db, st);
+  }
+
+  Status ReleaseItems(std::string_view job_id, const std::vector<int64_t>& seqs) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    if (seqs.empty()) return Status::Ok();
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      Stmt release;
+      REPRISE_RETURN_IF_ERROR(release.Prepare(
+          db, "UPDATE job_items SET state = 0 WHERE job_id = ?1 AND seq = ?2 AND state = 1"));
+      for (int64_t seq : seqs) {
+        sqlite3_reset(release.get());
+        release.BindInt(1, *n);
+        release.BindInt(2, seq);
+        if (int rc = sqlite3_step(release.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
+      }
+      return Status::Ok();
+    }();
+    return Commit(db, st);
+  }
+
+  StatusOr<uint64_t> RecoverInFlight(std::string_view job_id) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    uint64_t marked = 0;
+    Status st = [&]() -> Status {
+      // For each item left in flight, the newest copy this job recorded of it.
+      Stmt select;
+      REPRISE_RETURN_IF_ERROR(select.Prepare(
+          db, "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i "
+              "LEFT JOIN messages c ON c.id = (SELECT id FROM messages WHERE origin_id = "
+              "i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) "
+              "WHERE i.job_id = ?1 AND i.state = 1 ORDER BY i.seq"));
+      select.BindInt(1, *n);
+      select.BindText(2, std::to_string(*n));
+      struct Row { int64_t seq; bool redelivery; std::string copy; int outcome; };
+      std::vector<Row> rows;
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        rows.push_back({sqlite3_column_int64(select.get(), 0), sqlite3_column_int(select.get(), 1) != 0,
+                        ColumnText(select.get(), 2), sqlite3_column_int(select.get(), 3)});
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db, rc, "recover job items");
+      Stmt done, again;
+      REPRISE_RETURN_IF_ERROR(done.Prepare(
+          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 WHERE job_id = ?1 AND seq = ?2"));
+      REPRISE_RETURN_IF_ERROR(again.Prepare(
+          db, "UPDATE job_items SET state = 0, redelivery = 1 WHERE job_id = ?1 AND seq = ?2"));
+      uint64_t count = 0, failed = 0, redelivered = 0;
+      for (const Row& row : rows) {
+        // A copy with a final outcome finished before the crash: count it,
+        // do not deliver it again. Anything else may or may not have reached
+        // the handler or downstream: deliver again, marked.
+        bool finished = !row.copy.empty() && row.outcome != static_cast<int>(Outcome::kPending);
+        Stmt& s = finished ? done : again;
+        sqlite3_reset(s.get());
+        s.BindInt(1, *n);
+        s.BindInt(2, row.seq);
+        if (finished) {
+          s.BindText(3, row.copy);
+          s.BindInt(4, row.outcome);
+          ++count;
+          if (row.outcome == static_cast<int>(Outcome::kFailed)) ++failed;
+          if (row.redelivery) ++redelivered;
+        } else {
+          ++marked;
+        }
+        if (int rc2 = sqlite3_step(s.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "recover job items");
+      }
+      return AddCounters(db, *n, count, failed, redelivered);
+    }();
+    return Commit(db, st, marked);
+  }
+
+  Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
+    auto n = ParseJobId(id);
+    if (!n) return JobNotFound(id);
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    Stmt s;
+    REPRISE_RETURN_IF_ERROR(s.Prepare(
+        db, "UPDATE jobs SET state = ?2, end_reason = COALESCE(?3, end_reason), "
+            "finished_at = CASE WHEN ?4 THEN ?5 ELSE finished_at END WHERE id = ?1"));
+    s.BindInt(1, *n);
+    s.BindInt(2, static_cast<int>(state));
+    s.BindOptionalText(3, reason);
+    s.BindInt(4, IsFinal(state) ? 1 : 0);
+    s.BindInt(5, NowUs());
+    if (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "set job state");
+    if (sqlite3_changes(db) == 0) return JobNotFound(id);
+    return Status::Ok();
+  }
+
+ private:
+  static std::string PrefixedColumns(const std::string& alias) {
+    std::string out;
+    std::string cols = kColumns;
+    size_t start = 0;
+    while (start < cols.size()) {
+      size_t comma = cols.find(',', start);
+      std::string col = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!col.empty() && col.front() == ' ') col.erase(0, 1);
+      if (!out.empty()) out += ", ";
+      // length(payload) -> length(m.payload)
+      if (col.rfind("length(", 0) == 0) out += "length(" + alias + "." + col.substr(7);
+      else out += alias + "." + col;
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return out;
+  }
+
+  StatusOr<JobRecord> CreateInTransaction(sqlite3* db, const JobSpec& spec, const std::string& instance,
+                                          const Selection& sel) {
+    Stmt insert;
+    REPRISE_RETURN_IF_ERROR(insert.Prepare(
+        db, "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
+            "reason, created_by, instance, state, created_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)"));
+    insert.BindText(1, spec.kind);
+    insert.BindText(2, spec.filter);
+    insert.BindInt(3, static_cast<int>(spec.target));
+    sqlite3_bind_double(insert.get(), 4, spec.rate);
+    insert.BindInt(5, spec.concurrency);
+    insert.BindInt(6, static_cast<int64_t>(spec.max_failures));
+    insert.BindInt(7, static_cast<int64_t>(spec.limit));
+    insert.BindOptionalText(8, spec.reason);
+    insert.BindOptionalText(9, spec.created_by);
+    insert.BindOptionalText(10, instance);
+    insert.BindInt(11, NowUs());
+    if (int rc = sqlite3_step(insert.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "create job");
+    const int64_t job_id = sqlite3_last_insert_rowid(db);
+
+    // The selection is fixed here, in the job's own transaction: messages
+    // recorded later never join it.
+    const int p = static_cast<int>(sel.params.size()) + 1;
+    Stmt items;
+    REPRISE_RETURN_IF_ERROR(items.Prepare(
+        db, "INSERT INTO job_items (job_id, seq, message_id) SELECT ?" + std::to_string(p) +
+                ", row_number() OVER (ORDER BY id), id FROM (" + sel.sql + ")"));
+    BindAll(items, sel.params);
+    items.BindInt(p, job_id);
+    if (int rc = sqlite3_step(items.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "select job items");
+    const int64_t total = sqlite3_changes(db);
+
+    Stmt set_total;
+    REPRISE_RETURN_IF_ERROR(set_total.Prepare(db, "UPDATE jobs SET total = ?2 WHERE id = ?1"));
+    set_total.BindInt(1, job_id);
+    set_total.BindInt(2, total);
+    if (int rc = sqlite3_step(set_total.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "create job");
+
+    auto jobs = SelectJobs(db, "WHERE id = " + std::to_string(job_id));
+    if (!jobs.ok()) return jobs.status();
+    return std::move(jobs->front());
+  }
+
+  Status AddCounters(sqlite3* db, int64_t job, uint64_t done, uint64_t failed, uint64_t redelivered) {
+    if (done == 0) return Status::Ok();
+    Stmt s;
+    REPRISE_RETURN_IF_ERROR(s.Prepare(
+        db, "UPDATE jobs SET done = done + ?2, failed = failed + ?3, redelivered = redelivered + ?4 "
+            "WHERE id = ?1"));
+    s.BindInt(1, job);
+    s.BindInt(2, static_cast<int64_t>(done));
+    s.BindInt(3, static_cast<int64_t>(failed));
+    s.BindInt(4, static_cast<int64_t>(redelivered));
+    if (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "update job counters");
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<JobRecord>> SelectJobs(sqlite3* db, const std::string& tail) {
+    Stmt s;
+    REPRISE_RETURN_IF_ERROR(s.Prepare(db, std::string("SELECT ") + kJobColumns + " FROM jobs " + tail));
+    std::vector<JobRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadJob(s.get()));
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "read jobs");
+    return out;
+  }
+
+  // Commits when `st` is OK (rolls back otherwise) and returns `value`.
+  template <typename T>
+  StatusOr<T> Commit(sqlite3* db, Status st, T value) {
+    REPRISE_RETURN_IF_ERROR(Commit(db, std::move(st)));
+    return value;
+  }
+  Status Commit(sqlite3* db, Status st) {
+    if (st.ok()) {
+      int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return Status::Ok();
+      st = SqliteError(db, rc, "commit");
+    }
+    (void)Exec(db, "ROLLBACK");
+    return st;
+  }
+
+  Connections* const conns_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobStore> NewSqliteJobStore(Connections* conns) {
+  return std::make_unique<SqliteJobStore>(conns);
+}
+
+}  // namespace reprise
