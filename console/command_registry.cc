@@ -1,1 +1,116 @@
-// replaced by the console implementation
+#include "reprise/console/command_registry.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace reprise::console {
+namespace {
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+int ExitCode(const CommandStatus& status) {
+  switch (status.code) {
+    case CommandCode::kOk:
+    case CommandCode::kQuit: return 0;
+    case CommandCode::kFailed: return 1;
+    case CommandCode::kUsage: return 2;
+    case CommandCode::kUnreachable: return 3;
+  }
+  return 1;
+}
+
+void CommandRegistry::Add(Command command) {
+  std::vector<std::string> names = command.aliases;
+  names.push_back(command.name);
+  for (const auto& n : names) {
+    if (n.empty() || Find(n) != nullptr || !command.handler) {
+      std::fprintf(stderr, "reprise: bad or duplicate console command \"%s\"\n", n.c_str());
+      std::abort();
+    }
+  }
+  commands_.push_back(std::move(command));
+}
+
+const Command* CommandRegistry::Find(std::string_view name) const {
+  for (const auto& c : commands_) {
+    if (c.name == name) return &c;
+    for (const auto& a : c.aliases) {
+      if (a == name) return &c;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> CommandRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& c : commands_) {
+    names.push_back(c.name);
+    names.insert(names.end(), c.aliases.begin(), c.aliases.end());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string CommandRegistry::Overview() const {
+  std::vector<std::string> heads;
+  size_t width = 0;
+  for (const auto& c : commands_) {
+    heads.push_back(c.synopsis.empty() ? c.name : c.name + " " + c.synopsis);
+    width = std::max(width, heads.back().size());
+  }
+  std::string out = "Commands:\n";
+  for (size_t i = 0; i < commands_.size(); ++i) {
+    out += "  " + heads[i] + std::string(width - heads[i].size() + 3, ' ') +
+           commands_[i].summary + "\n";
+  }
+  out += "\nType \"help COMMAND\" for details and examples.\n";
+  return out;
+}
+
+std::string CommandRegistry::HelpFor(std::string_view name) const {
+  const Command* c = Find(name);
+  if (c == nullptr) return "";
+  std::string out = "usage: " + c->name + (c->synopsis.empty() ? "" : " " + c->synopsis) + "\n\n";
+  out += c->summary + "\n";
+  if (!c->help.empty()) out += "\n" + c->help + (c->help.back() == '\n' ? "" : "\n");
+  if (!c->aliases.empty()) {
+    out += "\naliases:";
+    for (const auto& a : c->aliases) out += " " + a;
+    out += "\n";
+  }
+  if (c->mutates) {
+    out += "\nThis command changes state: it asks for confirmation on a terminal "
+           "(unless --yes) and is recorded in the audit log.\n";
+  }
+  return out;
+}
+
+std::string CommandRegistry::Suggest(std::string_view name) const {
+  std::string best;
+  size_t best_distance = 3;  // further than 2 edits is not a typo
+  for (const auto& n : Names()) {
+    size_t d = EditDistance(name, n);
+    if (d < best_distance) {
+      best_distance = d;
+      best = n;
+    }
+  }
+  return best;
+}
+
+}  // namespace reprise::console

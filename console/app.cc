@@ -1,0 +1,87 @@
+#include "reprise/console/app.h"
+
+#include <clocale>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "reprise/console/agent_client.h"
+#include "reprise/console/command_registry.h"
+#include "reprise/console/commands.h"
+#include "reprise/console/format.h"
+#include "reprise/console/line_reader.h"
+#include "reprise/console/options.h"
+#include "reprise/console/pager.h"
+#include "reprise/console/session.h"
+#include "reprise/console/shell.h"
+#include "reprise/console/terminal.h"
+
+#ifndef REPRISE_VERSION
+#define REPRISE_VERSION "unknown"
+#endif
+
+namespace reprise::console {
+
+int RunConsole(int argc, char** argv) {
+  std::setlocale(LC_CTYPE, "");  // readline: multibyte input
+  std::vector<std::string> args(argv + 1, argv + argc);
+  ParsedOptions parsed = ParseOptions(args, std::getenv("REPRISE_AGENT"));
+  if (!parsed.error.empty()) {
+    std::cerr << "reprise: " << parsed.error << "\n(reprise --help lists the options)\n";
+    return 2;
+  }
+  const Options& options = parsed.options;
+  if (options.help) {
+    std::cout << UsageText();
+    return 0;
+  }
+  if (options.version) {
+    std::cout << "reprise " << REPRISE_VERSION << " (api reprise.v1)\n";
+    return 0;
+  }
+
+  TerminalInfo terminal = DetectTerminal();
+  const bool interactive = !options.commands && terminal.stdin_tty;
+  Output output(std::cout, std::cerr,
+                {.json = options.json,
+                 .color = terminal.color && !options.json,
+                 .width = terminal.width});
+  AgentClient agent(options.agent, options.timeout);
+  std::unique_ptr<Pager> pager;
+  if (terminal.stdin_tty && terminal.stdout_tty && !options.json) {
+    pager = std::make_unique<TerminalPager>(std::cout, terminal.height);
+  } else {
+    pager = std::make_unique<NoPager>();
+  }
+  CommandRegistry registry;
+  RegisterBuiltinCommands(registry);
+  Session session(registry, output, agent, *pager,
+                  {.assume_yes = options.yes, .interactive = interactive});
+  Shell shell(session);
+
+  if (options.commands) return shell.RunCommands(*options.commands);
+  if (!terminal.stdin_tty) {
+    StreamLineReader reader(std::cin);
+    return shell.RunScript(reader);
+  }
+
+  // Interactive: without an agent there is nothing to do, so say so now
+  // rather than at the first command.
+  CommandStatus connected = session.Connect();
+  if (!connected.ok()) {
+    std::cerr << output.Paint(connected.message, Style::kRed) << "\n";
+    return ExitCode(connected);
+  }
+  const auto& d = session.describe();
+  std::cout << "reprise " << REPRISE_VERSION << " connected to "
+            << output.Paint(SanitizeForTerminal(d.service()), Style::kBold);
+  if (!d.instance().empty()) std::cout << " (" << SanitizeForTerminal(d.instance()) << ")";
+  std::cout << " at " << options.agent
+            << ". Type help for commands; Tab completes; Ctrl-D quits.\n";
+  ReadlineLineReader reader(DefaultHistoryPath(), [&shell](std::string_view line) {
+    return shell.CompleteLine(line);
+  });
+  return shell.RunInteractive(reader);
+}
+
+}  // namespace reprise::console

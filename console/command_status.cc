@@ -1,0 +1,125 @@
+// status: what the agent is and how its journal is doing.
+#include <sstream>
+
+#include "reprise/console/commands.h"
+#include "reprise/console/format.h"
+#include "reprise/console/message_view.h"
+#include "reprise/console/session.h"
+#include "reprise/console/table.h"
+
+namespace reprise::console {
+
+namespace {
+
+std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + SanitizeForTerminal(item);
+  return out.empty() ? "none" : out;
+}
+
+CommandStatus Status(Session& session, const TokenizedLine& line) {
+  if (line.tokens.size() != 1) return CommandStatus::Usage("usage: status");
+  v1::DescribeResponse response;
+  grpc::Status rpc = session.agent().Describe(&response);
+  if (!rpc.ok()) return session.RpcFailure(rpc);
+  session.UpdateDescribe(response);  // fresh channels for completion too
+  if (session.output().json()) {
+    session.PrintJson(response);
+  } else {
+    session.output().out() << RenderStatus(response, session.output());
+  }
+  return CommandStatus::Ok();
+}
+
+}  // namespace
+
+std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
+  std::ostringstream out;
+  auto label = [&](const char* name) {
+    std::string l = name;
+    l.resize(12, ' ');
+    return output.Paint(l, Style::kBold);
+  };
+  const std::string indent(12, ' ');
+  out << label("service") << SanitizeForTerminal(d.service());
+  if (!d.instance().empty()) out << "  instance " << SanitizeForTerminal(d.instance());
+  if (d.pid() != 0 || !d.host().empty()) {
+    out << "  (";
+    if (d.pid() != 0) out << "pid " << d.pid();
+    if (!d.host().empty()) out << (d.pid() != 0 ? " on " : "host ") << SanitizeForTerminal(d.host());
+    out << ")";
+  }
+  out << "\n";
+  out << label("agent") << "version " << SanitizeForTerminal(d.agent_version()) << ", api "
+      << SanitizeForTerminal(d.api_version());
+  if (!d.listen_address().empty()) {
+    out << ", listening on " << SanitizeForTerminal(d.listen_address());
+  }
+  out << "\n";
+  out << label("uptime") << FormatDuration(d.uptime_seconds());
+  if (d.has_started_at()) {
+    out << " (since " << FormatTimestamp(d.started_at().seconds(), d.started_at().nanos())
+        << " UTC)";
+  }
+  out << "\n";
+
+  const v1::JournalHealth& j = d.journal();
+  out << label("journal") << SanitizeForTerminal(j.backend());
+  if (j.schema_version() != 0) out << "  schema " << j.schema_version();
+  if (!j.durability().empty()) out << "  durability " << SanitizeForTerminal(j.durability());
+  if (!j.overload_policy().empty()) out << "  overload " << SanitizeForTerminal(j.overload_policy());
+  out << "\n";
+  out << indent << "recorded " << j.recorded() << "  committed " << j.committed() << "  queued "
+      << j.queued() << "  dropped "
+      << output.Paint(std::to_string(j.dropped()), j.dropped() > 0 ? Style::kYellow : Style::kNone)
+      << "  refused oversize " << j.refused_oversize() << "\n";
+  out << indent << "health ";
+  if (j.last_error().empty()) {
+    out << output.Paint(j.dropped() > 0 ? "ok (messages were dropped)" : "ok",
+                        j.dropped() > 0 ? Style::kYellow : Style::kGreen);
+  } else {
+    out << output.Paint("last error: " + SanitizeForTerminal(j.last_error()), Style::kRed);
+  }
+  out << "\n";
+
+  if (d.channels().empty()) {
+    out << label("channels") << "none yet\n";
+  } else {
+    out << output.Paint("channels", Style::kBold) << "\n";
+    Table table({{.header = "channel", .min_width = 10},
+                 {.header = "dir", .min_width = 3},
+                 {.header = "messages", .align = Table::Align::kRight, .shrinkable = false},
+                 {.header = "failed", .align = Table::Align::kRight, .shrinkable = false},
+                 {.header = "handler", .shrinkable = false},
+                 {.header = "sender", .shrinkable = false}});
+    for (const auto& c : d.channels()) {
+      table.AddRow({{c.channel()},
+                    {DirectionName(c.direction())},
+                    {std::to_string(c.messages())},
+                    {std::to_string(c.failed()), c.failed() > 0 ? Style::kRed : Style::kNone},
+                    {c.has_handler() ? "yes" : "-"},
+                    {c.has_sender() ? "yes" : "-"}});
+    }
+    std::istringstream lines(table.Render(output.width() > 2 ? output.width() - 2 : 1, output));
+    for (std::string l; std::getline(lines, l);) out << "  " << l << "\n";
+  }
+  out << label("handlers") << Join(d.handlers()) << "\n";
+  out << label("senders") << Join(d.senders()) << "\n";
+  return out.str();
+}
+
+void RegisterStatusCommand(CommandRegistry& registry) {
+  registry.Add({
+      .name = "status",
+      .summary = "the agent, its journal's health and its channels",
+      .help = "Shows the service and instance the console is connected to, the agent's\n"
+              "version and uptime, the journal (backend, durability, records committed,\n"
+              "queued and dropped, last error), every channel with its message and\n"
+              "failure counts, and the registered handlers and senders.\n"
+              "\n"
+              "With --json, prints the agent's Describe response.",
+      .handler = Status,
+  });
+}
+
+}  // namespace reprise::console

@@ -1,0 +1,45 @@
+// The console's connection to one agent: the gRPC API and nothing else (the
+// console never opens the journal itself).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "reprise/v1/agent.grpc.pb.h"
+
+namespace reprise::console {
+
+// A channel and stub for the agent at `address`, with a deadline on every
+// call. Creating it does not connect; the first call does. Thread-safe (as
+// gRPC stubs are), though the console uses it from one thread.
+class AgentClient {
+ public:
+  AgentClient(std::string address, std::chrono::milliseconds timeout);
+
+  const std::string& address() const { return address_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+  grpc::Status Describe(v1::DescribeResponse* response);
+  grpc::Status ListMessages(const v1::ListMessagesRequest& request,
+                            v1::ListMessagesResponse* response);
+  grpc::Status GetMessage(const v1::GetMessageRequest& request, v1::GetMessageResponse* response);
+  grpc::Status CountMessages(const v1::CountMessagesRequest& request,
+                             v1::CountMessagesResponse* response);
+
+ private:
+  // A context whose deadline is now + timeout.
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+
+  std::string address_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Agent::Stub> stub_;
+};
+
+// "INVALID_ARGUMENT", "UNAVAILABLE", ... as gRPC spells the code.
+std::string StatusCodeName(grpc::StatusCode code);
+
+}  // namespace reprise::console

@@ -1,0 +1,38 @@
+// The built-in console commands. Each lives in its own file (command_*.cc)
+// with its help text and completer, and registers itself through one of the
+// functions below; RegisterBuiltinCommands calls them all.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "reprise/console/command_registry.h"
+#include "reprise/console/output.h"
+#include "reprise/console/tokenizer.h"
+#include "reprise/v1/agent.pb.h"
+
+namespace reprise::console {
+
+void RegisterBuiltinCommands(CommandRegistry& registry);
+
+void RegisterHelpCommands(CommandRegistry& registry);  // help, quit
+void RegisterStatusCommand(CommandRegistry& registry);
+void RegisterFindCommand(CommandRegistry& registry);
+void RegisterShowCommand(CommandRegistry& registry);
+void RegisterCountCommand(CommandRegistry& registry);
+
+// A `KEYWORD VALUE` clause at the end of a command line, such as
+// `limit 200` (find) or `by channel` (count). The filter is then the span
+// from token 1 to `filter_end` (exclusive).
+struct TrailingClause {
+  std::optional<std::string> value;  // set when the clause is present
+  size_t filter_end = 0;             // token index where the filter ends
+  std::string error;                 // keyword without a value
+};
+// What `status` prints for a Describe response.
+std::string RenderStatus(const v1::DescribeResponse& describe, const Output& output);
+
+TrailingClause ParseTrailingClause(const TokenizedLine& line, std::string_view keyword);
+
+}  // namespace reprise::console

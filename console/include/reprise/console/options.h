@@ -1,0 +1,35 @@
+// The `reprise` command line.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace reprise::console {
+
+struct Options {
+  std::string agent = "127.0.0.1:7070";   // --agent, else $REPRISE_AGENT
+  std::optional<std::string> commands;    // -c "cmd; cmd"
+  bool json = false;                      // --json
+  bool yes = false;                       // --yes
+  std::chrono::milliseconds timeout{10000};  // --timeout, per call
+  bool help = false;                      // --help
+  bool version = false;                   // --version
+};
+
+struct ParsedOptions {
+  Options options;
+  std::string error;  // a usage error (exit status 2) when not empty
+};
+
+// Parses argv[1..]. `env_agent` is $REPRISE_AGENT (may be null).
+ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env_agent);
+
+// `--timeout` values: "10" (seconds), "2.5s", "500ms", "1m".
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
+// What `reprise --help` prints.
+std::string UsageText();
+
+}  // namespace reprise::console

@@ -1,0 +1,124 @@
+#include "reprise/console/options.h"
+
+#include <cstdlib>
+
+namespace reprise::console {
+
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || !(value > 0) || value > 86400.0 * 1000) return std::nullopt;
+  std::string unit(end);
+  double ms;
+  if (unit.empty() || unit == "s") {
+    ms = value * 1000;
+  } else if (unit == "ms") {
+    ms = value;
+  } else if (unit == "m") {
+    ms = value * 60000;
+  } else {
+    return std::nullopt;
+  }
+  if (ms < 1) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env_agent) {
+  ParsedOptions parsed;
+  Options& o = parsed.options;
+  if (env_agent != nullptr && *env_agent != '\0') o.agent = env_agent;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        inline_value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+    }
+    auto value = [&](std::string* out) {
+      if (inline_value) {
+        *out = *inline_value;
+        return true;
+      }
+      if (i + 1 >= args.size()) {
+        parsed.error = arg + " needs a value";
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    auto no_value = [&]() {
+      if (!inline_value) return true;
+      parsed.error = arg + " takes no value";
+      return false;
+    };
+    if (arg == "--agent" || arg == "-a") {
+      if (!value(&o.agent)) return parsed;
+    } else if (arg == "-c" || arg == "--command") {
+      std::string c;
+      if (!value(&c)) return parsed;
+      // Several -c options run one after the other.
+      o.commands = o.commands ? *o.commands + "; " + c : c;
+    } else if (arg == "--json") {
+      if (!no_value()) return parsed;
+      o.json = true;
+    } else if (arg == "--yes" || arg == "-y") {
+      if (!no_value()) return parsed;
+      o.yes = true;
+    } else if (arg == "--timeout") {
+      std::string t;
+      if (!value(&t)) return parsed;
+      auto d = ParseDuration(t);
+      if (!d) {
+        parsed.error = "--timeout: expected a duration such as 10, 2.5s, 500ms or 1m, not \"" +
+                       t + "\"";
+        return parsed;
+      }
+      o.timeout = *d;
+    } else if (arg == "--help" || arg == "-h") {
+      o.help = true;
+    } else if (arg == "--version") {
+      o.version = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      parsed.error = "unknown option " + arg;
+      return parsed;
+    } else {
+      parsed.error = "unexpected argument \"" + arg + "\" (to run a command, use -c \"" + arg +
+                     " ...\")";
+      return parsed;
+    }
+  }
+  // "host:port", "[v6]:port" or a gRPC target such as "unix:/path".
+  if (o.agent.find(':') == std::string::npos) {
+    parsed.error = "--agent: expected HOST:PORT, not \"" + o.agent + "\"";
+  }
+  return parsed;
+}
+
+std::string UsageText() {
+  return R"(usage: reprise [options]                 interactive console (on a terminal)
+       reprise [options] -c "CMD; CMD"     run commands and exit
+       reprise [options] < script          run commands from standard input
+
+Connects to one Reprise agent through its gRPC API to inspect the messages
+the service journaled.
+
+options:
+  -a, --agent HOST:PORT   the agent (default 127.0.0.1:7070, or $REPRISE_AGENT)
+  -c, --command "CMDS"    run the commands (separated by ;) and exit
+      --json              machine-readable output: one JSON document per command
+  -y, --yes               do not ask for confirmation (mutating commands)
+      --timeout DURATION  deadline of each call to the agent (default 10s)
+  -h, --help              this text
+      --version           the console's version
+
+exit status: 0 success, 1 a command failed, 2 usage error, 3 the agent
+cannot be reached. Type "help" in the console for its commands; the full
+reference is docs/console.md.
+)";
+}
+
+}  // namespace reprise::console

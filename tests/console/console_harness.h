@@ -1,0 +1,62 @@
+// Helpers for the console tests that run real processes: a real agent (the
+// reprise-test-host binary, seeded with a deterministic journal) and the
+// real `reprise` binary.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/test_env.h"
+
+namespace reprise::console::testing {
+
+// reprise-test-host serving a fresh journal on a port it picks. Killed on
+// destruction.
+class TestHost {
+ public:
+  TestHost() {
+    std::string binary = reprise::testing::BinaryPath("reprise-test-host");
+    auto started = reprise::testing::Subprocess::Start(
+        {binary, "--listen", "127.0.0.1:0", "--journal", "sqlite:" + dir_.File("test.journal")});
+    if (!started) return;
+    process_.emplace(std::move(*started));
+    auto line = process_->WaitForLine("listening on ", std::chrono::seconds(30));
+    if (line) address_ = line->substr(line->find("listening on ") + 13);
+  }
+  // Empty when the host did not start; tests ASSERT on it.
+  const std::string& address() const { return address_; }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  reprise::testing::TempDir dir_;
+  std::optional<reprise::testing::Subprocess> process_;
+  std::string address_;
+};
+
+// Runs the real `reprise` with `args`, feeding `input` on stdin (a pipe, so
+// the console is non-interactive and its output plain).
+inline reprise::testing::CommandResult RunReprise(const std::vector<std::string>& args,
+                                                  const std::string& input = "",
+                                                  const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv = {reprise::testing::BinaryPath("reprise")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return reprise::testing::RunCommand(argv, input, env, std::chrono::seconds(60));
+}
+
+inline std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+}  // namespace reprise::console::testing

@@ -1,0 +1,76 @@
+#include "reprise/console/options.h"
+
+#include <gtest/gtest.h>
+
+namespace reprise::console {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(OptionsTest, Defaults) {
+  auto p = ParseOptions({}, nullptr);
+  ASSERT_EQ(p.error, "");
+  EXPECT_EQ(p.options.agent, "127.0.0.1:7070");
+  EXPECT_FALSE(p.options.commands.has_value());
+  EXPECT_FALSE(p.options.json);
+  EXPECT_EQ(p.options.timeout, 10s);
+}
+
+TEST(OptionsTest, AllFlags) {
+  auto p = ParseOptions({"--agent", "10.0.0.1:9000", "-c", "status", "--json", "--yes",
+                         "--timeout", "2.5s"},
+                        nullptr);
+  ASSERT_EQ(p.error, "");
+  EXPECT_EQ(p.options.agent, "10.0.0.1:9000");
+  EXPECT_EQ(p.options.commands, "status");
+  EXPECT_TRUE(p.options.json);
+  EXPECT_TRUE(p.options.yes);
+  EXPECT_EQ(p.options.timeout, 2500ms);
+}
+
+TEST(OptionsTest, EqualsFormAndRepeatedCommands) {
+  auto p = ParseOptions({"--agent=h:1", "-c", "status", "-c", "find"}, nullptr);
+  ASSERT_EQ(p.error, "");
+  EXPECT_EQ(p.options.agent, "h:1");
+  EXPECT_EQ(p.options.commands, "status; find");
+}
+
+TEST(OptionsTest, EnvironmentGivesTheDefaultAgentFlagWins) {
+  EXPECT_EQ(ParseOptions({}, "envhost:1").options.agent, "envhost:1");
+  EXPECT_EQ(ParseOptions({"--agent", "flag:2"}, "envhost:1").options.agent, "flag:2");
+  EXPECT_EQ(ParseOptions({}, "").options.agent, "127.0.0.1:7070");
+}
+
+TEST(OptionsTest, HelpAndVersion) {
+  EXPECT_TRUE(ParseOptions({"--help"}, nullptr).options.help);
+  EXPECT_TRUE(ParseOptions({"-h"}, nullptr).options.help);
+  EXPECT_TRUE(ParseOptions({"--version"}, nullptr).options.version);
+  EXPECT_NE(UsageText().find("--agent HOST:PORT"), std::string::npos);
+  EXPECT_NE(UsageText().find("3 the agent"), std::string::npos);
+}
+
+TEST(OptionsTest, UsageErrors) {
+  EXPECT_EQ(ParseOptions({"--bogus"}, nullptr).error, "unknown option --bogus");
+  EXPECT_EQ(ParseOptions({"-c"}, nullptr).error, "-c needs a value");
+  EXPECT_EQ(ParseOptions({"--json=1"}, nullptr).error, "--json takes no value");
+  EXPECT_NE(ParseOptions({"status"}, nullptr).error.find("use -c"), std::string::npos);
+  EXPECT_NE(ParseOptions({"--timeout", "soon"}, nullptr).error.find("--timeout"),
+            std::string::npos);
+  EXPECT_NE(ParseOptions({"--agent", "nohost"}, nullptr).error.find("HOST:PORT"),
+            std::string::npos);
+}
+
+TEST(OptionsTest, Durations) {
+  EXPECT_EQ(ParseDuration("10"), 10s);
+  EXPECT_EQ(ParseDuration("500ms"), 500ms);
+  EXPECT_EQ(ParseDuration("1m"), 60s);
+  EXPECT_EQ(ParseDuration("0.25s"), 250ms);
+  EXPECT_FALSE(ParseDuration("").has_value());
+  EXPECT_FALSE(ParseDuration("0").has_value());
+  EXPECT_FALSE(ParseDuration("-1").has_value());
+  EXPECT_FALSE(ParseDuration("5h").has_value());
+  EXPECT_FALSE(ParseDuration("x").has_value());
+}
+
+}  // namespace
+}  // namespace reprise::console
