@@ -1,0 +1,325 @@
+// The reflow engine against a real SQLite journal, with a Dispatcher that
+// records what it was asked to deliver (and writes the copies like the agent).
+#include "reprise/reflow/engine.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <thread>
+
+#include "reprise/store/ulid.h"
+#include "support/test_env.h"
+
+namespace reprise {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class RecordingDispatcher final : public Dispatcher {
+ public:
+  explicit RecordingDispatcher(Journal* journal) : journal_(journal) {}
+
+  DispatchResult Redeliver(const Message& original, ReflowTarget target, const std::string& job_id,
+                           bool redelivery) override {
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
+    Message copy = original;
+    copy.id = ids_.Next(NowUs() / 1000);
+    copy.origin_id = original.id;
+    copy.job_id = job_id;
+    copy.outcome = fail_keys_.count(original.key) ? Outcome::kFailed : Outcome::kOk;
+    copy.error = copy.outcome == Outcome::kFailed ? "still broken" : "";
+    WriteBatch b;
+    b.messages.push_back(copy);
+    EXPECT_TRUE(journal_->Write(b, false).ok());
+    std::lock_guard<std::mutex> lock(mu_);
+    delivered_.push_back(original.id);
+    per_key_[original.key].push_back(original.id);
+    targets_.push_back(target);
+    if (redelivery) redelivered_.push_back(original.id);
+    return {copy.id, copy.outcome, copy.error};
+  }
+  Status Flush() override { return Status::Ok(); }
+
+  std::vector<std::string> delivered() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return delivered_;
+  }
+  std::map<std::string, std::vector<std::string>> per_key() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return per_key_;
+  }
+  std::vector<std::string> redelivered() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return redelivered_;
+  }
+
+  std::chrono::milliseconds delay_{0};
+  std::set<std::string> fail_keys_;
+
+ private:
+  Journal* journal_;
+  UlidGenerator ids_;
+  std::mutex mu_;
+  std::vector<std::string> delivered_, redelivered_;
+  std::map<std::string, std::vector<std::string>> per_key_;
+  std::vector<ReflowTarget> targets_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto j = Journal::Open("sqlite:" + dir_.File("reflow.journal"));
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    journal_ = std::move(*j);
+    dispatcher_ = std::make_unique<RecordingDispatcher>(journal_.get());
+    engine_ = std::make_unique<ReflowEngine>(journal_.get(), dispatcher_.get(),
+                                             EngineOptions{.instance = "test", .batch_size = 16});
+  }
+
+  // Records `n` inbound failed messages over `keys` keys, oldest first.
+  std::vector<Message> Seed(int n, int keys, Outcome outcome = Outcome::kFailed,
+                            Direction direction = Direction::kIn) {
+    std::vector<Message> out;
+    WriteBatch b;
+    for (int i = 0; i < n; ++i) {
+      Message m;
+      int64_t now = NowUs();
+      m.id = ids_.Next(now / 1000);
+      m.recorded_at_us = now;
+      m.direction = direction;
+      m.channel = direction == Direction::kIn ? "payments.received" : "balance.updated";
+      m.key = "account:" + std::to_string(i % keys);
+      m.payload = "{\"n\":" + std::to_string(i) + "}";
+      m.outcome = outcome;
+      b.messages.push_back(m);
+      out.push_back(m);
+    }
+    EXPECT_TRUE(journal_->Write(b, false).ok());
+    return out;
+  }
+
+  JobRecord WaitForEnd(const std::string& id, std::chrono::seconds timeout = 30s) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto p = engine_->Progress(id);
+      EXPECT_TRUE(p.ok());
+      if (p.ok() && IsFinal(p->job.state)) return p->job;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "job " << id << " did not end in time";
+    return {};
+  }
+
+  // Every row of every table, to compare the journal before and after.
+  std::string Dump() {
+    sqlite3* db = nullptr;
+    sqlite3_open(dir_.File("reflow.journal").c_str(), &db);
+    std::string out;
+    for (const char* table : {"messages", "jobs", "job_items"}) {
+      std::string sql = std::string("SELECT * FROM ") + table + " ORDER BY 1, 2";
+      sqlite3_stmt* s = nullptr;
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr);
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(s); ++c) {
+          const unsigned char* t = sqlite3_column_text(s, c);
+          out += t ? reinterpret_cast<const char*>(t) : "NULL";
+          out += '|';
+        }
+        out += '\n';
+      }
+      sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  UlidGenerator ids_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<RecordingDispatcher> dispatcher_;
+  std::unique_ptr<ReflowEngine> engine_;
+};
+
+TEST_F(EngineTest, ReplaysTheSelectionOnceInPerKeyOrder) {
+  std::vector<Message> seeded = Seed(100, 7);
+  Seed(10, 3, Outcome::kOk);  // not selected
+  auto job = engine_->Start({.filter = "outcome = failed", .concurrency = 4});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->total, 100u);
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_EQ(end.state, JobState::kCompleted);
+  EXPECT_EQ(end.done, 100u);
+  EXPECT_EQ(end.failed, 0u);
+
+  std::vector<std::string> delivered = dispatcher_->delivered();
+  std::set<std::string> unique(delivered.begin(), delivered.end());
+  EXPECT_EQ(delivered.size(), 100u);
+  EXPECT_EQ(unique.size(), 100u) << "nothing is delivered twice";
+  std::map<std::string, std::vector<std::string>> expected;
+  for (const Message& m : seeded) expected[m.key].push_back(m.id);
+  EXPECT_EQ(dispatcher_->per_key(), expected) << "recorded order is kept within each key";
+}
+
+TEST_F(EngineTest, TheSelectionIsFixedWhenTheJobStarts) {
+  Seed(20, 2);
+  dispatcher_->delay_ = 5ms;
+  auto job = engine_->Start({.filter = "outcome = failed"});
+  ASSERT_TRUE(job.ok());
+  Seed(20, 2);  // arrive after the start: must not join
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_EQ(end.total, 20u);
+  EXPECT_EQ(end.done, 20u);
+  EXPECT_EQ(dispatcher_->delivered().size(), 20u);
+}
+
+TEST_F(EngineTest, TargetSelectsTheDirection) {
+  Seed(5, 1, Outcome::kFailed, Direction::kIn);
+  Seed(3, 1, Outcome::kFailed, Direction::kOut);
+  auto plan = engine_->DryRun({.filter = "outcome = failed", .target = ReflowTarget::kDownstream});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->messages, 3u);
+  EXPECT_EQ(plan->excluded, 5u);
+  auto job = engine_->Start({.filter = "outcome = failed", .target = ReflowTarget::kDownstream});
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(WaitForEnd(job->id).done, 3u);
+}
+
+TEST_F(EngineTest, DryRunReportsAndChangesNothing) {
+  Seed(12, 4);
+  Seed(5, 5, Outcome::kOk);
+  std::string before = Dump();
+  auto plan = engine_->DryRun({.filter = "channel = \"payments.received\""});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 17u);
+  EXPECT_EQ(plan->keys, 5u);
+  ASSERT_EQ(plan->by_channel.size(), 1u);
+  EXPECT_EQ(plan->by_channel[0].count, 17u);
+  ASSERT_EQ(plan->by_outcome.size(), 2u);
+  EXPECT_EQ(plan->by_outcome[0].group, "failed");
+  EXPECT_EQ(plan->by_outcome[0].count, 12u);
+  EXPECT_EQ(plan->sample.size(), 5u);
+  EXPECT_EQ(Dump(), before) << "a dry run must leave the journal identical";
+  EXPECT_TRUE(dispatcher_->delivered().empty());
+}
+
+TEST_F(EngineTest, MaxFailuresStopsTheJobWithAReason) {
+  Seed(50, 5);
+  dispatcher_->fail_keys_ = {"account:0", "account:1", "account:2", "account:3", "account:4"};
+  auto job = engine_->Start({.filter = "outcome = failed", .max_failures = 5});
+  ASSERT_TRUE(job.ok());
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_EQ(end.state, JobState::kStopped);
+  EXPECT_EQ(end.failed, 6u);
+  EXPECT_NE(end.reason.find("max_failures 5"), std::string::npos) << end.reason;
+  EXPECT_NE(end.reason.find("still broken"), std::string::npos) << end.reason;
+  EXPECT_LT(dispatcher_->delivered().size(), 50u);
+}
+
+TEST_F(EngineTest, CancelStopsAJobWithinASecond) {
+  Seed(1000, 10);
+  auto job = engine_->Start({.filter = "outcome = failed", .rate = 20});
+  ASSERT_TRUE(job.ok());
+  std::this_thread::sleep_for(300ms);
+  auto t0 = Clock::now();
+  auto cancelled = engine_->Cancel(job->id, "testing");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  JobRecord end = WaitForEnd(job->id, 5s);
+  EXPECT_LT(Clock::now() - t0, 1s);
+  EXPECT_EQ(end.state, JobState::kCancelled);
+  EXPECT_EQ(end.reason, "cancelled: testing");
+  size_t delivered = dispatcher_->delivered().size();
+  EXPECT_EQ(end.done, delivered) << "what was delivered is counted, the rest released";
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(dispatcher_->delivered().size(), delivered) << "nothing after the cancel";
+  EXPECT_EQ(engine_->Cancel(job->id, "again").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EngineTest, RateLimitedJobKeepsItsRate) {
+  Seed(60, 6);
+  auto t0 = Clock::now();
+  auto job = engine_->Start({.filter = "outcome = failed", .rate = 40, .concurrency = 3});
+  ASSERT_TRUE(job.ok());
+  JobRecord end = WaitForEnd(job->id);
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  double rate = end.done / seconds;
+  EXPECT_EQ(end.done, 60u);
+  // 60 messages at 40/s take 1.5 s; within 10% of the rate.
+  EXPECT_LE(rate, 44.0) << seconds << " s";
+  EXPECT_GE(rate, 36.0) << seconds << " s";
+}
+
+TEST_F(EngineTest, BadRequestsAreClearErrors) {
+  EXPECT_EQ(engine_->Start({.filter = ""}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Start({.filter = "chanel = x"}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Start({.filter = "outcome = failed", .rate = -1}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Progress("999").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine_->Cancel("nope", "").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EngineTest, RecoveryCountsFinishedCopiesAndMarksTheRestAsRedeliveries) {
+  std::vector<Message> seeded = Seed(6, 6);
+  // A "crashed" run: the job claimed all six items; copies of the first two
+  // were recorded with a final outcome, the third only as pending.
+  auto job = journal_->jobs().CreateJob({.filter = "outcome = failed"}, "dead-instance");
+  ASSERT_TRUE(job.ok());
+  auto claimed = journal_->jobs().ClaimItems(job->id, 100);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 6u);
+  WriteBatch copies;
+  for (int i = 0; i < 3; ++i) {
+    Message c = seeded[i];
+    c.id = ids_.Next(NowUs() / 1000);
+    c.origin_id = seeded[i].id;
+    c.job_id = job->id;
+    c.outcome = i < 2 ? Outcome::kOk : Outcome::kPending;
+    copies.messages.push_back(c);
+  }
+  ASSERT_TRUE(journal_->Write(copies, false).ok());
+
+  auto resumed = engine_->ResumeUnfinished();
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(*resumed, 1u);
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_EQ(end.state, JobState::kCompleted);
+  EXPECT_EQ(end.done, 6u);
+  EXPECT_EQ(end.redelivered, 4u);
+  std::vector<std::string> again = dispatcher_->redelivered();
+  std::vector<std::string> expected = {seeded[2].id, seeded[3].id, seeded[4].id, seeded[5].id};
+  std::sort(again.begin(), again.end());
+  EXPECT_EQ(again, expected) << "finished copies are not delivered again";
+}
+
+TEST_F(EngineTest, ShutdownLeavesTheJobResumable) {
+  Seed(200, 4);
+  dispatcher_->delay_ = 2ms;
+  auto job = engine_->Start({.filter = "outcome = failed"});
+  ASSERT_TRUE(job.ok());
+  std::this_thread::sleep_for(100ms);
+  engine_.reset();  // the process stops cleanly mid-job
+  size_t before = dispatcher_->delivered().size();
+  EXPECT_LT(before, 200u);
+  auto record = journal_->jobs().GetJob(job->id);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->state, JobState::kRunning);
+
+  engine_ = std::make_unique<ReflowEngine>(journal_.get(), dispatcher_.get(), EngineOptions{});
+  ASSERT_TRUE(engine_->ResumeUnfinished().ok());
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_EQ(end.done, 200u);
+  std::vector<std::string> delivered = dispatcher_->delivered();
+  std::set<std::string> unique(delivered.begin(), delivered.end());
+  EXPECT_EQ(unique.size(), 200u);
+  EXPECT_EQ(delivered.size(), 200u) << "a clean stop repeats nothing";
+}
+
+}  // namespace
+}  // namespace reprise
