@@ -4,9 +4,13 @@
 //
 //   reprise-test-host --listen 127.0.0.1:0 --journal sqlite:/tmp/x.journal
 //   reprise-test-host --journal sqlite:/tmp/x.journal --durability process --deliver-forever
+//   reprise-test-host --no-seed --seed-failures 500 ...  then --fixed to "deploy the fix"
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -15,11 +19,21 @@
 
 namespace {
 
-// payments.received: fails on a "bad" amount, throws on "throw", otherwise
-// emits balance.updated. balance.updated: every third send fails.
-void Register(reprise::Agent& agent) {
-  agent.Handle("payments.received", [](const reprise::Message& in, reprise::Context& ctx) {
-    if (in.payload.find("\"amount\":\"bad\"") != std::string::npos) {
+struct HostOptions {
+  bool fixed = false;           // the handler's bug is fixed: "bad" amounts are accepted
+  bool healthy_downstream = false;
+  int handler_delay_ms = 0;
+};
+
+// payments.received: fails on a "bad" amount (unless fixed), throws on
+// "throw", otherwise emits balance.updated. balance.updated: every third
+// send fails (unless the downstream is healthy).
+void Register(reprise::Agent& agent, const HostOptions& host) {
+  agent.Handle("payments.received", [host](const reprise::Message& in, reprise::Context& ctx) {
+    if (host.handler_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(host.handler_delay_ms));
+    }
+    if (!host.fixed && in.payload.find("\"amount\":\"bad\"") != std::string::npos) {
       return reprise::InvalidArgument("invalid amount \"bad\": expected a decimal number");
     }
     if (in.payload.find("throw") != std::string::npos) {
@@ -29,11 +43,21 @@ void Register(reprise::Agent& agent) {
              {{"source", "test-host"}}, "application/json");
     return reprise::Status::Ok();
   });
-  static int sends = 0;  // handlers run on the delivering thread: one here
-  agent.Send("balance.updated", [](const reprise::Message&) {
-    if (++sends % 3 == 0) return reprise::Unavailable("downstream timeout after 5s");
+  static std::atomic<int> sends{0};
+  agent.Send("balance.updated", [host](const reprise::Message&) {
+    if (!host.healthy_downstream && ++sends % 3 == 0) {
+      return reprise::Unavailable("downstream timeout after 5s");
+    }
     return reprise::Status::Ok();
   });
+}
+
+// Inbound payments that the unfixed handler rejects, spread over `keys` keys.
+void SeedFailures(reprise::Agent& agent, int n, int keys) {
+  for (int i = 0; i < n; ++i) {
+    (void)agent.Deliver("payments.received", "account:" + std::to_string(i % keys),
+                        "{\"amount\":\"bad\",\"n\":" + std::to_string(i) + "}");
+  }
 }
 
 int Seed(reprise::Agent& agent) {
@@ -59,6 +83,8 @@ int Seed(reprise::Agent& agent) {
 int main(int argc, char** argv) {
   reprise::AgentOptions options{.service = "test-host", .listen = "127.0.0.1:0"};
   bool deliver_forever = false, seed = true;
+  int seed_failures = 0;
+  HostOptions host;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -69,6 +95,10 @@ int main(int argc, char** argv) {
     else if (a == "--max-payload") options.max_payload_bytes = std::stoul(next());
     else if (a == "--deliver-forever") deliver_forever = true;
     else if (a == "--no-seed") seed = false;
+    else if (a == "--seed-failures") seed_failures = std::stoi(next());
+    else if (a == "--fixed") host.fixed = true;
+    else if (a == "--healthy-downstream") host.healthy_downstream = true;
+    else if (a == "--handler-delay-ms") host.handler_delay_ms = std::stoi(next());
     else {
       std::fprintf(stderr, "reprise-test-host: unknown option %s\n", a.c_str());
       return 2;
@@ -85,7 +115,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reprise-test-host: %s\n", agent.status().ToString().c_str());
     return 1;
   }
-  Register(**agent);
+  Register(**agent, host);
+  (void)(*agent)->ResumeJobs();  // handlers are registered: unfinished jobs may go on
 
   if (deliver_forever) {
     // Every line printed names a message whose Deliver has returned: the
@@ -99,13 +130,11 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  if (seed) {
-    int n = Seed(**agent);
-    if (auto st = (*agent)->Flush(); !st.ok()) {
-      std::fprintf(stderr, "reprise-test-host: %s\n", st.ToString().c_str());
-      return 1;
-    }
-    std::printf("seeded %d inbound messages\n", n);
+  if (seed_failures > 0) SeedFailures(**agent, seed_failures, 5);
+  if (seed) std::printf("seeded %d inbound messages\n", Seed(**agent));
+  if (auto st = (*agent)->Flush(); !st.ok()) {
+    std::fprintf(stderr, "reprise-test-host: %s\n", st.ToString().c_str());
+    return 1;
   }
   std::printf("listening on %s\n", (*agent)->listen_address().c_str());
   std::fflush(stdout);
