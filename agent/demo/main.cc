@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
   }
   reprise::demo::Ledger ledger(ledger_options);
   ledger.Register(**agent);
+  (void)(*agent)->ResumeJobs();  // handlers are in place: unfinished reflows go on
 
   std::printf("reprise-demo: ledger service listening on %s (journal %s, %s durability)\n",
               (*agent)->listen_address().c_str(), agent_options.journal.c_str(),
