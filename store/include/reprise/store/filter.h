@@ -67,7 +67,8 @@ struct Expr {
 // suggestion: `filter: unknown field "chanel" at column 1; did you mean "channel"?`
 StatusOr<ExprPtr> Parse(std::string_view text);
 
-// Canonical text of an AST (fully parenthesized); used by tests and audit.
+// Canonical text of an AST (every and/or group in parentheses, so precedence
+// is explicit; `not` binds to what follows); used by tests and audit.
 std::string ToString(const Expr& e);
 
 // Compilation -----------------------------------------------------------------

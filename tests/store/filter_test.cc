@@ -1,0 +1,1293 @@
+// Tests of the filter language: parsing, error messages, canonical text, and
+// above all what compiled filters select in a real SQLite database.
+#include "reprise/store/filter.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "reprise/store/ulid.h"
+
+namespace reprise::filter {
+namespace {
+
+// 2026-11-23T12:00:00Z: "now" for relative times.
+constexpr int64_t kNowUs = 1795435200000000;
+constexpr int64_t kHourUs = 3600LL * 1000000;
+constexpr int64_t kMinuteUs = 60LL * 1000000;
+
+std::string Canon(std::string_view text) {
+  auto e = Parse(text);
+  EXPECT_TRUE(e.ok()) << text << ": " << e.status().ToString();
+  if (!e.ok()) return "<error>";
+  return *e ? ToString(**e) : "<all>";
+}
+
+std::string Error(std::string_view text) {
+  auto e = Parse(text);
+  EXPECT_FALSE(e.ok()) << text << " parsed as " << (e.ok() && *e ? ToString(**e) : "");
+  if (e.ok()) return "<ok>";
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument) << text;
+  EXPECT_EQ(e.status().message().rfind("filter: ", 0), 0u) << e.status().message();
+  return e.status().message();
+}
+
+const Comparison& OnlyComparison(const ExprPtr& e) {
+  static const Comparison kNone;
+  if (!e || !std::holds_alternative<Comparison>(e->node)) {
+    ADD_FAILURE() << "not a single comparison";
+    return kNone;
+  }
+  return std::get<Comparison>(e->node);
+}
+
+// Parsing ---------------------------------------------------------------------
+
+TEST(FilterParse, BlankMatchesEverything) {
+  for (const char* text : {"", " ", " \t\n "}) {
+    auto e = Parse(text);
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(*e, nullptr);
+  }
+}
+
+TEST(FilterParse, Precedence) {
+  // not > and > or.
+  EXPECT_EQ(Canon("channel = a or key = b and outcome = failed"),
+            "(channel = a or (key = b and outcome = failed))");
+  EXPECT_EQ(Canon("channel = a and key = b or outcome = failed"),
+            "((channel = a and key = b) or outcome = failed)");
+  EXPECT_EQ(Canon("not channel = a and key = b"), "(not channel = a and key = b)");
+  EXPECT_EQ(Canon("not (channel = a or key = b)"), "not (channel = a or key = b)");
+  EXPECT_EQ(Canon("(channel = a or key = b) and outcome = ok"),
+            "((channel = a or key = b) and outcome = ok)");
+  EXPECT_EQ(Canon("not not outcome = ok"), "not not outcome = ok");
+  // Chains of one operator print as one group however they were grouped.
+  EXPECT_EQ(Canon("key = a and key = b and key = c"), "(key = a and key = b and key = c)");
+  EXPECT_EQ(Canon("key = a and (key = b and key = c)"), "(key = a and key = b and key = c)");
+  EXPECT_EQ(Canon("((key = a))"), "key = a");
+}
+
+TEST(FilterParse, KeywordsAndFieldsAreCaseInsensitive) {
+  EXPECT_EQ(Canon("Channel = a AND NOT KEY = b Or outcome = FAILED"),
+            "((channel = a and not key = b) or outcome = FAILED)");
+  EXPECT_EQ(Canon("OUTCOME IN (failed) and Direction NOT IN (out)"),
+            "(outcome in (failed) and not direction in (out))");
+}
+
+TEST(FilterParse, InLists) {
+  EXPECT_EQ(Canon("outcome in (failed, skipped)"), "outcome in (failed, skipped)");
+  EXPECT_EQ(Canon("outcome in(failed,skipped)"), "outcome in (failed, skipped)");
+  EXPECT_EQ(Canon("outcome not in (ok)"), "not outcome in (ok)");
+  EXPECT_EQ(Canon("channel in (\"a b\", 'c', 17)"), "channel in (\"a b\", \"c\", 17)");
+  // "in" is also a direction.
+  EXPECT_EQ(Canon("direction in (in, out)"), "direction in (in, out)");
+  EXPECT_EQ(Canon("direction = in"), "direction = in");
+  auto e = Parse("job in (1, 2, 3)");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(OnlyComparison(*e).values.size(), 3u);
+  EXPECT_EQ(OnlyComparison(*e).op, Op::kIn);
+}
+
+TEST(FilterParse, QuotingAndEscapes) {
+  auto e = Parse(R"(key = "a \"q\" \\ b")");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(OnlyComparison(*e).values[0].text, R"(a "q" \ b)");
+  EXPECT_EQ(OnlyComparison(*e).values[0].kind, Value::Kind::kString);
+  EXPECT_EQ(ToString(**e), R"(key = "a \"q\" \\ b")");
+
+  e = Parse(R"(key = 'it\'s' or key = 'say "hi"')");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(ToString(**e), R"((key = "it's" or key = "say \"hi\""))");
+
+  // Quoting keeps keywords, spaces and operator characters as plain text.
+  EXPECT_EQ(Canon("key = \"and\""), "key = \"and\"");
+  EXPECT_EQ(Canon("key = \"a = b (c), d\""), "key = \"a = b (c), d\"");
+  EXPECT_EQ(Canon("key = \"\""), "key = \"\"");
+}
+
+TEST(FilterParse, BareWords) {
+  EXPECT_EQ(Canon("key=account:42"), "key = account:42");
+  EXPECT_EQ(Canon("channel = payments.received"), "channel = payments.received");
+  EXPECT_EQ(Canon("id = 01JD8XKQ6V3M2N0P4R5S7T9W1Y"), "id = 01JD8XKQ6V3M2N0P4R5S7T9W1Y");
+  EXPECT_EQ(Canon("recorded>2026-11-23T10:00:00Z"), "recorded > 2026-11-23T10:00:00Z");
+  EXPECT_EQ(Canon("outcome=failed and(attempt>=2)"), "(outcome = failed and attempt >= 2)");
+  EXPECT_EQ(Canon("key = a-b_c/d@e#f"), "key = a-b_c/d@e#f");
+}
+
+TEST(FilterParse, ValueKinds) {
+  auto kind = [](std::string_view text) {
+    auto e = Parse(text);
+    EXPECT_TRUE(e.ok()) << text;
+    return e.ok() ? OnlyComparison(*e).values[0].kind : Value::Kind::kString;
+  };
+  EXPECT_EQ(kind("job = 17"), Value::Kind::kNumber);
+  EXPECT_EQ(kind("payload.a = -3.5"), Value::Kind::kNumber);
+  EXPECT_EQ(kind("payload.a = 1e3"), Value::Kind::kNumber);
+  EXPECT_EQ(kind("recorded > -2h"), Value::Kind::kRelativeTime);
+  EXPECT_EQ(kind("recorded > -45s"), Value::Kind::kRelativeTime);
+  EXPECT_EQ(kind("outcome = failed"), Value::Kind::kWord);
+  EXPECT_EQ(kind("key = 0x10"), Value::Kind::kWord);
+  EXPECT_EQ(kind("key = 1."), Value::Kind::kWord);
+  EXPECT_EQ(kind("job = \"17\""), Value::Kind::kString);
+}
+
+TEST(FilterParse, EveryField) {
+  const std::map<std::string, std::string> fields = {
+      {"id", "id"},
+      {"channel", "channel"},
+      {"key", "key"},
+      {"correlation", "correlation"},
+      {"causation", "causation"},
+      {"origin", "origin"},
+      {"job", "job"},
+      {"error", "error"},
+      {"variant", "variant"},
+      {"Content_Type", "content_type"},
+      {"header.tenant", "header.tenant"},
+      {"HEADER.X-Tenant", "header.X-Tenant"},
+      {"header.a.b", "header.a.b"},
+      {"payload.amount", "payload.amount"},
+      {"payload.Items[0].sku", "payload.Items.0.sku"},
+      {"payload.items.0.sku", "payload.items.0.sku"},
+      {"payload[1].a", "payload.1.a"},
+      {"payload.a[2][3]", "payload.a.2.3"},
+  };
+  for (const auto& [name, canonical] : fields) {
+    auto e = Parse(name + " = x");
+    ASSERT_TRUE(e.ok()) << name << ": " << e.status().message();
+    EXPECT_EQ(OnlyComparison(*e).field, canonical);
+    EXPECT_EQ(OnlyComparison(*e).column, 1);
+  }
+  EXPECT_EQ(Canon("direction = out"), "direction = out");
+  EXPECT_EQ(Canon("outcome = pending"), "outcome = pending");
+  EXPECT_EQ(Canon("recorded >= -7d"), "recorded >= -7d");
+  EXPECT_EQ(Canon("attempt > 1"), "attempt > 1");
+}
+
+TEST(FilterParse, TimeFormats) {
+  for (const char* t :
+       {"2026-11-23", "2026-11-23T10:00:00Z", "2026-11-23t10:00:00z", "2026-11-23T10:00:00.5Z",
+        "2026-11-23T10:00:00.123456789Z", "2026-11-23T10:00:00+02:00", "2026-11-23T10:00:00-05:30",
+        "2026-11-23T10:00Z", "\"2026-11-23 10:00:00Z\"", "2024-02-29", "-45s", "-30m", "-2h", "-7d",
+        "'-2h'"}) {
+    std::string text = std::string("recorded > ") + t;
+    EXPECT_TRUE(Parse(text).ok()) << text << ": " << Parse(text).status().message();
+  }
+}
+
+TEST(FilterParse, ColumnsCountCharactersNotBytes) {
+  auto e = Parse("channel = \"zürich\" and key = x");
+  ASSERT_TRUE(e.ok());
+  const And& a = std::get<And>((*e)->node);
+  EXPECT_EQ(std::get<Comparison>(a.right->node).column, 24);
+  EXPECT_EQ(std::get<Comparison>(a.left->node).values[0].column, 11);
+  EXPECT_EQ(Error("channel = \"zürich\" and kye = x"),
+            "filter: unknown field \"kye\" at column 24; did you mean \"key\"?");
+}
+
+// Errors -----------------------------------------------------------------------
+
+TEST(FilterErrors, UnknownFieldExactText) {
+  EXPECT_EQ(Error("chanel = \"payments.received\""),
+            "filter: unknown field \"chanel\" at column 1; did you mean \"channel\"?");
+  EXPECT_EQ(Error("channel = x and ouctome = ok"),
+            "filter: unknown field \"ouctome\" at column 17; did you mean \"outcome\"?");
+  EXPECT_EQ(Error("status = failed"),
+            "filter: unknown field \"status\" at column 1; did you mean \"outcome\"?");
+  EXPECT_EQ(Error("recorded_at > -2h"),
+            "filter: unknown field \"recorded_at\" at column 1; did you mean \"recorded\"?");
+  EXPECT_EQ(
+      Error("headers.tenant = acme"),
+      "filter: unknown field \"headers.tenant\" at column 1; did you mean \"header.tenant\"?");
+  EXPECT_EQ(Error("body.items[0].sku = x"),
+            "filter: unknown field \"body.items[0].sku\" at column 1; did you mean "
+            "\"payload.items[0].sku\"?");
+  EXPECT_EQ(Error("failed"),
+            "filter: unknown field \"failed\" at column 1; did you mean \"outcome = failed\"?");
+  EXPECT_EQ(Error("colour = red"),
+            "filter: unknown field \"colour\" at column 1; use one of id, direction, channel, key, "
+            "correlation, "
+            "causation, origin, job, outcome, error, recorded, attempt, variant, content_type, "
+            "header.NAME, "
+            "payload.PATH");
+}
+
+TEST(FilterErrors, UnknownEnumValues) {
+  EXPECT_EQ(Error("outcome = faild"),
+            "filter: unknown outcome \"faild\" at column 11; expected one of pending, ok, failed, "
+            "skipped; "
+            "did you mean \"failed\"?");
+  EXPECT_EQ(Error("outcome in (ok, skiped)"),
+            "filter: unknown outcome \"skiped\" at column 17; expected one of pending, ok, failed, "
+            "skipped; "
+            "did you mean \"skipped\"?");
+  EXPECT_EQ(Error("outcome = banana"),
+            "filter: unknown outcome \"banana\" at column 11; expected one of pending, ok, failed, "
+            "skipped");
+  EXPECT_EQ(Error("direction = inn"),
+            "filter: unknown direction \"inn\" at column 13; expected one of in, out; did you mean "
+            "\"in\"?");
+  EXPECT_EQ(
+      Error("outcome = 3"),
+      "filter: unknown outcome \"3\" at column 11; expected one of pending, ok, failed, skipped");
+}
+
+TEST(FilterErrors, MissingPieces) {
+  EXPECT_EQ(
+      Error("channel ="),
+      "filter: missing value for channel after \"=\" at column 10; write a value, in quotes if it "
+      "contains spaces or symbols");
+  EXPECT_EQ(Error("outcome = )"),
+            "filter: missing value for outcome after \"=\" at column 11, found \")\"; expected one "
+            "of pending, "
+            "ok, failed, skipped");
+  EXPECT_EQ(Error("channel = and key = x"),
+            "filter: missing value for channel at column 11, found \"and\"; to use the word itself "
+            "as the value, "
+            "quote it: \"and\"");
+  EXPECT_EQ(
+      Error("channel"),
+      "filter: missing operator after \"channel\" at column 8; use =, !=, <, <=, >, >=, ~ or in");
+  EXPECT_EQ(Error("outcome failed"),
+            "filter: expected an operator after \"outcome\" at column 9, found \"failed\"; use =, "
+            "!= or in");
+  EXPECT_EQ(
+      Error("channel = a and"),
+      "filter: missing comparison after \"and\" at column 16; add one, e.g. outcome = failed");
+  EXPECT_EQ(Error("not"),
+            "filter: missing comparison after \"not\" at column 4; add one, e.g. outcome = failed");
+  EXPECT_EQ(
+      Error("and key = a"),
+      "filter: missing comparison before \"and\" at column 1; add one, e.g. outcome = failed");
+  EXPECT_EQ(Error("= a"),
+            "filter: missing field before \"=\" at column 1; write FIELD = VALUE, e.g. channel = "
+            "\"orders\"");
+  EXPECT_EQ(Error("\"orders\""),
+            "filter: expected a field at column 1, found \"orders\"; a comparison starts with a "
+            "field, e.g. "
+            "key ~ \"orders\"");
+  EXPECT_EQ(
+      Error("header = x"),
+      "filter: header needs a name at column 1; write header.NAME, e.g. header.tenant = \"acme\"");
+  EXPECT_EQ(
+      Error("payload > 1"),
+      "filter: payload needs a path at column 1; write payload.PATH, e.g. payload.amount > 100 or "
+      "payload.items.0.sku = \"A-1\"");
+  EXPECT_EQ(Error("payload.a..b = 1"),
+            "filter: bad payload path \"payload.a..b\" at column 1; write payload.KEY.KEY, with "
+            "array elements "
+            "as items.0 or items[0]");
+  EXPECT_NE(Error("payload.a[x] = 1").find("bad payload path"), std::string::npos);
+  EXPECT_NE(Error("payload.a[1 = 1").find("bad payload path"), std::string::npos);
+}
+
+TEST(FilterErrors, Parentheses) {
+  EXPECT_EQ(Error("(channel = a"),
+            "filter: unbalanced parentheses: \"(\" at column 1 is never closed; add \")\"");
+  EXPECT_EQ(Error("channel = a)"),
+            "filter: unbalanced parentheses: \")\" at column 12 has no matching \"(\"; remove it "
+            "or add \"(\" "
+            "before it");
+  EXPECT_EQ(Error(")"),
+            "filter: unbalanced parentheses: \")\" at column 1 has no matching \"(\"; remove it or "
+            "add \"(\" before it");
+  EXPECT_EQ(
+      Error("key = a and ()"),
+      "filter: empty parentheses at column 13; put a comparison inside, e.g. (outcome = failed)");
+  EXPECT_EQ(Error("(key = a or)"),
+            "filter: missing comparison before \")\" at column 12; add one, e.g. outcome = failed");
+  EXPECT_EQ(Error("(key = a key = b)"),
+            "filter: unexpected \"key\" at column 10; expected \"and\", \"or\" or \")\"; did you "
+            "forget \"and\" "
+            "or \"or\" before \"key\"?");
+}
+
+TEST(FilterErrors, Strings) {
+  EXPECT_EQ(Error("key = \"abc"),
+            "filter: unterminated string starting at column 7; add the closing \"");
+  EXPECT_EQ(Error("key = 'abc"),
+            "filter: unterminated string starting at column 7; add the closing '");
+  EXPECT_EQ(Error("key = \"abc\\"),
+            "filter: unterminated string starting at column 7; add the closing \"");
+  EXPECT_EQ(Error("key = \"a\\nb\""),
+            "filter: unknown escape \"\\n\" at column 9; inside quotes write \\\" for a quote and "
+            "\\\\ for a "
+            "backslash");
+}
+
+TEST(FilterErrors, Times) {
+  const std::string help =
+      "; write a time like 2026-11-23T10:00:00Z, a date like 2026-11-23, or a relative time like "
+      "-30m, -2h, -7d";
+  EXPECT_EQ(Error("recorded > yesterday"), "filter: bad time \"yesterday\" at column 12" + help);
+  EXPECT_EQ(Error("recorded > 2026-13-01"),
+            "filter: bad time \"2026-13-01\" at column 12 (month must be 01-12)" + help);
+  EXPECT_EQ(Error("recorded > 2026-02-29"),
+            "filter: bad time \"2026-02-29\" at column 12 (no such day in that month)" + help);
+  EXPECT_EQ(Error("recorded > 2026-11-23T10:00:00"),
+            "filter: bad time \"2026-11-23T10:00:00\" at column 12 (add a time zone: Z for UTC or "
+            "an offset like "
+            "+02:00)" +
+                help);
+  EXPECT_EQ(Error("recorded > 2026-11-23T24:00:00Z"),
+            "filter: bad time \"2026-11-23T24:00:00Z\" at column 12 (hour must be 00-23)" + help);
+  EXPECT_EQ(Error("recorded > -2x"), "filter: bad time \"-2x\" at column 12" + help);
+  EXPECT_EQ(Error("recorded > 1700000000"), "filter: bad time \"1700000000\" at column 12" + help);
+  EXPECT_EQ(Error("recorded > -99999999999d"),
+            "filter: bad time \"-99999999999d\" at column 12 (too far back)" + help);
+  EXPECT_EQ(Error("recorded > 2026-11-23T10:00:00Zjunk"),
+            "filter: bad time \"2026-11-23T10:00:00Zjunk\" at column 12" + help);
+}
+
+TEST(FilterErrors, OperatorsThatDoNotApply) {
+  EXPECT_EQ(Error("attempt ~ 2"),
+            "filter: operator \"~\" does not apply to attempt at column 9; use =, !=, <, <=, >, >= "
+            "or in");
+  EXPECT_EQ(Error("outcome < failed"),
+            "filter: operator \"<\" does not apply to outcome at column 9; use =, != or in");
+  EXPECT_EQ(Error("direction ~ in"),
+            "filter: operator \"~\" does not apply to direction at column 11; use =, != or in");
+  EXPECT_EQ(
+      Error("recorded in (-2h)"),
+      "filter: operator \"in\" does not apply to recorded at column 10; use <, <=, >, >=, = or !=");
+  EXPECT_EQ(
+      Error("recorded ~ 2026"),
+      "filter: operator \"~\" does not apply to recorded at column 10; use <, <=, >, >=, = or !=");
+  EXPECT_EQ(Error("attempt = two"),
+            "filter: attempt needs a whole number at column 11, found \"two\"; e.g. attempt > 1");
+  EXPECT_EQ(Error("attempt = 1.5"),
+            "filter: attempt needs a whole number at column 11, found \"1.5\"; e.g. attempt > 1");
+  EXPECT_EQ(
+      Error("payload.a = 1e999"),
+      "filter: number \"1e999\" at column 13 is out of range; quote it to compare it as text");
+}
+
+TEST(FilterErrors, UnknownOperators) {
+  EXPECT_EQ(Error("channel == a"),
+            "filter: unknown operator \"==\" at column 9; did you mean \"=\"?");
+  EXPECT_EQ(Error("channel <> a"),
+            "filter: unknown operator \"<>\" at column 9; did you mean \"!=\"?");
+  EXPECT_EQ(Error("attempt => 2"),
+            "filter: unknown operator \"=>\" at column 9; did you mean \">=\"?");
+  EXPECT_EQ(Error("key =~ a"), "filter: unknown operator \"=~\" at column 5; did you mean \"~\"?");
+  EXPECT_EQ(Error("!key = a"),
+            "filter: unknown operator \"!\" at column 1; use != for \"not equal\", or put not "
+            "before a comparison");
+  EXPECT_EQ(Error("key !~ a"),
+            "filter: unknown operator \"!~\" at column 5; write not FIELD ~ VALUE");
+  EXPECT_EQ(Error("key <=> a"),
+            "filter: unknown operator \"<=>\" at column 5; use one of = != < <= > >= ~");
+  EXPECT_EQ(Error("channel not = a"),
+            "filter: expected \"in\" after \"not\" at column 9; to negate a comparison put not "
+            "before it: not "
+            "channel = VALUE");
+}
+
+TEST(FilterErrors, TrailingGarbage) {
+  EXPECT_EQ(Error("channel = foo bar"),
+            "filter: unexpected \"bar\" at column 15; expected \"and\", \"or\" or the end of the "
+            "filter; to use "
+            "\"foo bar\" as one value, put it in quotes");
+  EXPECT_EQ(Error("channel = a key = b"),
+            "filter: unexpected \"key\" at column 13; expected \"and\", \"or\" or the end of the "
+            "filter; did you "
+            "forget \"and\" or \"or\" before \"key\"?");
+  EXPECT_EQ(Error("channel = a && key = b"),
+            "filter: unexpected \"&&\" at column 13; expected \"and\", \"or\" or the end of the "
+            "filter; did you "
+            "mean \"and\"?");
+  EXPECT_EQ(Error("channel = a || key = b"),
+            "filter: unexpected \"||\" at column 13; expected \"and\", \"or\" or the end of the "
+            "filter; did you "
+            "mean \"or\"?");
+  EXPECT_EQ(
+      Error("key = a, b"),
+      "filter: unexpected \",\" at column 8; expected \"and\", \"or\" or the end of the filter");
+}
+
+TEST(FilterErrors, InLists) {
+  EXPECT_EQ(Error("outcome in failed"),
+            "filter: expected \"(\" after \"in\" at column 12; write outcome in (VALUE, VALUE)");
+  EXPECT_EQ(Error("outcome in ()"),
+            "filter: empty list at column 12; put at least one value in the parentheses");
+  EXPECT_EQ(Error("outcome in (failed skipped)"),
+            "filter: expected \",\" or \")\" at column 20, found \"skipped\"; separate the values "
+            "of in (...) with "
+            "commas");
+  EXPECT_EQ(Error("outcome in (failed,"),
+            "filter: missing value for outcome after \",\" at column 20; expected one of pending, "
+            "ok, failed, "
+            "skipped");
+  EXPECT_EQ(Error("outcome in (failed, )"),
+            "filter: missing value for outcome after \",\" at column 21, found \")\"; expected one "
+            "of pending, ok, "
+            "failed, skipped");
+  EXPECT_EQ(Error("outcome in (failed"),
+            "filter: unbalanced parentheses: \"(\" at column 12 is never closed; add \")\"");
+  EXPECT_EQ(Error("in (a)"),
+            "filter: expected a field at column 1, found \"in\"; write FIELD in (VALUE, ...), e.g. "
+            "outcome in "
+            "(failed, skipped)");
+}
+
+TEST(FilterErrors, LengthLimit) {
+  std::string ok = "key = \"" + std::string(kMaxFilterLength - 8, 'a') + "\"";
+  ASSERT_EQ(ok.size(), kMaxFilterLength);
+  EXPECT_TRUE(Parse(ok).ok());
+  std::string too_long = ok + " ";
+  EXPECT_EQ(Error(too_long),
+            "filter: too long (4097 characters; the limit is 4096); shorten it, e.g. use in (...) "
+            "instead of many or");
+  // Characters, not bytes: 4096 two-byte characters are fine.
+  std::string wide = "key = \"" + [] {
+    std::string s;
+    for (size_t i = 0; i < kMaxFilterLength - 8; ++i) s += "é";
+    return s;
+  }() + "\"";
+  EXPECT_TRUE(Parse(wide).ok());
+}
+
+// `key = x and (key = x or (key = x and (...)))`: `chains` nested and/or groups.
+std::string NestedChains(int chains) {
+  if (chains == 0) return "key = x";
+  return std::string("key = x ") + (chains % 2 ? "and" : "or") + " (" + NestedChains(chains - 1) +
+         ")";
+}
+
+std::string Repeat(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(FilterErrors, DepthLimit) {
+  const int max = kMaxFilterDepth;
+  const std::string too_deep =
+      "; at most 32 levels of parentheses, not, and/or are allowed; simplify the filter, e.g. "
+      "use in (...) instead of nested or";
+  EXPECT_TRUE(Parse(Repeat("(", max) + "key = a" + Repeat(")", max)).ok());
+  EXPECT_EQ(Error(Repeat("(", max + 1) + "key = a" + Repeat(")", max + 1)),
+            "filter: nested too deeply at column 33" + too_deep);
+  EXPECT_TRUE(Parse(Repeat("not ", max) + "key = a").ok());
+  EXPECT_EQ(Error(Repeat("not ", max + 1) + "key = a"),
+            "filter: nested too deeply at column 129" + too_deep);
+  EXPECT_TRUE(Parse(NestedChains(max)).ok());
+  EXPECT_NE(Error(NestedChains(max + 1)).find("filter: nested too deeply at column "),
+            std::string::npos);
+  // A long flat chain is not deep.
+  EXPECT_TRUE(Parse(Repeat("key = a or ", 300) + "key = b").ok());
+  // A stack of parentheses far beyond the limit fails fast, without recursing.
+  EXPECT_EQ(Error(Repeat("(", 4000)), "filter: nested too deeply at column 33" + too_deep);
+}
+
+// ToString -----------------------------------------------------------------------
+
+TEST(FilterToString, RoundTrips) {
+  const std::vector<std::string> filters = {
+      "channel = \"payments.received\" and outcome = failed and recorded > -2h",
+      "key ~ \"account:4*\" or error ~ \"timeout\"",
+      "direction = out and payload.amount > 100",
+      "outcome in (failed, skipped) and not header.tenant = \"acme\"",
+      "id = 01JD8XKQ6V3M2N0P4R5S7T9W1Y or origin = 01JD8XKQ6V3M2N0P4R5S7T9W1Y or job = 17",
+      "not (a.b = 1)",  // fails below: unknown field; kept out by the filter
+      "key = 'x\\'y' or key = \"a\\\\b\" or key = \"\"",
+      "payload.items[0].sku = \"A-1\" and header.X-Trace ~ \"ab*\"",
+      "recorded >= 2026-11-23T10:00:00+02:00 and recorded < 2026-11-24",
+      "outcome not in (ok, pending) or (attempt >= 3 and (variant = v1 or content_type ~ json))",
+      "not not not key = a",
+      "direction = in",
+      "key = \"and\" or key = \"in\"",
+  };
+  for (const std::string& f : filters) {
+    auto e = Parse(f);
+    if (!e.ok()) {
+      EXPECT_EQ(f, "not (a.b = 1)") << e.status().message();
+      continue;
+    }
+    std::string once = ToString(**e);
+    auto again = Parse(once);
+    ASSERT_TRUE(again.ok()) << once << ": " << again.status().message();
+    EXPECT_EQ(ToString(**again), once) << f;
+  }
+  // At the depth limit the canonical text still parses.
+  for (const std::string& f :
+       {NestedChains(kMaxFilterDepth), Repeat("not ", kMaxFilterDepth) + "key = a",
+        Repeat("(", kMaxFilterDepth) + "key = a or key = b" + Repeat(")", kMaxFilterDepth)}) {
+    auto e = Parse(f);
+    ASSERT_TRUE(e.ok()) << e.status().message();
+    auto again = Parse(ToString(**e));
+    ASSERT_TRUE(again.ok()) << again.status().message();
+    EXPECT_EQ(ToString(**again), ToString(**e));
+  }
+}
+
+TEST(FilterToString, QuotesHandBuiltValuesThatAreNotBareWords) {
+  Expr e;
+  e.node = Comparison{"key", Op::kEq, {Value{Value::Kind::kWord, "a b", 0}}, 0};
+  EXPECT_EQ(ToString(e), "key = \"a b\"");
+  e.node = Comparison{"key", Op::kEq, {Value{Value::Kind::kWord, "or", 0}}, 0};
+  EXPECT_EQ(ToString(e), "key = \"or\"");
+}
+
+// Fields and keywords -----------------------------------------------------------------
+
+TEST(FilterFields, TableCoversTheLanguage) {
+  std::set<std::string> names;
+  for (const FieldInfo& f : Fields()) {
+    names.insert(f.name);
+    EXPECT_FALSE(f.description.empty()) << f.name;
+    EXPECT_EQ(f.is_prefix, f.name.back() == '.') << f.name;
+    std::string probe = f.is_prefix ? f.name + "x = 1"
+                                    : f.name + " = " +
+                                          (f.name == "outcome"     ? "ok"
+                                           : f.name == "direction" ? "in"
+                                           : f.name == "recorded"  ? "-1h"
+                                                                   : "1");
+    EXPECT_TRUE(Parse(probe).ok()) << probe << ": " << Parse(probe).status().message();
+  }
+  for (const char* expected :
+       {"id", "direction", "channel", "key", "correlation", "causation", "origin", "job", "outcome",
+        "error", "recorded", "attempt", "variant", "content_type", "header.", "payload."}) {
+    EXPECT_TRUE(names.count(expected)) << expected;
+  }
+  const std::vector<std::string>& kw = Keywords();
+  for (const char* expected :
+       {"and", "or", "not", "in", "out", "pending", "ok", "failed", "skipped"}) {
+    EXPECT_NE(std::find(kw.begin(), kw.end(), expected), kw.end()) << expected;
+  }
+}
+
+// SQLite semantics -----------------------------------------------------------------
+
+struct Row {
+  std::string name;
+  int direction;
+  std::string channel, key;
+  const char* correlation;  // nullptr: NULL
+  const char* causation;    // "A": the id of row A
+  const char* headers;
+  std::string payload;  // bytes; empty: NULL
+  const char* content_type;
+  int64_t recorded_us;
+  int outcome;
+  const char* error;
+  int attempt;
+  const char* origin;  // "A": the id of row A
+  const char* job;
+  const char* variant;
+};
+
+class FilterSqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
+    // The journal's messages table, plus `name` so tests read well.
+    Exec(R"(CREATE TABLE messages (
+      seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, direction INTEGER, channel TEXT NOT NULL,
+      message_key TEXT NOT NULL, correlation_id TEXT NULL, causation_id TEXT NULL, headers TEXT NULL,
+      payload BLOB, content_type TEXT NULL, recorded_at INTEGER NOT NULL, outcome INTEGER,
+      error TEXT NULL, attempt INTEGER, origin_id TEXT NULL, job_id TEXT NULL, flow_variant TEXT NULL,
+      name TEXT NOT NULL))");
+    // In id (= time) order: E D F A B C.
+    const std::string binary("\x00\xff\x10{", 4);
+    const std::vector<Row> rows = {
+        {"E", 1, "orders.created", "account:420", nullptr, nullptr, R"({"Tenant":"ACME"})",
+         "not json {", "text/plain", 1795168800000000 /* 2026-11-20T10:00:00Z */, 3,
+         "Connection TIMEOUT", 5, nullptr, "170", "v1"},
+        {"D", 2, "orders.created", "order:9", nullptr, nullptr, R"({"tenant":"acme"})",
+         R"({"amount":"150","status":"new","n":null})", "application/json",
+         1795391999999999 /* 2026-11-22T23:59:59.999999Z */, 4, nullptr, 3, nullptr, nullptr, "v1"},
+        {"F", 1, "metrics[1]", "k", nullptr, nullptr, "{}", "", nullptr,
+         1795392000000000 /* 2026-11-23T00:00Z */, 2, nullptr, 1, nullptr, nullptr, nullptr},
+        {"A", 1, "payments.received", "account:42", "c1", nullptr,
+         R"({"tenant":"acme","x-trace":"t1"})",
+         R"({"amount":150,"currency":"EUR","items":[{"sku":"A-1","qty":2}],"active":true,"note":"Hello World"})",
+         "application/json", kNowUs - 3 * kHourUs, 2, nullptr, 1, nullptr, nullptr, nullptr},
+        {"B", 1, "payments.received", "account:7", "c1", "A", R"({"tenant":"globex"})",
+         R"({"amount":50.5,"currency":"USD","items":[],"active":false})", "application/json",
+         kNowUs - 90 * kMinuteUs, 3, "timeout after 30s", 2, nullptr, nullptr, "v2"},
+        {"C", 2, "payments.settled", "account:42", "c2", nullptr, nullptr, binary,
+         "application/octet-stream", kNowUs - 30 * kMinuteUs, 1, nullptr, 1, "A", "17", nullptr},
+    };
+    UlidGenerator ulids;
+    for (const Row& r : rows) ids_[r.name] = ulids.Next(r.recorded_us / 1000);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  db_,
+                  "INSERT INTO messages (id, direction, channel, message_key, correlation_id, "
+                  "causation_id, headers, payload, content_type, recorded_at, outcome, error, "
+                  "attempt, origin_id, job_id, flow_variant, name) VALUES "
+                  "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  -1, &st, nullptr),
+              SQLITE_OK);
+    auto text = [&](int i, const char* v) {
+      if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+      else
+        sqlite3_bind_null(st, i);
+    };
+    for (const Row& r : rows) {
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, ids_[r.name].c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(st, 2, r.direction);
+      sqlite3_bind_text(st, 3, r.channel.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 4, r.key.c_str(), -1, SQLITE_TRANSIENT);
+      text(5, r.correlation);
+      text(6, r.causation ? ids_[r.causation].c_str() : nullptr);
+      text(7, r.headers);
+      // Payloads are BLOBs, as the journal writes them.
+      if (r.payload.empty())
+        sqlite3_bind_null(st, 8);
+      else
+        sqlite3_bind_blob(st, 8, r.payload.data(), static_cast<int>(r.payload.size()),
+                          SQLITE_TRANSIENT);
+      text(9, r.content_type);
+      sqlite3_bind_int64(st, 10, r.recorded_us);
+      sqlite3_bind_int(st, 11, r.outcome);
+      text(12, r.error);
+      sqlite3_bind_int(st, 13, r.attempt);
+      text(14, r.origin ? ids_[r.origin].c_str() : nullptr);
+      text(15, r.job);
+      text(16, r.variant);
+      sqlite3_bind_text(st, 17, r.name.c_str(), -1, SQLITE_TRANSIENT);
+      ASSERT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(db_);
+    }
+    sqlite3_finalize(st);
+  }
+  void TearDown() override { sqlite3_close(db_); }
+
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+        << (err ? err : "");
+  }
+
+  static void Bind(sqlite3_stmt* st, int index, const SqlValue& v) {
+    if (const auto* i = std::get_if<int64_t>(&v))
+      sqlite3_bind_int64(st, index, *i);
+    else if (const auto* d = std::get_if<double>(&v))
+      sqlite3_bind_double(st, index, *d);
+    else {
+      const std::string& s = std::get<std::string>(v);
+      sqlite3_bind_text(st, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    }
+  }
+
+  // Runs `sql` with `params` bound from `first`; returns column 0 of every row
+  // joined by `sep`, or "<error: ...>".
+  std::string Run(const std::string& sql, const std::vector<SqlValue>& params, int first,
+                  const char* sep) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      return std::string("<error: ") + sqlite3_errmsg(db_) + " in " + sql + ">";
+    }
+    for (size_t i = 0; i < params.size(); ++i) Bind(st, first + static_cast<int>(i), params[i]);
+    std::string out;
+    int rc;
+    bool firstRow = true;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      if (!firstRow) out += sep;
+      firstRow = false;
+      const unsigned char* t = sqlite3_column_text(st, 0);
+      out += t ? reinterpret_cast<const char*>(t) : "NULL";
+      if (sqlite3_column_count(st) > 1) out += "=" + std::to_string(sqlite3_column_int64(st, 1));
+    }
+    if (rc != SQLITE_DONE) out = std::string("<error: ") + sqlite3_errmsg(db_) + " in " + sql + ">";
+    sqlite3_finalize(st);
+    return out;
+  }
+
+  // Names of the rows `filter` selects, in id order: "EDFABC" is everything.
+  std::string Q(const std::string& filter) {
+    CompileOptions opt;
+    opt.now_us = kNowUs;
+    auto c = Compile(filter, opt);
+    if (!c.ok()) return "<" + c.status().message() + ">";
+    return Run("SELECT name FROM messages WHERE " + c->where + " ORDER BY id", c->params, 1, "");
+  }
+
+  // "value=count,..." for a group-by field.
+  std::string Groups(const std::string& field) {
+    CompileOptions opt;
+    auto g = CompileGroupBy(field, opt);
+    if (!g.ok()) return "<" + g.status().message() + ">";
+    return Run("SELECT " + g->where + ", COUNT(*) FROM messages GROUP BY 1 ORDER BY 1", g->params,
+               1, ",");
+  }
+
+  sqlite3* db_ = nullptr;
+  std::map<std::string, std::string> ids_;
+};
+
+TEST_F(FilterSqliteTest, EmptyFilterSelectsAll) {
+  EXPECT_EQ(Q(""), "EDFABC");
+  auto c = Compile(nullptr, CompileOptions{});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "1=1");
+  EXPECT_TRUE(c->params.empty());
+}
+
+TEST_F(FilterSqliteTest, DesignExamples) {
+  EXPECT_EQ(Q("channel = \"payments.received\" and outcome = failed and recorded > -2h"), "B");
+  EXPECT_EQ(Q("key ~ \"account:4*\" or error ~ \"timeout\""), "EABC");
+  EXPECT_EQ(Q("direction = out and payload.amount > 100"), "");  // D's amount is the string "150"
+  EXPECT_EQ(Q("direction = in and payload.amount > 100"), "A");
+  EXPECT_EQ(Q("outcome in (failed, skipped) and not header.tenant = \"acme\""), "EB");
+  EXPECT_EQ(Q("job = 17"), "C");
+}
+
+TEST_F(FilterSqliteTest, Id) {
+  EXPECT_EQ(Q("id = " + ids_["A"]), "A");
+  EXPECT_EQ(Q("id != " + ids_["A"]), "EDFBC");
+  EXPECT_EQ(Q("id > " + ids_["F"]), "ABC");
+  EXPECT_EQ(Q("id <= " + ids_["F"]), "EDF");
+  EXPECT_EQ(Q("id in (" + ids_["A"] + ", " + ids_["C"] + ")"), "AC");
+  EXPECT_EQ(Q("id ~ " + ids_["B"].substr(0, 20) + "*"), "B");
+  EXPECT_EQ(Q("id ~ " + ids_["B"].substr(4, 20)), "B");  // contains, any case
+  EXPECT_EQ(Q("causation = " + ids_["A"]), "B");
+  EXPECT_EQ(Q("origin = " + ids_["A"]), "C");
+  EXPECT_EQ(Q("origin != " + ids_["A"]), "EDFAB");
+  EXPECT_EQ(Q("origin = \"\""), "EDFAB");
+}
+
+TEST_F(FilterSqliteTest, Direction) {
+  EXPECT_EQ(Q("direction = in"), "EFAB");
+  EXPECT_EQ(Q("direction = OUT"), "DC");
+  EXPECT_EQ(Q("direction != in"), "DC");
+  EXPECT_EQ(Q("direction in (in, out)"), "EDFABC");
+  EXPECT_EQ(Q("direction not in (out)"), "EFAB");
+}
+
+TEST_F(FilterSqliteTest, ChannelAndKey) {
+  EXPECT_EQ(Q("channel = payments.received"), "AB");
+  EXPECT_EQ(Q("channel != payments.received"), "EDFC");
+  EXPECT_EQ(Q("channel ~ \"payments.*\""), "ABC");
+  EXPECT_EQ(Q("channel ~ PAYMENTS"), "ABC");       // contains: case-insensitive
+  EXPECT_EQ(Q("channel ~ \"Payments.*\""), "");    // glob: case-sensitive
+  EXPECT_EQ(Q("channel ~ \"metrics[1]\""), "F");   // contains: [ is plain text
+  EXPECT_EQ(Q("channel ~ \"metrics[1]*\""), "F");  // glob: [ is plain text too
+  EXPECT_EQ(Q("channel ~ \"metrics?1?\""), "F");
+  EXPECT_EQ(Q("channel ~ \"*created\""), "ED");
+  EXPECT_EQ(Q("channel ~ \"created\""), "ED");
+  EXPECT_EQ(Q("channel ~ \"orders\""), "ED");
+  EXPECT_EQ(Q("channel ~ \"orders?\""), "");  // globs are anchored
+  EXPECT_EQ(Q("channel in (orders.created, \"metrics[1]\")"), "EDF");
+  EXPECT_EQ(Q("channel < p"), "EDF");
+  EXPECT_EQ(Q("channel >= payments.s"), "C");
+  EXPECT_EQ(Q("channel > payments.received"), "C");
+  EXPECT_EQ(Q("channel <= payments.received"), "EDFAB");
+  EXPECT_EQ(Q("key = account:42"), "AC");
+  EXPECT_EQ(Q("key ~ \"account:4*\""), "EAC");
+  EXPECT_EQ(Q("key ~ 42"), "EAC");
+  EXPECT_EQ(Q("key != account:42"), "EDFB");
+}
+
+TEST_F(FilterSqliteTest, OptionalTextTreatsNullAsEmpty) {
+  EXPECT_EQ(Q("correlation = c1"), "AB");
+  EXPECT_EQ(Q("correlation != c1"), "EDFC");
+  EXPECT_EQ(Q("not correlation = c1"), "EDFC");
+  EXPECT_EQ(Q("correlation = \"\""), "EDF");
+  EXPECT_EQ(Q("correlation != ''"), "ABC");
+  EXPECT_EQ(Q("correlation in (c2, \"\")"), "EDFC");
+  EXPECT_EQ(Q("correlation not in (c1, c2)"), "EDF");
+  EXPECT_EQ(Q("correlation ~ C"), "ABC");
+  EXPECT_EQ(Q("not correlation ~ c"), "EDF");
+  EXPECT_EQ(Q("correlation < c2"), "EDFAB");
+  EXPECT_EQ(Q("correlation >= c2"), "C");
+  EXPECT_EQ(Q("job = 17"), "C");
+  EXPECT_EQ(Q("job = \"17\""), "C");
+  EXPECT_EQ(Q("job ~ 17"), "EC");
+  EXPECT_EQ(Q("job in (17, 170)"), "EC");
+  EXPECT_EQ(Q("job > 16"), "EC");
+  EXPECT_EQ(Q("error ~ timeout"), "EB");
+  EXPECT_EQ(Q("error ~ \"timeout*\""), "B");
+  EXPECT_EQ(Q("error ~ \"*TIMEOUT\""), "E");
+  EXPECT_EQ(Q("error = \"\""), "DFAC");
+  EXPECT_EQ(Q("error != \"\""), "EB");
+  EXPECT_EQ(Q("not error ~ timeout"), "DFAC");
+  EXPECT_EQ(Q("variant = v1"), "ED");
+  EXPECT_EQ(Q("variant != v1"), "FABC");
+  EXPECT_EQ(Q("variant = ''"), "FAC");
+  EXPECT_EQ(Q("content_type ~ json"), "DAB");
+  EXPECT_EQ(Q("content_type ~ \"application/*\""), "DABC");
+  EXPECT_EQ(Q("content_type = \"\""), "F");
+  EXPECT_EQ(Q("not (content_type = application/json or variant = v1)"), "FC");
+}
+
+TEST_F(FilterSqliteTest, Outcome) {
+  EXPECT_EQ(Q("outcome = failed"), "EB");
+  EXPECT_EQ(Q("outcome = Ok"), "FA");
+  EXPECT_EQ(Q("outcome = \"pending\""), "C");
+  EXPECT_EQ(Q("outcome != failed"), "DFAC");
+  EXPECT_EQ(Q("outcome in (failed, skipped)"), "EDB");
+  EXPECT_EQ(Q("outcome not in (ok, pending)"), "EDB");
+  CompileOptions opt;
+  auto c = Compile("outcome = failed", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "outcome = ?1");
+  ASSERT_EQ(c->params.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(c->params[0]), 3);
+}
+
+TEST_F(FilterSqliteTest, Attempt) {
+  EXPECT_EQ(Q("attempt = 1"), "FAC");
+  EXPECT_EQ(Q("attempt != 1"), "EDB");
+  EXPECT_EQ(Q("attempt > 1"), "EDB");
+  EXPECT_EQ(Q("attempt >= 3"), "ED");
+  EXPECT_EQ(Q("attempt < 2"), "FAC");
+  EXPECT_EQ(Q("attempt <= 2"), "FABC");
+  EXPECT_EQ(Q("attempt in (2, 5)"), "EB");
+  EXPECT_EQ(Q("attempt = \"3\""), "D");
+}
+
+TEST_F(FilterSqliteTest, RecordedRelative) {
+  // now is 12:00; A at 09:00, B at 10:30, C at 11:30 on 2026-11-23.
+  EXPECT_EQ(Q("recorded > -2h"), "BC");
+  EXPECT_EQ(Q("recorded >= -3h"), "ABC");
+  EXPECT_EQ(Q("recorded > -3h"), "BC");
+  EXPECT_EQ(Q("recorded < -3h"), "EDF");
+  EXPECT_EQ(Q("recorded <= -3h"), "EDFA");
+  EXPECT_EQ(Q("recorded = -3h"), "A");
+  EXPECT_EQ(Q("recorded != -3h"), "EDFBC");
+  EXPECT_EQ(Q("recorded > -7d"), "EDFABC");
+  EXPECT_EQ(Q("recorded > -1d"), "DFABC");
+  EXPECT_EQ(Q("recorded > -45s"), "");
+  EXPECT_EQ(Q("recorded > -30m"), "");
+  EXPECT_EQ(Q("recorded >= -30m"), "C");
+  EXPECT_EQ(Q("recorded > -31m"), "C");
+  EXPECT_EQ(Q("not recorded >= -2h"), "EDFA");
+  EXPECT_EQ(Q("recorded > '-2h'"), "BC");
+}
+
+TEST_F(FilterSqliteTest, RecordedAbsolute) {
+  // A date is its whole UTC day; a time without fraction its whole second.
+  EXPECT_EQ(Q("recorded = 2026-11-23"), "FABC");
+  EXPECT_EQ(Q("recorded = 2026-11-22"), "D");
+  EXPECT_EQ(Q("recorded != 2026-11-23"), "ED");
+  EXPECT_EQ(Q("recorded > 2026-11-22"), "FABC");
+  EXPECT_EQ(Q("recorded >= 2026-11-22"), "DFABC");
+  EXPECT_EQ(Q("recorded < 2026-11-23"), "ED");
+  EXPECT_EQ(Q("recorded <= 2026-11-22"), "ED");
+  EXPECT_EQ(Q("recorded <= 2026-11-23"), "EDFABC");
+  EXPECT_EQ(Q("recorded >= 2026-11-23T00:00:00Z"), "FABC");
+  EXPECT_EQ(Q("recorded < 2026-11-23T00:00:00Z"), "ED");
+  EXPECT_EQ(Q("recorded = 2026-11-22T23:59:59Z"), "D");
+  EXPECT_EQ(Q("recorded = 2026-11-22T23:59:59.9Z"), "D");
+  EXPECT_EQ(Q("recorded = \"2026-11-22T23:59:59.999999Z\""), "D");
+  EXPECT_EQ(Q("recorded = 2026-11-22T23:59:59.999998Z"), "");
+  EXPECT_EQ(Q("recorded > 2026-11-22T23:59:59Z"), "FABC");
+  EXPECT_EQ(Q("recorded = 2026-11-23T01:00:00+01:00"), "F");
+  EXPECT_EQ(Q("recorded = \"2026-11-23 00:00Z\""), "F");
+  EXPECT_EQ(Q("recorded > 2026-11-23T10:00:00+01:00"), "BC");  // 09:00Z: after that second
+  EXPECT_EQ(Q("recorded >= 2026-11-23T10:00:00+01:00"), "ABC");
+  EXPECT_EQ(Q("recorded >= 2026-11-20 and recorded < 2026-11-21"), "E");
+}
+
+TEST_F(FilterSqliteTest, RecordedLowerBoundsAlsoBoundTheId) {
+  CompileOptions opt;
+  opt.now_us = kNowUs;
+  auto c = Compile("recorded >= -2h", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "(recorded_at >= ?1 AND id >= ?2)");
+  ASSERT_EQ(c->params.size(), 2u);
+  EXPECT_EQ(std::get<int64_t>(c->params[0]), kNowUs - 2 * kHourUs);
+  EXPECT_EQ(std::get<std::string>(c->params[1]), UlidLowerBound((kNowUs - 2 * kHourUs) / 1000));
+
+  c = Compile("recorded = 2026-11-23", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "(recorded_at >= ?1 AND recorded_at < ?2 AND id >= ?3)");
+  EXPECT_EQ(std::get<int64_t>(c->params[0]), 1795392000000000);
+  EXPECT_EQ(std::get<int64_t>(c->params[1]), 1795392000000000 + 24 * kHourUs);
+
+  c = Compile("recorded > 2026-11-23", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "(recorded_at >= ?1 AND id >= ?2)");
+  EXPECT_EQ(std::get<std::string>(c->params[1]),
+            UlidLowerBound((1795392000000000 + 24 * kHourUs) / 1000));
+
+  // Upper bounds cannot bound the id (an id may be later than its record).
+  c = Compile("recorded < -2h", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "recorded_at < ?1");
+  c = Compile("recorded != 2026-11-23", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "(recorded_at < ?1 OR recorded_at >= ?2)");
+
+  // The id bound never drops a row the time test keeps.
+  for (const char* f :
+       {"recorded >= 2026-11-23T09:00:00Z", "recorded > 2026-11-23T08:59:59.999Z",
+        "recorded >= 2026-11-22T23:59:59.999999Z", "recorded = 2026-11-22T23:59:59.999999Z"}) {
+    auto with = Compile(f, opt);
+    ASSERT_TRUE(with.ok());
+    std::string where = std::regex_replace(with->where, std::regex(" AND id >= \\?\\d+"), "");
+    auto params = with->params;
+    params.pop_back();
+    EXPECT_EQ(
+        Run("SELECT name FROM messages WHERE " + with->where + " ORDER BY id", with->params, 1, ""),
+        Run("SELECT name FROM messages WHERE " + where + " ORDER BY id", params, 1, ""))
+        << f;
+  }
+}
+
+TEST_F(FilterSqliteTest, Headers) {
+  EXPECT_EQ(Q("header.tenant = acme"), "DA");
+  EXPECT_EQ(Q("header.tenant != acme"), "EFBC");  // E has "Tenant": header names are exact
+  EXPECT_EQ(Q("header.Tenant = ACME"), "E");
+  EXPECT_EQ(Q("header.tenant ~ ACME"), "DA");
+  EXPECT_EQ(Q("header.tenant ~ \"a*\""), "DA");
+  EXPECT_EQ(Q("header.tenant = \"\""), "EFC");
+  EXPECT_EQ(Q("header.tenant in (acme, globex)"), "DAB");
+  EXPECT_EQ(Q("header.tenant in (acme, \"\")"), "EDFAC");
+  EXPECT_EQ(Q("header.tenant > b"), "B");
+  EXPECT_EQ(Q("header.x-trace = t1"), "A");
+  EXPECT_EQ(Q("header.missing != x"), "EDFABC");
+  EXPECT_EQ(Q("not header.tenant = acme"), "EFBC");
+}
+
+TEST_F(FilterSqliteTest, JsonPayloads) {
+  // Numbers compare as numbers, and only JSON numbers take part.
+  EXPECT_EQ(Q("payload.amount > 100"), "A");
+  EXPECT_EQ(Q("payload.amount = 150"), "A");
+  EXPECT_EQ(Q("payload.amount = 150.0"), "A");
+  EXPECT_EQ(Q("payload.amount < 100"), "B");
+  EXPECT_EQ(Q("payload.amount >= 50.5"), "AB");
+  EXPECT_EQ(Q("payload.amount <= 50.5"), "B");
+  EXPECT_EQ(Q("payload.amount != 150"), "EDFBC");
+  EXPECT_EQ(Q("not payload.amount = 150"), "EDFBC");
+  EXPECT_EQ(Q("payload.amount in (150, 50.5)"), "AB");
+  EXPECT_EQ(Q("payload.amount in (\"150\", 50.5)"), "DAB");
+  EXPECT_EQ(Q("payload.amount not in (\"150\", 50.5)"), "EFC");
+  // Quoted, the value compares as text: the number 150 reads "150".
+  EXPECT_EQ(Q("payload.amount = \"150\""), "DA");
+  EXPECT_EQ(Q("payload.amount ~ 15"), "DA");
+  EXPECT_EQ(Q("payload.currency = EUR"), "A");
+  EXPECT_EQ(Q("payload.currency != EUR"), "EDFBC");
+  EXPECT_EQ(Q("payload.currency ~ u"), "AB");
+  EXPECT_EQ(Q("payload.currency in (EUR, USD)"), "AB");
+  EXPECT_EQ(Q("payload.currency < F"), "EDFAC");
+  EXPECT_EQ(Q("payload.items.0.sku = A-1"), "A");
+  EXPECT_EQ(Q("payload.items[0].sku = \"A-1\""), "A");
+  EXPECT_EQ(Q("payload.items[0].qty = 2"), "A");
+  EXPECT_EQ(Q("payload.items.5.sku = A-1"), "");
+  EXPECT_EQ(Q("payload.active = true"), "A");
+  EXPECT_EQ(Q("payload.active = false"), "B");
+  EXPECT_EQ(Q("payload.active != true"), "EDFBC");
+  EXPECT_EQ(Q("payload.note ~ hello"), "A");
+  EXPECT_EQ(Q("payload.note ~ \"Hello*\""), "A");
+  EXPECT_EQ(Q("payload.note ~ \"hello*\""), "");
+  EXPECT_EQ(Q("payload.status = new"), "D");
+  EXPECT_EQ(Q("payload.n = \"\""), "EDFABC");  // JSON null and missing both read as ""
+  EXPECT_EQ(Q("payload.items ~ A-1"), "A");    // objects and arrays compare as JSON text
+}
+
+TEST_F(FilterSqliteTest, NonJsonPayloadsNeverMatchOrFail) {
+  // C's payload is binary, E's is text that is not JSON, F's is NULL.
+  EXPECT_EQ(Q("payload.a = \"\""), "EDFABC");
+  EXPECT_EQ(Q("payload.a != 1"), "EDFABC");
+  EXPECT_EQ(Q("payload.a > 1 or payload.a < 1 or payload.a ~ x"), "");
+  EXPECT_EQ(Q("payload.a.b[0] ~ \"*\""), "EDFABC");
+}
+
+TEST_F(FilterSqliteTest, BooleanLogic) {
+  EXPECT_EQ(Q("outcome = failed or outcome = skipped and attempt > 3"), "EB");
+  EXPECT_EQ(Q("(outcome = failed or outcome = skipped) and attempt >= 3"), "ED");
+  EXPECT_EQ(Q("not (outcome = failed or outcome = skipped)"), "FAC");
+  EXPECT_EQ(Q("not not outcome = failed"), "EB");
+  EXPECT_EQ(Q("not (origin = " + ids_["A"] + " or correlation = c1)"), "EDF");
+  EXPECT_EQ(Q("not (origin = " + ids_["A"] + " and correlation = c2)"), "EDFAB");
+}
+
+TEST_F(FilterSqliteTest, ValuesNeverReachTheSqlText) {
+  for (const std::string& f :
+       {std::string("channel = \"x' OR 1=1 --\""),
+        std::string("key ~ \"'; DROP TABLE messages; --\""),
+        std::string("header.tenant = \"') OR 1=1 --\""), std::string("payload.a$b = 1"),
+        std::string("payload.x' = 'y ~ \"*\""), std::string("error ~ \"%_\\\\\"")}) {
+    CompileOptions opt;
+    auto c = Compile(f, opt);
+    if (!c.ok()) continue;  // some of these do not even lex, which is fine too
+    for (const SqlValue& p : c->params) {
+      if (const auto* s = std::get_if<std::string>(&p)) {
+        if (s->size() > 2) {
+          EXPECT_EQ(c->where.find(*s), std::string::npos) << f << " leaked " << *s;
+        }
+      }
+    }
+    EXPECT_EQ(c->where.find("1=1"), std::string::npos) << f;
+    EXPECT_EQ(c->where.find("DROP"), std::string::npos) << f;
+  }
+  EXPECT_EQ(Q("channel = \"x' OR 1=1 --\""), "");
+  EXPECT_EQ(Q("key ~ \"'; DROP TABLE messages; --\""), "");
+  EXPECT_EQ(Q("header.tenant = \"') OR 1=1 --\""), "");
+  EXPECT_EQ(Q("payload.a$b = 1"), "");
+  EXPECT_EQ(Q(""), "EDFABC");  // the table is intact
+}
+
+TEST_F(FilterSqliteTest, ParamsStartAtFirstParam) {
+  CompileOptions opt;
+  opt.now_us = kNowUs;
+  opt.first_param = 3;
+  auto c = Compile("outcome = failed or header.tenant = acme", opt);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->where, "(outcome = ?3 OR json_extract(headers, ?4) = ?5)");
+  // The journal's own parameters come first.
+  std::vector<SqlValue> params = {std::string("D"), std::string("Z")};
+  params.insert(params.end(), c->params.begin(), c->params.end());
+  EXPECT_EQ(Run("SELECT name FROM messages WHERE name <> ?1 AND name <> ?2 AND " + c->where +
+                    " ORDER BY id",
+                params, 1, ""),
+            "EAB");
+  opt.first_param = 0;
+  EXPECT_FALSE(Compile("outcome = failed", opt).ok());
+}
+
+TEST_F(FilterSqliteTest, EveryFieldAndOperatorCompilesAndRuns) {
+  struct Case {
+    std::string field;
+    std::vector<std::string> values;
+  };
+  const std::vector<Case> cases = {
+      {"id", {"x", "\"\""}},
+      {"channel", {"a", "\"a*\""}},
+      {"key", {"a", "17"}},
+      {"correlation", {"a", "\"\""}},
+      {"causation", {"a"}},
+      {"origin", {"a"}},
+      {"job", {"17"}},
+      {"error", {"\"a?\"", "b"}},
+      {"variant", {"v1"}},
+      {"content_type", {"json"}},
+      {"header.h", {"a", "\"\"", "\"*\""}},
+      {"payload.a.b[0]", {"1", "-2.5", "a", "\"\"", "\"*\""}},
+      {"outcome", {"ok"}},
+      {"direction", {"out"}},
+      {"attempt", {"2"}},
+      {"recorded", {"-2h", "2026-11-23", "2026-11-23T10:00:00.5+01:00"}},
+  };
+  for (const Case& c : cases) {
+    for (const char* op : {"=", "!=", "<", "<=", ">", ">=", "~", "in"}) {
+      for (const std::string& v : c.values) {
+        std::string cmp =
+            c.field + " " + op + " " + (std::string(op) == "in" ? "(" + v + ", " + v + ")" : v);
+        if (!Parse(cmp).ok()) continue;  // operator does not apply: tested elsewhere
+        for (const std::string& f : {cmp, "not " + cmp, "not (" + cmp + " or key = a)"}) {
+          std::string got = Q(f);
+          EXPECT_EQ(got.find('<'), std::string::npos) << f << ": " << got;
+        }
+      }
+    }
+  }
+}
+
+// Alternating not and and/or groups, `levels` of each, around `leaf`.
+std::string NotChains(int levels, const std::string& leaf) {
+  if (levels == 0) return leaf;
+  return "not (key = x " + std::string(levels % 2 ? "or" : "and") + " " +
+         NotChains(levels - 1, leaf) + ")";
+}
+
+// A balanced tree of and/or groups, `depth` levels, with `leaf` everywhere.
+std::string Balanced(int depth, const std::string& leaf) {
+  if (depth == 0) return leaf;
+  std::string sub = Balanced(depth - 1, leaf);
+  return "(" + sub + (depth % 2 ? " or " : " and ") + sub + ")";
+}
+
+TEST_F(FilterSqliteTest, LimitsRunInSqlite) {
+  // The deepest and the longest filters the parser accepts must also be SQL
+  // that SQLite accepts: its parser stack and expression depth are bounded.
+  const std::string leaf =
+      "payload.a.b > 1";  // nullable, and the most nested SQL of any comparison
+  EXPECT_EQ(Q(Repeat("not ", kMaxFilterDepth) + leaf), "");  // an even number of nots
+  EXPECT_EQ(Q(Repeat("not ", kMaxFilterDepth - 1) + leaf), "EDFABC");
+  EXPECT_EQ(Q(Repeat("(", kMaxFilterDepth - 1) + "not " + leaf + Repeat(")", kMaxFilterDepth - 1)),
+            "EDFABC");
+
+  std::string chains = NestedChains(kMaxFilterDepth);
+  chains.replace(chains.rfind("key = x"), 7, leaf);
+  EXPECT_EQ(Q(chains), "");
+  // The same with the deep part written first.
+  std::string left_deep = leaf;
+  for (int i = 0; i < kMaxFilterDepth; ++i)
+    left_deep = "(" + left_deep + (i % 2 ? " or" : " and") + " key = x)";
+  EXPECT_EQ(Q(left_deep), "");
+  ASSERT_TRUE(Parse(NotChains(kMaxFilterDepth / 2, leaf)).ok());
+  // key = x is false everywhere: "not (false and ...)" is true, "not (false or y)" is not y.
+  EXPECT_EQ(Q(NotChains(kMaxFilterDepth / 2, leaf)), "EDFABC");
+  EXPECT_EQ(Q(NotChains(kMaxFilterDepth / 2 - 1, leaf)), "");
+  int depth = 1;
+  while (Balanced(depth + 1, "payload.a=1").size() <= kMaxFilterLength) ++depth;
+  EXPECT_EQ(Q(Balanced(depth, "payload.a=1")), "");
+  EXPECT_EQ(Q(Balanced(depth - 1, "not payload.a=1")), "EDFABC");
+
+  std::string longest = "key=a";
+  while (longest.size() + 9 <= kMaxFilterLength) longest += " or key=a";
+  EXPECT_EQ(Q(longest), "");
+  std::string longest_not = "not key=a";
+  while (longest_not.size() + 14 <= kMaxFilterLength) longest_not += " and not key=a";
+  EXPECT_EQ(Q(longest_not), "EDFABC");
+  std::string longest_payload = "payload.a=1";
+  while (longest_payload.size() + 15 <= kMaxFilterLength) longest_payload += " or payload.a=1";
+  EXPECT_EQ(Q(longest_payload), "");
+}
+
+TEST_F(FilterSqliteTest, GroupBy) {
+  EXPECT_EQ(Groups("outcome"), "failed=2,ok=2,pending=1,skipped=1");
+  EXPECT_EQ(Groups("direction"), "in=4,out=2");
+  EXPECT_EQ(Groups("channel"),
+            "metrics[1]=1,orders.created=2,payments.received=2,payments.settled=1");
+  EXPECT_EQ(Groups("key"), "account:42=2,account:420=1,account:7=1,k=1,order:9=1");
+  EXPECT_EQ(Groups("job"), "=4,17=1,170=1");
+  EXPECT_EQ(Groups("origin"), "=5," + ids_["A"] + "=1");
+  EXPECT_EQ(Groups("error"), "=4,Connection TIMEOUT=1,timeout after 30s=1");
+  EXPECT_EQ(Groups("correlation"), "=3,c1=2,c2=1");
+  EXPECT_EQ(Groups("causation"), "=5," + ids_["A"] + "=1");
+  EXPECT_EQ(Groups("attempt"), "1=3,2=1,3=1,5=1");
+  EXPECT_EQ(Groups("content_type"),
+            "=1,application/json=3,application/octet-stream=1,text/plain=1");
+  EXPECT_EQ(Groups("variant"), "=3,v1=2,v2=1");
+  EXPECT_EQ(Groups("header.tenant"), "=3,acme=2,globex=1");
+  EXPECT_EQ(Groups("payload.currency"), "=4,EUR=1,USD=1");
+  EXPECT_EQ(Groups("payload.active"), "=4,false=1,true=1");
+  EXPECT_EQ(Groups("Outcome"), "failed=2,ok=2,pending=1,skipped=1");
+  EXPECT_EQ(Groups(""), "=6");
+  EXPECT_EQ(Groups("chanel"), "<filter: unknown field \"chanel\"; did you mean \"channel\"?>");
+  EXPECT_EQ(Groups("id"),
+            "<filter: cannot group by id: every message has its own; group by one of channel, key, "
+            "outcome, "
+            "direction, job, origin, error, correlation, causation, attempt, content_type, "
+            "variant, header.NAME, "
+            "payload.PATH>");
+  EXPECT_NE(Groups("recorded").find("cannot group by recorded"), std::string::npos);
+
+  // Group-by parameters come first; the filter's follow.
+  CompileOptions opt;
+  auto g = CompileGroupBy("header.tenant", opt);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->where, "COALESCE(json_extract(headers, ?1), '')");
+  opt.first_param = 1 + static_cast<int>(g->params.size());
+  auto f = Compile("direction = in", opt);
+  ASSERT_TRUE(f.ok());
+  std::vector<SqlValue> params = g->params;
+  params.insert(params.end(), f->params.begin(), f->params.end());
+  EXPECT_EQ(Run("SELECT " + g->where + ", COUNT(*) FROM messages WHERE " + f->where +
+                    " GROUP BY 1 ORDER BY 1",
+                params, 1, ","),
+            "=2,acme=1,globex=1");
+}
+
+TEST(FilterCompile, HandBuiltAstsAreChecked) {
+  Expr e;
+  e.node = Comparison{"chanel", Op::kEq, {Value{Value::Kind::kWord, "x", 0}}, 0};
+  auto c = Compile(&e, CompileOptions{});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "filter: unknown field \"chanel\"; did you mean \"channel\"?");
+  e.node = Comparison{"channel", Op::kEq, {}, 0};
+  EXPECT_FALSE(Compile(&e, CompileOptions{}).ok());
+  e.node = Comparison{"outcome", Op::kLt, {Value{Value::Kind::kWord, "ok", 0}}, 0};
+  EXPECT_FALSE(Compile(&e, CompileOptions{}).ok());
+  e.node = Comparison{"header.a\"b", Op::kEq, {Value{Value::Kind::kWord, "ok", 0}}, 0};
+  EXPECT_FALSE(Compile(&e, CompileOptions{}).ok());
+  e.node = Not{nullptr};
+  EXPECT_FALSE(Compile(&e, CompileOptions{}).ok());
+}
+
+// PostgreSQL: the shape of the SQL and its parameters -------------------------------
+
+CompiledFilter Pg(std::string_view text, int first_param = 1) {
+  CompileOptions opt;
+  opt.dialect = Dialect::kPostgres;
+  opt.now_us = kNowUs;
+  opt.first_param = first_param;
+  auto c = Compile(text, opt);
+  EXPECT_TRUE(c.ok()) << text << ": " << c.status().message();
+  return c.ok() ? *c : CompiledFilter{};
+}
+
+TEST(FilterPostgres, SqlShape) {
+  auto c = Pg("outcome = failed");
+  EXPECT_EQ(c.where, "outcome = $1::bigint");
+  ASSERT_EQ(c.params.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(c.params[0]), 3);
+
+  c = Pg("channel = a and origin != b", 5);
+  EXPECT_EQ(c.where, "(channel = $5::text AND COALESCE(origin_id, '') <> $6::text)");
+
+  c = Pg("header.tenant = acme");
+  EXPECT_EQ(c.where, "(headers ->> $1::text) = $2::text");
+  EXPECT_EQ(std::get<std::string>(c.params[0]), "tenant");
+
+  c = Pg("payload.items[0].sku = \"A-1\"");
+  EXPECT_EQ(c.where, "(payload_json #>> $1::text[]) = $2::text");
+  EXPECT_EQ(std::get<std::string>(c.params[0]), "{\"items\",\"0\",\"sku\"}");
+
+  c = Pg("payload.amount > 100");
+  EXPECT_EQ(c.where,
+            "CASE WHEN jsonb_typeof(payload_json #> $1::text[]) = 'number' THEN (payload_json #>> "
+            "$1::text[])::numeric "
+            "END > $2::numeric");
+  EXPECT_EQ(std::get<int64_t>(c.params[1]), 100);
+  c = Pg("payload.amount <= 2.5");
+  EXPECT_DOUBLE_EQ(std::get<double>(c.params[1]), 2.5);
+
+  c = Pg("key ~ \"a*b_%?\"");
+  EXPECT_EQ(c.where, "message_key LIKE $1::text");
+  EXPECT_EQ(std::get<std::string>(c.params[0]), "a%b\\_\\%_");
+
+  c = Pg("error ~ Timeout");
+  EXPECT_EQ(c.where, "strpos(lower(COALESCE(error, '')), lower($1::text)) > 0");
+
+  c = Pg("recorded >= -2h");
+  EXPECT_EQ(c.where, "(recorded_at >= $1::bigint AND id >= $2::text)");
+
+  c = Pg("not origin = x");
+  EXPECT_EQ(c.where, "(origin_id = $1::text) IS NOT TRUE");
+  c = Pg("not (origin = x or outcome = ok)");
+  EXPECT_EQ(c.where, "(origin_id = $1::text OR outcome = $2::bigint) IS NOT TRUE");
+  c = Pg("not outcome = ok");
+  EXPECT_EQ(c.where, "NOT outcome = $1::bigint");
+  // Larger and/or operands come first (see LimitsRunInSqlite).
+  c = Pg("channel = a and (key = b or key = c)");
+  EXPECT_EQ(c.where, "((message_key = $1::text OR message_key = $2::text) AND channel = $3::text)");
+
+  CompileOptions opt;
+  opt.dialect = Dialect::kPostgres;
+  auto g = CompileGroupBy("outcome", opt);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->where,
+            "CASE outcome WHEN 1 THEN 'pending' WHEN 2 THEN 'ok' WHEN 3 THEN 'failed' WHEN 4 THEN "
+            "'skipped' ELSE "
+            "CAST(outcome AS TEXT) END");
+  g = CompileGroupBy("payload.a.b", opt);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->where, "COALESCE((payload_json #>> $1::text[]), '')");
+}
+
+TEST(FilterPostgres, PlaceholdersAreNumberedAndAllUsed) {
+  for (const char* f :
+       {"channel = \"payments.received\" and outcome = failed and recorded > -2h",
+        "key ~ \"account:4*\" or error ~ \"timeout\"", "payload.a in (1, \"x\", \"\", 2.5)",
+        "header.a in (x, y) and not recorded = 2026-11-23", "attempt in (1, 2, 3)"}) {
+    for (int first : {1, 7}) {
+      auto c = Pg(f, first);
+      EXPECT_EQ(c.where.find('?'), std::string::npos) << c.where;
+      std::set<int> used;
+      std::regex placeholder("\\$(\\d+)");
+      for (auto it = std::sregex_iterator(c.where.begin(), c.where.end(), placeholder);
+           it != std::sregex_iterator(); ++it) {
+        used.insert(std::stoi((*it)[1]));
+      }
+      std::set<int> expected;
+      for (size_t i = 0; i < c.params.size(); ++i) expected.insert(first + static_cast<int>(i));
+      EXPECT_EQ(used, expected) << f << " -> " << c.where;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace reprise::filter
