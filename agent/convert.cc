@@ -27,6 +27,33 @@ void ToProto(const Message& in, v1::Message* out) {
   out->set_flow_variant(in.flow_variant);
 }
 
+Message FromProto(const v1::Message& in) {
+  Message out;
+  out.id = in.id();
+  out.direction = in.direction() == v1::OUT ? Direction::kOut : Direction::kIn;
+  out.channel = in.channel();
+  out.key = in.key();
+  out.correlation_id = in.correlation_id();
+  out.causation_id = in.causation_id();
+  for (const auto& [k, v] : in.headers()) out.headers[k] = v;
+  out.payload = in.payload();
+  out.payload_size = in.payload_size();
+  out.content_type = in.content_type();
+  out.recorded_at_us = in.recorded_at().seconds() * 1000000 + in.recorded_at().nanos() / 1000;
+  switch (in.outcome()) {
+    case v1::OK: out.outcome = Outcome::kOk; break;
+    case v1::FAILED: out.outcome = Outcome::kFailed; break;
+    case v1::SKIPPED: out.outcome = Outcome::kSkipped; break;
+    default: out.outcome = Outcome::kPending; break;
+  }
+  out.error = in.error();
+  out.attempt = in.attempt() ? in.attempt() : 1;
+  out.origin_id = in.origin_id();
+  out.job_id = in.job_id();
+  out.flow_variant = in.flow_variant();
+  return out;
+}
+
 void SetTimestamp(int64_t unix_us, google::protobuf::Timestamp* out) {
   out->set_seconds(unix_us / 1000000);
   out->set_nanos(static_cast<int32_t>(unix_us % 1000000) * 1000);

@@ -19,4 +19,8 @@ void ToProto(const JobProgress& in, v1::JobProgress* out);
 void ToProto(const JobPlan& in, v1::DryRunSummary* out);
 void SetTimestamp(int64_t unix_us, google::protobuf::Timestamp* out);
 
+// The reverse of ToProto(Message). Unset fields get Message's defaults:
+// direction in, outcome pending, attempt 1.
+Message FromProto(const v1::Message& in);
+
 }  // namespace reprise
