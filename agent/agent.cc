@@ -9,14 +9,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "agent_core.h"
 #include "api_service.h"
+#include "audit_interceptor.h"
 #include "reprise/store/ulid.h"
 
 namespace reprise {
@@ -155,6 +156,9 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(service_.get());
     builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_payload_bytes + (1 << 20)));
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(std::make_unique<AuditInterceptorFactory>(&journal_->audit(), instance_));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = builder.BuildAndStart();
     if (!server_ || port == 0) {
       return Unavailable("cannot listen on " + options_.listen +

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "convert.h"
+#include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 
 namespace reprise {
@@ -252,6 +253,35 @@ grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx
   auto job = core_->reflow().Cancel(request->id(), request->reason());
   if (!job.ok()) return Finish(ctx, job.status());
   ToProto(*job, response);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::ListAudit(grpc::CallbackServerContext* ctx,
+                                                const v1::ListAuditRequest* request,
+                                                v1::ListAuditResponse* response) {
+  AuditQuery q;
+  q.action = request->action();
+  q.who = request->who();
+  if (request->has_since()) {
+    q.since_us = request->since().seconds() * 1000000 + request->since().nanos() / 1000;
+  }
+  q.failed_only = request->failed_only();
+  q.limit = request->page_size();
+  q.page_token = request->page_token();
+  auto page = core_->journal().audit().List(q);
+  if (!page.ok()) return Finish(ctx, page.status());
+  for (const AuditRecord& r : page->records) {
+    v1::AuditRecord* out = response->add_records();
+    out->set_id(r.id);
+    SetTimestamp(r.at_us, out->mutable_at());
+    out->set_who(r.who);
+    out->set_action(r.action);
+    out->set_request(r.request);
+    out->set_result(r.result);
+    out->set_ok(r.code == StatusCode::kOk);
+    out->set_instance(r.instance);
+  }
+  response->set_next_page_token(page->next_page_token);
   return Finish(ctx, Status::Ok());
 }
 

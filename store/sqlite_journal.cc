@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sqlite_connections.h"
+#include "sqlite_audit.h"
 #include "sqlite_jobs.h"
 #include "sqlite_util.h"
 #include "reprise/store/filter.h"
@@ -20,7 +21,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -92,13 +93,33 @@ const char* const kMigrations[] = {
     ) WITHOUT ROWID;
     CREATE INDEX job_items_by_state ON job_items (job_id, state, seq);
     )sql",
+    // v3: the audit trail, append-only.
+    R"sql(
+    CREATE TABLE audit (
+      id          INTEGER PRIMARY KEY AUTOINCREMENT,
+      at          INTEGER NOT NULL,
+      who         TEXT    NOT NULL,
+      action      TEXT    NOT NULL,
+      request     TEXT    NOT NULL,
+      result_code INTEGER NOT NULL,
+      result      TEXT    NOT NULL,
+      instance    TEXT
+    );
+    CREATE INDEX audit_by_action ON audit (action, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+      BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+      BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 class SqliteJournal final : public Journal {
  public:
   explicit SqliteJournal(std::unique_ptr<Connections> conns)
-      : conns_(std::move(conns)), jobs_(NewSqliteJobStore(conns_.get())) {}
+      : conns_(std::move(conns)),
+        jobs_(NewSqliteJobStore(conns_.get())),
+        audit_(NewSqliteAuditStore(conns_.get())) {}
   ~SqliteJournal() override {
     auto w = conns_->LockWriter();
     insert_.reset();
@@ -125,6 +146,7 @@ class SqliteJournal final : public Journal {
 
   std::string Describe() const override { return "sqlite:" + conns_->path(); }
   JobStore& jobs() override { return *jobs_; }
+  AuditStore& audit() override { return *audit_; }
   int SchemaVersion() const override { return kSchemaVersion; }
 
   Status Write(const WriteBatch& batch, bool sync) override {
@@ -371,6 +393,7 @@ class SqliteJournal final : public Journal {
 
   std::unique_ptr<Connections> conns_;
   std::unique_ptr<JobStore> jobs_;
+  std::unique_ptr<AuditStore> audit_;
   std::unique_ptr<Stmt> insert_;   // used under the writer lock
   std::unique_ptr<Stmt> update_;   // used under the writer lock
   bool synchronous_full_ = true;   // SQLite's default; used under the writer lock

@@ -226,3 +226,47 @@ TEST_F(ReflowApiTest, DryRunListJobsCancelAndErrors) {
 
 }  // namespace
 }  // namespace reprise
+
+namespace reprise {
+namespace {
+
+TEST_F(ReflowApiTest, EveryMutatingCallIsAuditedWithWhoRequestAndResult) {
+  agent_->Handle("c", [](const Message&, Context&) { return Status::Ok(); });
+  agent_->Deliver("c", "k", "x");
+  ASSERT_TRUE(agent_->Flush().ok());
+
+  v1::Job job = Start("channel = c", v1::SELF);
+  Watch(job.id());
+  grpc::ClientContext bctx;
+  v1::StartReflowRequest bad;
+  bad.set_filter("chanel = c");
+  v1::StartReflowResponse ignored;
+  EXPECT_FALSE(stub_->StartReflow(&bctx, bad, &ignored).ok());
+  grpc::ClientContext cctx;
+  v1::CancelJobRequest creq;
+  creq.set_id(job.id());
+  v1::Job cancelled;
+  EXPECT_EQ(stub_->CancelJob(&cctx, creq, &cancelled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // it already completed
+
+  grpc::ClientContext actx;
+  v1::ListAuditResponse audit;
+  ASSERT_TRUE(stub_->ListAudit(&actx, {}, &audit).ok());
+  ASSERT_EQ(audit.records_size(), 3) << "reads (Watch, ListAudit) are not audited";
+  const v1::AuditRecord& cancel = audit.records(0);
+  EXPECT_EQ(cancel.action(), "CancelJob");
+  EXPECT_FALSE(cancel.ok());
+  EXPECT_NE(cancel.result().find("FAILED_PRECONDITION"), std::string::npos);
+  EXPECT_NE(cancel.request().find("\"id\":\"" + job.id() + "\""), std::string::npos) << cancel.request();
+  const v1::AuditRecord& refused = audit.records(1);
+  EXPECT_EQ(refused.action(), "StartReflow");
+  EXPECT_NE(refused.result().find("INVALID_ARGUMENT"), std::string::npos);
+  const v1::AuditRecord& started = audit.records(2);
+  EXPECT_TRUE(started.ok());
+  EXPECT_NE(started.request().find("channel = c"), std::string::npos);
+  EXPECT_NE(started.who().find("127.0.0.1"), std::string::npos) << started.who();
+  EXPECT_FALSE(started.instance().empty());
+}
+
+}  // namespace
+}  // namespace reprise

@@ -63,6 +63,7 @@ class FaultyJournal final : public Journal {
   }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return real_->Channels(); }
   JobStore& jobs() override { return real_->jobs(); }
+  AuditStore& audit() override { return real_->audit(); }
 
  private:
   std::unique_ptr<Journal> real_;

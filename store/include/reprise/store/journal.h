@@ -68,7 +68,8 @@ struct ChannelInfo {
   uint64_t failed = 0;
 };
 
-class JobStore;  // job.h
+class AuditStore;  // audit.h
+class JobStore;    // job.h
 
 class Journal {
  public:
@@ -100,6 +101,8 @@ class Journal {
 
   // Jobs (reflows) kept in the same journal; see job.h.
   virtual JobStore& jobs() = 0;
+  // The audit trail kept in the same journal; see audit.h.
+  virtual AuditStore& audit() = 0;
 };
 
 }  // namespace reprise
