@@ -1,0 +1,199 @@
+#include "reprise/agent/replay.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "convert.h"
+#include "reprise/v1/agent.pb.h"
+
+namespace reprise::replay {
+namespace {
+
+// The agent's guess (agent.cc) for emitted messages without a content type.
+std::string GuessContentType(std::string_view payload) {
+  size_t i = payload.find_first_not_of(" \t\r\n");
+  if (i != std::string_view::npos && (payload[i] == '{' || payload[i] == '[')) {
+    return "application/json";
+  }
+  for (unsigned char c : payload) {
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return "application/octet-stream";
+  }
+  return "text/plain";
+}
+
+// The agent's DeliveryContext, minus recording and sending.
+class ReplayContext final : public Context {
+ public:
+  ReplayContext(const Message& in, std::vector<Message>* emitted) : in_(in), emitted_(emitted) {}
+  const Message& message() const override { return in_; }
+  void Emit(std::string_view channel, std::string_view key, std::string_view payload,
+            Headers headers, std::string_view content_type) override {
+    Message out;
+    out.direction = Direction::kOut;
+    out.channel = channel;
+    out.key = key;
+    out.payload = payload;
+    out.headers = std::move(headers);
+    out.content_type = content_type.empty() ? GuessContentType(payload) : std::string(content_type);
+    out.causation_id = in_.id;
+    out.correlation_id = in_.correlation_id.empty() ? in_.id : in_.correlation_id;
+    out.job_id = in_.job_id;
+    emitted_->push_back(std::move(out));
+  }
+
+ private:
+  const Message& in_;
+  std::vector<Message>* emitted_;
+};
+
+template <typename S>
+std::string StatusText(const S& status) {
+  auto m = status.message();
+  return std::string(m.data(), m.size());
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string OutcomeText(Outcome outcome, std::string_view error) {
+  std::string out(OutcomeName(outcome));
+  if (!error.empty()) out += " " + Quoted(error);
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Message>> ParseExport(std::string_view text, std::string_view source) {
+  std::vector<Message> messages;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;  // a typo in a hand-written line is an error
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    v1::Message proto;
+    auto st = google::protobuf::util::JsonStringToMessage(std::string(line), &proto, options);
+    if (!st.ok()) {
+      return InvalidArgument(std::string(source) + ":" + std::to_string(line_no) +
+                             ": not a reprise.v1.Message in JSON: " + StatusText(st));
+    }
+    messages.push_back(FromProto(proto));
+  }
+  return messages;
+}
+
+StatusOr<std::vector<Message>> LoadExport(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return NotFound("cannot open export file " + path + ": " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return DataLoss("cannot read export file " + path);
+  return ParseExport(text.str(), path);
+}
+
+std::string ExportLine(const Message& message) {
+  v1::Message proto;
+  ToProto(message, &proto);
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string line;
+  // Cannot fail for a message we built: every field is valid proto3.
+  (void)google::protobuf::util::MessageToJsonString(proto, &line, options);
+  return line;
+}
+
+Status WriteExport(const std::string& path, const std::vector<Message>& messages) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    return FailedPrecondition("cannot create export file " + path + ": " + std::strerror(errno));
+  }
+  for (const Message& m : messages) out << ExportLine(m) << '\n';
+  out.close();
+  if (!out) return DataLoss("cannot write export file " + path);
+  return Status::Ok();
+}
+
+ReplayResult Replay(const Message& recorded, const Handler& handler) {
+  ReplayResult result;
+  if (!handler) {
+    result.outcome = Outcome::kSkipped;
+    result.error = "no handler registered for channel " + recorded.channel;
+    return result;
+  }
+  // What the handler saw on delivery: the message before its outcome was known.
+  Message in = recorded;
+  in.outcome = Outcome::kPending;
+  in.error.clear();
+  in.flow_variant.clear();
+  ReplayContext ctx(in, &result.emitted);
+  const std::string what = "handler for " + in.channel;
+  try {
+    result.status = handler(in, ctx);
+  } catch (const std::exception& e) {
+    result.status = Unknown(what + " threw: " + e.what());
+  } catch (...) {
+    result.status = Unknown(what + " threw a non-standard exception");
+  }
+  result.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
+  result.error = result.status.ok() ? "" : result.status.message();
+  return result;
+}
+
+std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handler& handler) {
+  std::vector<ReplayResult> results;
+  results.reserve(recorded.size());
+  for (const Message& m : recorded) results.push_back(Replay(m, handler));
+  return results;
+}
+
+std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handlers& handlers) {
+  static const Handler kNone;
+  std::vector<ReplayResult> results;
+  results.reserve(recorded.size());
+  for (const Message& m : recorded) {
+    auto it = handlers.find(m.channel);
+    results.push_back(Replay(m, it == handlers.end() ? kNone : it->second));
+  }
+  return results;
+}
+
+bool Reproduces(const Message& recorded, const ReplayResult& replayed) {
+  return recorded.outcome == replayed.outcome && recorded.error == replayed.error;
+}
+
+std::string Mismatch(const Message& recorded, const ReplayResult& replayed) {
+  if (Reproduces(recorded, replayed)) return "";
+  std::string out = "message " + (recorded.id.empty() ? std::string("(no id)") : recorded.id) +
+                    " (" + recorded.channel + ", " + recorded.key + "): recorded " +
+                    OutcomeText(recorded.outcome, recorded.error) + ", replayed " +
+                    OutcomeText(replayed.outcome, replayed.error);
+  if (recorded.outcome == Outcome::kPending) {
+    out += " (a pending record was never handled to the end: nothing to reproduce)";
+  }
+  return out;
+}
+
+void PrintTo(const ReplayResult& result, std::ostream* os) {
+  *os << "{" << OutcomeText(result.outcome, result.error) << ", emitted " << result.emitted.size();
+  for (const Message& m : result.emitted) *os << " " << m.channel << "/" << m.key;
+  *os << "}";
+}
+
+}  // namespace reprise::replay
