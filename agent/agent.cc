@@ -180,6 +180,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     senders_[std::string(channel)] = std::move(sender);
   }
 
+  void Knob(std::string_view name, std::string_view help, std::vector<KnobArg> args, KnobFn fn,
+            KnobOptions options) override {
+    knobs_.Register({std::string(name), std::string(help), std::move(args), options}, std::move(fn));
+  }
+
   DeliverResult Deliver(std::string_view channel, std::string_view key, std::string_view payload,
                         DeliverOptions options) override {
     DeliverResult result;
@@ -254,6 +259,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   const std::string& instance() const override { return instance_; }
   Journal& journal() override { return *journal_; }
   ReflowEngine& reflow() override { return *engine_; }
+  const KnobRegistry& knobs() const override { return knobs_; }
   std::vector<std::string> HandlerChannels() const override { return Keys(handlers_); }
   std::vector<std::string> SenderChannels() const override { return Keys(senders_); }
   std::chrono::system_clock::time_point started_at() const override { return started_at_; }
@@ -399,6 +405,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   mutable std::shared_mutex registry_mu_;
   std::map<std::string, Handler, std::less<>> handlers_;  // guarded by registry_mu_
   std::map<std::string, Sender, std::less<>> senders_;    // guarded by registry_mu_
+  KnobRegistry knobs_;
 
   std::mutex resume_mu_;
   std::condition_variable resume_cv_;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "knobs.h"
 #include "reprise/agent/agent.h"
 #include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
@@ -18,6 +19,7 @@ class AgentCore {
   virtual const std::string& instance() const = 0;
   virtual Journal& journal() = 0;
   virtual ReflowEngine& reflow() = 0;
+  virtual const KnobRegistry& knobs() const = 0;
   virtual AgentStats Stats() const = 0;
   virtual std::vector<std::string> HandlerChannels() const = 0;
   virtual std::vector<std::string> SenderChannels() const = 0;

@@ -145,6 +145,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
     ff->set_is_prefix(f.is_prefix);
   }
   for (const std::string& k : filter::Keywords()) response->add_filter_keywords(k);
+  for (const KnobInfo& k : core_->knobs().List()) response->add_knobs(k.name);
   return Finish(ctx, Status::Ok());
 }
 
@@ -253,6 +254,38 @@ grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx
   auto job = core_->reflow().Cancel(request->id(), request->reason());
   if (!job.ok()) return Finish(ctx, job.status());
   ToProto(*job, response);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::ListKnobs(grpc::CallbackServerContext* ctx,
+                                                const v1::ListKnobsRequest*,
+                                                v1::ListKnobsResponse* response) {
+  for (const KnobInfo& k : core_->knobs().List()) {
+    v1::Knob* out = response->add_knobs();
+    out->set_name(k.name);
+    out->set_help(k.help);
+    out->set_mutates(k.options.mutates);
+    out->set_deadline_ms(static_cast<uint32_t>(k.options.deadline.count()));
+    for (const KnobArg& a : k.args) {
+      v1::KnobArgument* arg = out->add_args();
+      arg->set_name(a.name);
+      arg->set_type(std::string(ArgTypeName(a.type)));
+      arg->set_help(a.help);
+      arg->set_required(a.required);
+      for (const std::string& v : a.values) arg->add_values(v);
+    }
+  }
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::InvokeKnob(grpc::CallbackServerContext* ctx,
+                                                 const v1::InvokeKnobRequest* request,
+                                                 v1::InvokeKnobResponse* response) {
+  // Slow knobs block this callback thread until their deadline at most.
+  std::map<std::string, std::string> args(request->args().begin(), request->args().end());
+  auto result = core_->knobs().Invoke(request->name(), args);
+  if (!result.ok()) return Finish(ctx, result.status());
+  response->set_result(*result);
   return Finish(ctx, Status::Ok());
 }
 

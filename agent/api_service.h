@@ -37,6 +37,12 @@ class ApiService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx,
                                       const v1::CancelJobRequest* request,
                                       v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListKnobs(grpc::CallbackServerContext* ctx,
+                                      const v1::ListKnobsRequest* request,
+                                      v1::ListKnobsResponse* response) override;
+  grpc::ServerUnaryReactor* InvokeKnob(grpc::CallbackServerContext* ctx,
+                                       const v1::InvokeKnobRequest* request,
+                                       v1::InvokeKnobResponse* response) override;
   grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* ctx,
                                       const v1::ListAuditRequest* request,
                                       v1::ListAuditResponse* response) override;

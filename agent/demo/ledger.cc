@@ -26,6 +26,49 @@ void Ledger::Register(Agent& agent) {
   agent.Handle("payments.received",
                [this](const Message& in, Context& ctx) { return HandlePayment(in, ctx); });
   agent.Send("balance.updated", [this](const Message& out) { return Notify(out); });
+
+  agent.Knob("downstream.set", "Make the notifier downstream fail a share of its calls (0 heals it)",
+             {{"failure_percent", ArgType::kInt, "share of calls that fail, 0..100"}},
+             [this](const Args& a) -> StatusOr<std::string> {
+               int64_t p = a.Int("failure_percent");
+               if (p < 0 || p > 100) return InvalidArgument("failure_percent must be 0..100");
+               std::lock_guard<std::mutex> lock(mu_);
+               double before = options_.downstream_failure_rate;
+               options_.downstream_failure_rate = static_cast<double>(p) / 100;
+               return "notifier failure rate " + std::to_string(static_cast<int>(before * 100)) +
+                      "% -> " + std::to_string(p) + "%";
+             });
+  agent.Knob("cache.flush", "Drop cached balance renderings (all, or one account's)",
+             {{"account", ArgType::kString, "e.g. account:7; all when absent", false}},
+             [this](const Args& a) -> StatusOr<std::string> {
+               std::lock_guard<std::mutex> lock(mu_);
+               size_t n = 0;
+               if (a.Has("account")) {
+                 n = rendered_.erase(a.String("account"));
+               } else {
+                 n = rendered_.size();
+                 rendered_.clear();
+               }
+               return "dropped " + std::to_string(n) + " cached balance(s)";
+             });
+  agent.Knob("log.level", "Change the service's log level",
+             {{"level", ArgType::kEnum, "new level", true, {"debug", "info", "warn", "error"}}},
+             [this](const Args& a) -> StatusOr<std::string> {
+               std::lock_guard<std::mutex> lock(mu_);
+               std::string before = log_level_;
+               log_level_ = a.String("level");
+               return "log level " + before + " -> " + log_level_;
+             });
+  agent.Knob("balances.show", "Show the in-memory balance of an account",
+             {{"account", ArgType::kString, "e.g. account:7"}},
+             [this](const Args& a) -> StatusOr<std::string> {
+               std::string account = a.String("account");
+               std::lock_guard<std::mutex> lock(mu_);
+               auto it = balances_.find(account);
+               if (it == balances_.end()) return NotFound("no balance for " + account + " yet");
+               return account + ": " + FormatCents(it->second);
+             },
+             {.mutates = false});
 }
 
 std::pair<std::string, std::string> Ledger::NextPayment() {
@@ -95,6 +138,7 @@ Status Ledger::HandlePayment(const Message& in, Context& ctx) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     balance = balances_[in.key] += cents;
+    rendered_[in.key] = FormatCents(balance);
   }
   ctx.Emit("balance.updated", in.key,
            "{\"account\":\"" + in.key + "\",\"balance\":\"" + FormatCents(balance) +

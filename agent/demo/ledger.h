@@ -29,8 +29,8 @@ class Ledger {
  public:
   explicit Ledger(LedgerOptions options);
 
-  // Registers the handler for payments.received and the sender for
-  // balance.updated on `agent`.
+  // Registers the handler for payments.received, the sender for
+  // balance.updated and the demo's knobs on `agent`.
   void Register(Agent& agent);
 
   // The traffic generator's next payment: (key, JSON payload).
@@ -49,6 +49,8 @@ class Ledger {
   LedgerOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, int64_t> balances_;  // cents; guarded by mu_
+  std::map<std::string, std::string> rendered_;  // cached balance texts; guarded by mu_
+  std::string log_level_ = "info";           // guarded by mu_
   std::mt19937_64 rng_;                      // guarded by mu_
   uint64_t payments_ = 0;                    // guarded by mu_
 };

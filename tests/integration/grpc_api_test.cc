@@ -3,6 +3,10 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <stdexcept>
+#include <thread>
+
 #include "reprise/agent/agent.h"
 #include "reprise/v1/agent.grpc.pb.h"
 #include "support/test_env.h"
@@ -134,6 +138,68 @@ TEST_F(GrpcApiTest, UnknownIdIsNotFoundNamingTheId) {
   grpc::Status st = stub_->GetMessage(&ctx, req, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(st.error_message().find("01JD0000000000000000000000"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reprise
+
+namespace reprise {
+namespace {
+
+TEST_F(GrpcApiTest, KnobsAreListedInvokedValidatedContainedAndAudited) {
+  agent_->Knob("cache.flush", "Drop cached balances", {{"region", ArgType::kString, "which region"}},
+               [](const Args& a) -> StatusOr<std::string> { return "flushed " + a.String("region"); });
+  agent_->Knob("explode", "Throws", {}, [](const Args&) -> StatusOr<std::string> {
+    throw std::runtime_error("kaboom");
+  });
+  agent_->Knob("hang", "Overruns", {}, [](const Args&) -> StatusOr<std::string> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    return "late";
+  }, {.deadline = std::chrono::milliseconds(100)});
+
+  grpc::ClientContext lctx;
+  v1::ListKnobsResponse knobs;
+  ASSERT_TRUE(stub_->ListKnobs(&lctx, {}, &knobs).ok());
+  ASSERT_EQ(knobs.knobs_size(), 3);
+  EXPECT_EQ(knobs.knobs(0).name(), "cache.flush");
+  ASSERT_EQ(knobs.knobs(0).args_size(), 1);
+  EXPECT_EQ(knobs.knobs(0).args(0).type(), "string");
+
+  auto invoke = [&](const std::string& name, std::map<std::string, std::string> args,
+                    v1::InvokeKnobResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::InvokeKnobRequest req;
+    req.set_name(name);
+    for (auto& [k, v] : args) (*req.mutable_args())[k] = v;
+    return stub_->InvokeKnob(&ctx, req, resp);
+  };
+  v1::InvokeKnobResponse resp;
+  ASSERT_TRUE(invoke("cache.flush", {{"region", "eu"}}, &resp).ok());
+  EXPECT_EQ(resp.result(), "flushed eu");
+
+  grpc::Status missing = invoke("cache.flush", {}, &resp);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(missing.error_message().find("expected: region=string"), std::string::npos)
+      << missing.error_message();
+  EXPECT_EQ(invoke("explode", {}, &resp).error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(invoke("hang", {}, &resp).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(invoke("nope", {}, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Still serving.
+  grpc::ClientContext dctx;
+  v1::DescribeResponse describe;
+  ASSERT_TRUE(stub_->Describe(&dctx, {}, &describe).ok());
+  EXPECT_EQ(describe.knobs_size(), 3);
+
+  grpc::ClientContext actx;
+  v1::ListAuditRequest areq;
+  areq.set_action("InvokeKnob");
+  v1::ListAuditResponse audit;
+  ASSERT_TRUE(stub_->ListAudit(&actx, areq, &audit).ok());
+  ASSERT_EQ(audit.records_size(), 5);
+  EXPECT_NE(audit.records(4).request().find("\"region\":\"eu\""), std::string::npos);
+  EXPECT_EQ(audit.records(4).result(), "OK");
+  EXPECT_NE(audit.records(1).result().find("DEADLINE_EXCEEDED"), std::string::npos);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/agent/knob.h"
 #include "reprise/store/message.h"
 #include "reprise/store/recorder.h"
 #include "reprise/store/status.h"
@@ -93,6 +94,9 @@ class Agent {
   virtual void Handle(std::string_view channel, Handler handler) = 0;
   // Registers the sender for outbound messages of `channel` (replaces any).
   virtual void Send(std::string_view channel, Sender sender) = 0;
+  // Registers a knob (replaces any of the same name). See knob.h.
+  virtual void Knob(std::string_view name, std::string_view help, std::vector<KnobArg> args,
+                    KnobFn fn, KnobOptions options = {}) = 0;
 
   // The integrated style: records the inbound message, runs its handler,
   // records the outcome and every emitted message, then sends those through
