@@ -11,6 +11,7 @@
 
 #include "sqlite_connections.h"
 #include "sqlite_audit.h"
+#include "sqlite_flows.h"
 #include "sqlite_jobs.h"
 #include "sqlite_util.h"
 #include "reprise/store/filter.h"
@@ -21,7 +22,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -111,6 +112,37 @@ const char* const kMigrations[] = {
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
       BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
     )sql",
+    // v4: flows, their per-key assignments and their versioned history.
+    R"sql(
+    CREATE TABLE flows (
+      name            TEXT    PRIMARY KEY,
+      variants        TEXT    NOT NULL,
+      default_variant TEXT    NOT NULL,
+      rollout_variant TEXT,
+      rollout_percent REAL    NOT NULL DEFAULT 0,
+      version         INTEGER NOT NULL,
+      updated_at      INTEGER NOT NULL,
+      updated_by      TEXT,
+      reason          TEXT
+    );
+    CREATE TABLE flow_assignments (
+      flow            TEXT    NOT NULL,
+      assignment_key  TEXT    NOT NULL,
+      variant         TEXT    NOT NULL,
+      version         INTEGER NOT NULL,
+      PRIMARY KEY (flow, assignment_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE flow_history (
+      id       INTEGER PRIMARY KEY AUTOINCREMENT,
+      flow     TEXT    NOT NULL,
+      version  INTEGER NOT NULL,
+      at       INTEGER NOT NULL,
+      who      TEXT,
+      reason   TEXT,
+      change   TEXT    NOT NULL
+    );
+    CREATE INDEX flow_history_by_flow ON flow_history (flow, version);
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -119,7 +151,8 @@ class SqliteJournal final : public Journal {
   explicit SqliteJournal(std::unique_ptr<Connections> conns)
       : conns_(std::move(conns)),
         jobs_(NewSqliteJobStore(conns_.get())),
-        audit_(NewSqliteAuditStore(conns_.get())) {}
+        audit_(NewSqliteAuditStore(conns_.get())),
+        flows_(NewSqliteFlowStore(conns_.get())) {}
   ~SqliteJournal() override {
     auto w = conns_->LockWriter();
     insert_.reset();
@@ -147,6 +180,7 @@ class SqliteJournal final : public Journal {
   std::string Describe() const override { return "sqlite:" + conns_->path(); }
   JobStore& jobs() override { return *jobs_; }
   AuditStore& audit() override { return *audit_; }
+  FlowStore& flows() override { return *flows_; }
   int SchemaVersion() const override { return kSchemaVersion; }
 
   Status Write(const WriteBatch& batch, bool sync) override {
@@ -394,6 +428,7 @@ class SqliteJournal final : public Journal {
   std::unique_ptr<Connections> conns_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<AuditStore> audit_;
+  std::unique_ptr<FlowStore> flows_;
   std::unique_ptr<Stmt> insert_;   // used under the writer lock
   std::unique_ptr<Stmt> update_;   // used under the writer lock
   bool synchronous_full_ = true;   // SQLite's default; used under the writer lock

@@ -226,7 +226,7 @@ TEST_F(SqliteJournalTest, ReopenKeepsDataAndSchemaVersion) {
   journal_.reset();
   auto j = Journal::Open("sqlite:" + dir_.File("test.journal"));
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->SchemaVersion(), 3);
+  EXPECT_EQ((*j)->SchemaVersion(), 4);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 

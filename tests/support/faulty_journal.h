@@ -64,6 +64,7 @@ class FaultyJournal final : public Journal {
   StatusOr<std::vector<ChannelInfo>> Channels() override { return real_->Channels(); }
   JobStore& jobs() override { return real_->jobs(); }
   AuditStore& audit() override { return real_->audit(); }
+  FlowStore& flows() override { return real_->flows(); }
 
  private:
   std::unique_ptr<Journal> real_;

@@ -69,6 +69,7 @@ struct ChannelInfo {
 };
 
 class AuditStore;  // audit.h
+class FlowStore;   // flow.h
 class JobStore;    // job.h
 
 class Journal {
@@ -103,6 +104,8 @@ class Journal {
   virtual JobStore& jobs() = 0;
   // The audit trail kept in the same journal; see audit.h.
   virtual AuditStore& audit() = 0;
+  // Flows (declarations, assignments, history) kept in the same journal; see flow.h.
+  virtual FlowStore& flows() = 0;
 };
 
 }  // namespace reprise
