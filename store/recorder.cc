@@ -206,15 +206,6 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
       stats_.last_error.clear();
       return true;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.failed_writes;
-      stats_.last_error = st.ToString();
-      // Synchronous callers learn now that their records are not committed.
-      ++write_failures_;
-    }
-    commit_cv_.notify_all();
-
     if (st.code() != StatusCode::kUnavailable) {
       // Not transient: find the records the journal refuses by writing them
       // one at a time, keep the rest.
@@ -231,10 +222,25 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
       }
       std::fprintf(stderr, "reprise: journal refused %llu record(s): %s\n",
                    static_cast<unsigned long long>(rejected), st.ToString().c_str());
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.rejected += rejected;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.rejected += rejected;
+        ++stats_.failed_writes;
+        stats_.last_error = "journal refused " + std::to_string(rejected) + " record(s): " + st.ToString();
+        // Synchronous callers of this batch cannot tell whose record it was.
+        if (rejected > 0) ++write_failures_;
+      }
+      commit_cv_.notify_all();
       return true;
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.failed_writes;
+      stats_.last_error = st.ToString();
+      // Synchronous callers learn now that their records are not committed.
+      ++write_failures_;
+    }
+    commit_cv_.notify_all();
 
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_ && ++attempts_while_stopping > 3) {
