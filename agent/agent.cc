@@ -18,6 +18,7 @@
 #include "agent_core.h"
 #include "api_service.h"
 #include "audit_interceptor.h"
+#include "flows.h"
 #include "reprise/store/ulid.h"
 
 namespace reprise {
@@ -62,8 +63,25 @@ Status Contain(std::string_view what, Fn&& fn) {
 
 class DeliveryContext final : public Context {
  public:
-  DeliveryContext(const Message& in, std::vector<Message>* emitted) : in_(in), emitted_(emitted) {}
+  DeliveryContext(const Message& in, std::vector<Message>* emitted, const FlowRegistry* flows)
+      : in_(in), emitted_(emitted), flows_(flows) {}
   const Message& message() const override { return in_; }
+  std::string Flow(std::string_view name) override {
+    std::string variant = flows_->Resolve(name, in_.key);
+    for (const auto& [n, v] : consulted_) {
+      if (n == name) return variant;
+    }
+    consulted_.emplace_back(name, variant);
+    return variant;
+  }
+  // What the message records as its flow variant: the variant when one flow
+  // was consulted, "flow=variant,..." when several.
+  std::string FlowVariant() const {
+    if (consulted_.size() == 1) return consulted_[0].second;
+    std::string out;
+    for (const auto& [n, v] : consulted_) out += (out.empty() ? "" : ",") + n + "=" + v;
+    return out;
+  }
   void Emit(std::string_view channel, std::string_view key, std::string_view payload,
             Headers headers, std::string_view content_type) override {
     Message out;
@@ -82,6 +100,8 @@ class DeliveryContext final : public Context {
  private:
   const Message& in_;
   std::vector<Message>* emitted_;
+  const FlowRegistry* flows_;
+  std::vector<std::pair<std::string, std::string>> consulted_;  // flow, variant
 };
 
 class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
@@ -95,6 +115,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                                    .max_queue_bytes = options_.max_queue_bytes}),
         engine_(std::make_unique<ReflowEngine>(journal_.get(), this,
                                                EngineOptions{.instance = instance_})),
+        flows_(std::make_unique<FlowRegistry>(&journal_->flows(), std::chrono::milliseconds(500))),
         started_at_(std::chrono::system_clock::now()) {
     // Jobs a previous process left unfinished resume once the host has had
     // time to register its handlers, or at once when it calls ResumeJobs().
@@ -185,6 +206,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     knobs_.Register({std::string(name), std::string(help), std::move(args), options}, std::move(fn));
   }
 
+  Status Flow(std::string_view name, std::vector<std::string> variants,
+              std::string_view default_variant) override {
+    return flows_->Declare(name, variants, default_variant);
+  }
+
   DeliverResult Deliver(std::string_view channel, std::string_view key, std::string_view payload,
                         DeliverOptions options) override {
     DeliverResult result;
@@ -260,6 +286,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   Journal& journal() override { return *journal_; }
   ReflowEngine& reflow() override { return *engine_; }
   const KnobRegistry& knobs() const override { return knobs_; }
+  FlowRegistry& flows() override { return *flows_; }
   std::vector<std::string> HandlerChannels() const override { return Keys(handlers_); }
   std::vector<std::string> SenderChannels() const override { return Keys(senders_); }
   std::chrono::system_clock::time_point started_at() const override { return started_at_; }
@@ -310,8 +337,9 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
       in_outcome.outcome = Outcome::kSkipped;
       in_outcome.error = "no handler registered for channel " + in.channel;
     } else {
-      DeliveryContext ctx(in, &emitted);
+      DeliveryContext ctx(in, &emitted, flows_.get());
       result.status = Contain("handler for " + in.channel, [&] { return handler(in, ctx); });
+      in_outcome.flow_variant = ctx.FlowVariant();
       in_outcome.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
       in_outcome.error = result.status.ok() ? "" : result.status.message();
     }
@@ -398,6 +426,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::unique_ptr<Journal> journal_;
   Recorder recorder_;  // after journal_: destroyed (drained) first
   std::unique_ptr<ReflowEngine> engine_;  // stopped first, in ~AgentImpl
+  std::unique_ptr<FlowRegistry> flows_;   // polls journal_; destroyed before it
   UlidGenerator ids_;
   const std::chrono::system_clock::time_point started_at_;
   std::atomic<uint64_t> refused_oversize_{0};

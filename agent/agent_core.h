@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "flows.h"
 #include "knobs.h"
 #include "reprise/agent/agent.h"
 #include "reprise/reflow/engine.h"
@@ -20,6 +21,7 @@ class AgentCore {
   virtual Journal& journal() = 0;
   virtual ReflowEngine& reflow() = 0;
   virtual const KnobRegistry& knobs() const = 0;
+  virtual FlowRegistry& flows() = 0;
   virtual AgentStats Stats() const = 0;
   virtual std::vector<std::string> HandlerChannels() const = 0;
   virtual std::vector<std::string> SenderChannels() const = 0;

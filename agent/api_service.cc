@@ -10,6 +10,7 @@
 #include "convert.h"
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
+#include "reprise/store/flow.h"
 
 namespace reprise {
 namespace {
@@ -146,6 +147,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   }
   for (const std::string& k : filter::Keywords()) response->add_filter_keywords(k);
   for (const KnobInfo& k : core_->knobs().List()) response->add_knobs(k.name);
+  for (const std::string& f : core_->flows().Names()) response->add_flows(f);
   return Finish(ctx, Status::Ok());
 }
 
@@ -286,6 +288,81 @@ grpc::ServerUnaryReactor* ApiService::InvokeKnob(grpc::CallbackServerContext* ct
   auto result = core_->knobs().Invoke(request->name(), args);
   if (!result.ok()) return Finish(ctx, result.status());
   response->set_result(*result);
+  return Finish(ctx, Status::Ok());
+}
+
+static void FlowToProto(const FlowRecord& f, const std::vector<std::string>& declared, v1::Flow* out) {
+  out->set_name(f.name);
+  for (const auto& v : f.variants) out->add_variants(v);
+  out->set_default_variant(f.default_variant);
+  out->mutable_rollout()->set_variant(f.rollout.variant);
+  out->mutable_rollout()->set_percent(f.rollout.percent);
+  out->set_assignments(f.assignments);
+  out->set_version(f.version);
+  SetTimestamp(f.updated_at_us, out->mutable_updated_at());
+  out->set_updated_by(f.updated_by);
+  out->set_reason(f.reason);
+  out->set_declared_here(std::find(declared.begin(), declared.end(), f.name) != declared.end());
+}
+
+grpc::ServerUnaryReactor* ApiService::ListFlows(grpc::CallbackServerContext* ctx,
+                                                const v1::ListFlowsRequest*,
+                                                v1::ListFlowsResponse* response) {
+  auto flows = core_->journal().flows().List();
+  if (!flows.ok()) return Finish(ctx, flows.status());
+  std::vector<std::string> declared = core_->flows().Names();
+  for (const FlowRecord& f : *flows) FlowToProto(f, declared, response->add_flows());
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::GetFlow(grpc::CallbackServerContext* ctx,
+                                              const v1::GetFlowRequest* request,
+                                              v1::GetFlowResponse* response) {
+  FlowStore& store = core_->journal().flows();
+  auto flow = store.Get(request->name());
+  if (!flow.ok()) return Finish(ctx, flow.status());
+  FlowToProto(*flow, core_->flows().Names(), response->mutable_flow());
+  auto page = store.Assignments(request->name(), request->page_size(), request->page_token());
+  if (!page.ok()) return Finish(ctx, page.status());
+  for (const FlowAssignment& a : page->assignments) {
+    v1::FlowAssignment* out = response->add_assignments();
+    out->set_key(a.key);
+    out->set_variant(a.variant);
+  }
+  response->set_next_page_token(page->next_page_token);
+  auto history = store.History(request->name(), request->history());
+  if (!history.ok()) return Finish(ctx, history.status());
+  for (const FlowHistoryEntry& h : *history) {
+    v1::FlowChange* out = response->add_history();
+    out->set_version(h.version);
+    SetTimestamp(h.at_us, out->mutable_at());
+    out->set_who(h.who);
+    out->set_reason(h.reason);
+    out->set_change(h.change);
+  }
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
+                                              const v1::SetFlowRequest* request,
+                                              v1::SetFlowResponse* response) {
+  if (request->flow().empty()) {
+    return Finish(ctx, InvalidArgument("flow is empty; name a flow (see ListFlows)"));
+  }
+  FlowChange change;
+  change.flow = request->flow();
+  if (!request->default_variant().empty()) change.default_variant = request->default_variant();
+  change.assign.insert(request->assign().begin(), request->assign().end());
+  change.unassign.assign(request->unassign().begin(), request->unassign().end());
+  if (request->has_rollout()) {
+    change.rollout = FlowRollout{request->rollout().variant(), request->rollout().percent()};
+  }
+  change.who = Caller(ctx);
+  change.reason = request->reason();
+  auto flow = core_->flows().Set(change);
+  if (!flow.ok()) return Finish(ctx, flow.status());
+  FlowToProto(*flow, core_->flows().Names(), response->mutable_flow());
+  response->set_version(flow->version);
   return Finish(ctx, Status::Ok());
 }
 

@@ -43,6 +43,15 @@ class ApiService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* InvokeKnob(grpc::CallbackServerContext* ctx,
                                        const v1::InvokeKnobRequest* request,
                                        v1::InvokeKnobResponse* response) override;
+  grpc::ServerUnaryReactor* ListFlows(grpc::CallbackServerContext* ctx,
+                                      const v1::ListFlowsRequest* request,
+                                      v1::ListFlowsResponse* response) override;
+  grpc::ServerUnaryReactor* GetFlow(grpc::CallbackServerContext* ctx,
+                                    const v1::GetFlowRequest* request,
+                                    v1::GetFlowResponse* response) override;
+  grpc::ServerUnaryReactor* SetFlow(grpc::CallbackServerContext* ctx,
+                                    const v1::SetFlowRequest* request,
+                                    v1::SetFlowResponse* response) override;
   grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* ctx,
                                       const v1::ListAuditRequest* request,
                                       v1::ListAuditResponse* response) override;

@@ -23,6 +23,9 @@ Ledger::Ledger(LedgerOptions options)
     : options_(options), rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void Ledger::Register(Agent& agent) {
+  if (Status st = agent.Flow("ledger.rounding", {"v1", "v2"}, "v1"); !st.ok()) {
+    std::fprintf(stderr, "ledger: declaring flow ledger.rounding: %s\n", st.ToString().c_str());
+  }
   agent.Handle("payments.received",
                [this](const Message& in, Context& ctx) { return HandlePayment(in, ctx); });
   agent.Send("balance.updated", [this](const Message& out) { return Notify(out); });
@@ -113,6 +116,18 @@ bool Ledger::ParseAmountCentsV1(std::string_view amount, int64_t* cents) {
   return true;
 }
 
+bool Ledger::ParseAmountCentsV2(std::string_view amount, int64_t* cents) {
+  int64_t truncated = 0;
+  if (!ParseAmountCentsV1(amount, &truncated)) return false;
+  size_t dot = amount.find('.');
+  // Round half up on the third decimal; later decimals cannot change that.
+  if (dot != std::string_view::npos && amount.size() > dot + 3 && amount[dot + 3] >= '5') {
+    ++truncated;
+  }
+  *cents = truncated;
+  return true;
+}
+
 std::string Ledger::FormatCents(int64_t cents) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "",
@@ -130,7 +145,10 @@ int64_t Ledger::Balance(const std::string& account) const {
 Status Ledger::HandlePayment(const Message& in, Context& ctx) {
   std::string amount = JsonField(in.payload, "amount");
   int64_t cents = 0;
-  if (!ParseAmountCentsV1(amount, &cents)) {
+  // "" (flow not declared) behaves as v1, the code as it was.
+  const std::string rounding = ctx.Flow("ledger.rounding") == "v2" ? "v2" : "v1";
+  bool parsed = rounding == "v2" ? ParseAmountCentsV2(amount, &cents) : ParseAmountCentsV1(amount, &cents);
+  if (!parsed) {
     return InvalidArgument("invalid amount \"" + amount +
                            "\": expected a decimal number like 12.345");
   }
@@ -143,7 +161,7 @@ Status Ledger::HandlePayment(const Message& in, Context& ctx) {
   ctx.Emit("balance.updated", in.key,
            "{\"account\":\"" + in.key + "\",\"balance\":\"" + FormatCents(balance) +
                "\",\"payment_id\":\"" + JsonField(in.payload, "payment_id") +
-               "\",\"rounding\":\"v1\"}",
+               "\",\"rounding\":\"" + rounding + "\"}",
            {}, "application/json");
   return Status::Ok();
 }

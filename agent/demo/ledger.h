@@ -3,7 +3,8 @@
 //
 // Its rounding has a bug (amounts with a third decimal are truncated instead
 // of rounded: 12.345 becomes 12.34, not 12.35). That is the `v1` code path of
-// the flow `ledger.rounding`; the fixed `v2` arrives with flows.
+// the flow `ledger.rounding`; `v2` rounds half up. The default stays v1 until
+// an operator switches keys (or everyone) to v2.
 #pragma once
 
 #include <atomic>
@@ -29,8 +30,8 @@ class Ledger {
  public:
   explicit Ledger(LedgerOptions options);
 
-  // Registers the handler for payments.received, the sender for
-  // balance.updated and the demo's knobs on `agent`.
+  // Declares the flow ledger.rounding and registers the handler for
+  // payments.received, the sender for balance.updated and the demo's knobs.
   void Register(Agent& agent);
 
   // The traffic generator's next payment: (key, JSON payload).
@@ -38,6 +39,8 @@ class Ledger {
 
   // Amount "12.345" in cents, as the buggy v1 rounding computes it (truncated).
   static bool ParseAmountCentsV1(std::string_view amount, int64_t* cents);
+  // The fix (v2): rounded half up, 12.345 -> 1235 cents.
+  static bool ParseAmountCentsV2(std::string_view amount, int64_t* cents);
   static std::string FormatCents(int64_t cents);
 
   int64_t Balance(const std::string& account) const;

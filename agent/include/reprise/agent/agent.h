@@ -61,6 +61,14 @@ class Context {
   // it through the channel's sender.
   virtual void Emit(std::string_view channel, std::string_view key, std::string_view payload,
                     Headers headers = {}, std::string_view content_type = "") = 0;
+  // The variant of flow `name` (declared with Agent::Flow) for this message's
+  // key: its assignment, else the rollout, else the default; see
+  // docs/flows.md. The variant used is recorded on the message. "" when the
+  // flow is not declared. Not pure: contexts without flows (replay) keep working.
+  virtual std::string Flow(std::string_view name) {
+    (void)name;
+    return "";
+  }
 };
 
 using Handler = std::function<Status(const Message& in, Context& ctx)>;
@@ -97,6 +105,12 @@ class Agent {
   // Registers a knob (replaces any of the same name). See knob.h.
   virtual void Knob(std::string_view name, std::string_view help, std::vector<KnobArg> args,
                     KnobFn fn, KnobOptions options = {}) = 0;
+  // Declares a flow: its variants and the default for keys nobody chose a
+  // variant for. Operators' choices (default, assignments, rollout) live in
+  // the journal and survive restarts; declaring again only refreshes the
+  // variant list. Changes reach this process without a restart.
+  virtual Status Flow(std::string_view name, std::vector<std::string> variants,
+                      std::string_view default_variant) = 0;
 
   // The integrated style: records the inbound message, runs its handler,
   // records the outcome and every emitted message, then sends those through
