@@ -185,6 +185,10 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
       return Unavailable("cannot listen on " + options_.listen +
                          ": address in use or not valid; pick another with listen/--listen");
     }
+    // Health by service name too, so that probes can ask for "reprise.v1.Agent".
+    if (auto* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(v1::Agent::service_full_name(), true);
+    }
     std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
     listen_address_ = host + ":" + std::to_string(port);
     return Status::Ok();
