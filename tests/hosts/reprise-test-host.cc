@@ -5,6 +5,8 @@
 //   reprise-test-host --listen 127.0.0.1:0 --journal sqlite:/tmp/x.journal
 //   reprise-test-host --journal sqlite:/tmp/x.journal --durability process --deliver-forever
 //   reprise-test-host --no-seed --seed-failures 500 ...  then --fixed to "deploy the fix"
+//   reprise-test-host --flows ...  declares test.flow (v1, v2, v3; default v1) and a knob
+//                                  flow.probe keys=a,b,c that reports each key's variant
 #include <signal.h>
 
 #include <atomic>
@@ -12,6 +14,8 @@
 #include <cstdio>
 #include <thread>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -80,9 +84,41 @@ int Seed(reprise::Agent& agent) {
 
 }  // namespace
 
+// Flows: the knob delivers one "flow.probe" message per key; its handler
+// reports what ctx.Flow resolved, so a test can ask a running process.
+void RegisterFlows(reprise::Agent& agent) {
+  if (auto st = agent.Flow("test.flow", {"v1", "v2", "v3"}, "v1"); !st.ok()) {
+    std::fprintf(stderr, "reprise-test-host: %s\n", st.ToString().c_str());
+  }
+  static std::mutex mu;
+  static std::map<std::string, std::string> seen;  // key -> variant; guarded by mu
+  agent.Handle("flow.probe", [](const reprise::Message& in, reprise::Context& ctx) {
+    std::string variant = ctx.Flow("test.flow");
+    std::lock_guard<std::mutex> lock(mu);
+    seen[in.key] = variant;
+    return reprise::Status::Ok();
+  });
+  agent.Knob("flow.probe", "Resolve test.flow for keys (comma-separated): key=variant,...",
+             {{"keys", reprise::ArgType::kString, "a,b,c"}},
+             [host = &agent](const reprise::Args& a) -> reprise::StatusOr<std::string> {
+               std::string keys = a.String("keys"), out;
+               size_t start = 0;
+               while (start <= keys.size()) {
+                 size_t comma = keys.find(',', start);
+                 if (comma == std::string::npos) comma = keys.size();
+                 std::string key = keys.substr(start, comma - start);
+                 (void)host->Deliver("flow.probe", key, "{}");  // runs the handler before returning
+                 std::lock_guard<std::mutex> lock(mu);
+                 out += (out.empty() ? "" : ",") + key + "=" + seen[key];
+                 start = comma + 1;
+               }
+               return out;
+             });
+}
+
 int main(int argc, char** argv) {
   reprise::AgentOptions options{.service = "test-host", .listen = "127.0.0.1:0"};
-  bool deliver_forever = false, seed = true;
+  bool deliver_forever = false, seed = true, flows = false;
   int seed_failures = 0;
   HostOptions host;
   for (int i = 1; i < argc; ++i) {
@@ -97,6 +133,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-seed") seed = false;
     else if (a == "--seed-failures") seed_failures = std::stoi(next());
     else if (a == "--fixed") host.fixed = true;
+    else if (a == "--flows") flows = true;
     else if (a == "--healthy-downstream") host.healthy_downstream = true;
     else if (a == "--handler-delay-ms") host.handler_delay_ms = std::stoi(next());
     else {
@@ -116,6 +153,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   Register(**agent, host);
+  if (flows) RegisterFlows(**agent);
   (void)(*agent)->ResumeJobs();  // handlers are registered: unfinished jobs may go on
 
   if (deliver_forever) {
