@@ -1,4 +1,5 @@
 // help and quit.
+#include <cctype>
 #include <sstream>
 
 #include "reprise/console/commands.h"
@@ -11,6 +12,20 @@ namespace {
 
 constexpr char kFilterTopic[] = "filter";
 
+// "header.NAME" for the prefix field "header.": the placeholder is taken
+// from the agent's description when it starts with one ("header.NAME: ...").
+std::string PrefixFieldSyntax(const Vocabulary::Field& f) {
+  const std::string& d = f.description;
+  if (d.rfind(f.name, 0) == 0) {
+    size_t end = f.name.size();
+    while (end < d.size() && (std::isupper(static_cast<unsigned char>(d[end])) || d[end] == '_')) {
+      ++end;
+    }
+    if (end > f.name.size()) return d.substr(0, end);
+  }
+  return f.name + "NAME";
+}
+
 // `help filter`: the language, with the fields the connected agent knows.
 std::string FilterHelp(Session& session) {
   std::string out =
@@ -22,13 +37,13 @@ std::string FilterHelp(Session& session) {
       "  outcome in (failed, skipped) and not header.tenant = \"acme\"\n"
       "\n"
       "Operators: = != < <= > >= ~ (glob/contains), and, or, not, parentheses, in (...).\n"
-      "Times: absolute RFC 3339 or relative (-2h, -7d). Quote values with spaces or dots.\n";
+      "Times: absolute RFC 3339 or relative (-2h, -7d). Quote values with spaces or operator characters.\n";
   if (!session.Connect().ok()) {
     return out + "\n(connect to an agent to list its fields)\n";
   }
   Table table({{.header = "field", .shrinkable = false}, {.header = "meaning"}});
   for (const auto& f : session.vocabulary().fields) {
-    table.AddRow({{f.is_prefix ? f.name + "NAME" : f.name}, {f.description}});
+    table.AddRow({{f.is_prefix ? PrefixFieldSyntax(f) : f.name}, {f.description}});
   }
   out += "\nFields:\n" + table.Render(session.output().width());
   return out;

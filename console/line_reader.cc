@@ -25,9 +25,26 @@ std::optional<std::string> g_line;
 volatile sig_atomic_t g_sigint = 0;
 volatile sig_atomic_t g_sigwinch = 0;
 struct sigaction g_old_sigint, g_old_sigwinch;
+// Self-pipe: a signal may be delivered to any thread (gRPC has its own), so
+// the handler wakes the poll() in ReadLine through this pipe rather than
+// relying on EINTR in the main thread.
+int g_wake[2] = {-1, -1};
 
-void OnSigint(int) { g_sigint = 1; }
-void OnSigwinch(int) { g_sigwinch = 1; }
+void Wake() {
+  if (g_wake[1] >= 0) {
+    int saved = errno;
+    [[maybe_unused]] ssize_t n = write(g_wake[1], "x", 1);
+    errno = saved;
+  }
+}
+void OnSigint(int) {
+  g_sigint = 1;
+  Wake();
+}
+void OnSigwinch(int) {
+  g_sigwinch = 1;
+  Wake();
+}
 
 void OnLine(char* line) {
   // Removing the handler here (not after the loop) stops readline from
@@ -124,6 +141,7 @@ ReadlineLineReader::ReadlineLineReader(std::string history_path, CompletionFunct
   rl_change_environment = 0;
   Install(SIGINT, OnSigint, &g_old_sigint);
   Install(SIGWINCH, OnSigwinch, &g_old_sigwinch);
+  if (g_wake[0] < 0 && pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) g_wake[0] = g_wake[1] = -1;
   using_history();
   if (!history_path_.empty()) {
     int fd = open(history_path_.c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
@@ -136,6 +154,10 @@ ReadlineLineReader::~ReadlineLineReader() {
   if (!history_path_.empty()) history_truncate_file(history_path_.c_str(), 1000);
   sigaction(SIGINT, &g_old_sigint, nullptr);
   sigaction(SIGWINCH, &g_old_sigwinch, nullptr);
+  for (int& fd : g_wake) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
   g_complete = nullptr;
 }
 
@@ -146,11 +168,17 @@ std::optional<std::string> ReadlineLineReader::ReadLine(const std::string& promp
   g_sigint = 0;
   rl_callback_handler_install(prompt.c_str(), OnLine);
   while (!g_line_done) {
-    pollfd p{fileno(rl_instream != nullptr ? rl_instream : stdin), POLLIN, 0};
-    int r = poll(&p, 1, -1);
-    if (r < 0 && errno != EINTR) {
+    pollfd p[2] = {{fileno(rl_instream != nullptr ? rl_instream : stdin), POLLIN, 0},
+                   {g_wake[0], POLLIN, 0}};
+    int r = poll(p, g_wake[0] >= 0 ? 2 : 1, -1);
+    if ((r < 0 && errno != EINTR) || (r > 0 && (p[0].revents & POLLNVAL) != 0)) {
       rl_callback_handler_remove();
       return std::nullopt;
+    }
+    if (r > 0 && (p[1].revents & POLLIN) != 0) {
+      char drain[64];
+      while (read(g_wake[0], drain, sizeof drain) > 0) {
+      }
     }
     if (g_sigwinch) {
       g_sigwinch = 0;
@@ -158,17 +186,22 @@ std::optional<std::string> ReadlineLineReader::ReadLine(const std::string& promp
     }
     if (g_sigint) {
       // Ctrl-C abandons the line, as in a shell; the console keeps running.
+      // Show "^C" after the text, then leave that line as it is.
       g_sigint = 0;
+      rl_point = rl_end;
+      rl_redisplay();
+      FILE* out = rl_outstream != nullptr ? rl_outstream : stdout;
+      std::fputs("^C\n", out);
+      std::fflush(out);
       rl_free_line_state();
       rl_callback_sigcleanup();
       rl_replace_line("", 0);
       rl_callback_handler_remove();
-      std::fputs("^C\n", rl_outstream != nullptr ? rl_outstream : stdout);
       using_history();
       interrupted_ = true;
       return std::string();
     }
-    if (r > 0) rl_callback_read_char();
+    if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) rl_callback_read_char();
   }
   return g_line;
 }

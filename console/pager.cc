@@ -20,7 +20,8 @@ bool TerminalPager::Continue(size_t shown) {
   bool raw = tcgetattr(STDIN_FILENO, &saved) == 0;
   if (raw) {
     termios t = saved;
-    t.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+    // Without ISIG, Ctrl-C arrives as a key (3) and simply stops the listing.
+    t.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ISIG);
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
@@ -28,7 +29,7 @@ bool TerminalPager::Continue(size_t shown) {
   bool more = false;
   while (true) {
     char c = 0;
-    if (read(STDIN_FILENO, &c, 1) != 1) break;  // EOF, or EINTR from Ctrl-C: stop
+    if (read(STDIN_FILENO, &c, 1) != 1) break;  // EOF or error: stop
     if (c == '\n' || c == '\r' || c == ' ') {
       more = true;
       break;

@@ -1,0 +1,285 @@
+// The interactive console on a real terminal: the real `reprise` binary in a
+// detached tmux session, driven with send-keys and read with capture-pane.
+// Tab completion, history across runs, Up-arrow, paging, Ctrl-C and colors.
+// These tests need tmux and fail (not skip) without it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "console_harness.h"
+
+namespace reprise::console {
+namespace {
+
+using namespace std::chrono_literals;
+using reprise::testing::RunCommand;
+
+std::string FindTmux() {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    std::string candidate = dir + "/tmux";
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A tmux server of our own (its socket in a temp dir) with one session
+// running /bin/sh, so the pane outlives the console and shows what it left.
+class Tmux {
+ public:
+  Tmux(const std::string& tmux, const std::string& dir, int width, int height)
+      : tmux_(tmux), socket_(dir + "/tmux-" + std::to_string(++count_) + ".sock") {
+    auto r = Run({"new-session", "-d", "-s", "t", "-x", std::to_string(width), "-y",
+                  std::to_string(height), "env PS1='sh$ ' /bin/sh"});
+    started_ = r.exit_code == 0;
+    start_error_ = r.err;
+  }
+  ~Tmux() { Run({"kill-server"}); }
+
+  bool started() const { return started_; }
+  const std::string& start_error() const { return start_error_; }
+
+  reprise::testing::CommandResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {tmux_, "-S", socket_});
+    return RunCommand(args, "", {}, 20s);
+  }
+  // Keys by tmux name ("Tab", "Enter", "Up", "C-c") or literal text.
+  void Keys(const std::vector<std::string>& keys) {
+    std::vector<std::string> args = {"send-keys", "-t", "t"};
+    args.insert(args.end(), keys.begin(), keys.end());
+    Run(args);
+  }
+  void Type(const std::string& text) { Run({"send-keys", "-t", "t", "-l", text}); }
+  // The visible pane, trailing blank lines removed; with escapes for colors.
+  std::string Capture(bool escapes = false) {
+    std::vector<std::string> args = {"capture-pane", "-p", "-J", "-t", "t"};
+    if (escapes) args.push_back("-e");
+    std::string out = Run(args).out;
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  }
+  std::string LastLine() {
+    std::string pane = Capture();
+    size_t nl = pane.rfind('\n');
+    return nl == std::string::npos ? pane : pane.substr(nl + 1);
+  }
+  // Polls until `done(pane)` holds; the last pane on timeout (for messages).
+  template <typename Pred>
+  bool WaitUntil(Pred done, std::string* pane, std::chrono::milliseconds timeout = 15s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      *pane = Capture();
+      if (done(*pane)) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  bool WaitFor(const std::string& needle, std::string* pane) {
+    return WaitUntil([&](const std::string& p) { return p.find(needle) != std::string::npos; },
+                     pane);
+  }
+  bool WaitForLastLine(const std::string& line, std::string* pane) {
+    return WaitUntil(
+        [&](const std::string& p) {
+          size_t nl = p.rfind('\n');
+          return (nl == std::string::npos ? p : p.substr(nl + 1)) == line;
+        },
+        pane);
+  }
+
+ private:
+  static inline int count_ = 0;
+  std::string tmux_, socket_;
+  bool started_ = false;
+  std::string start_error_;
+};
+
+class ConsoleTmuxTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { host_ = new testing::TestHost(); }
+  static void TearDownTestSuite() {
+    delete host_;
+    host_ = nullptr;
+  }
+  void SetUp() override {
+    tmux_path_ = FindTmux();
+    ASSERT_FALSE(tmux_path_.empty())
+        << "tmux is not installed; the interactive console tests need it (apt-get install tmux)";
+    ASSERT_FALSE(host_->address().empty()) << "reprise-test-host did not start";
+    history_ = dir_.File("history");
+  }
+  // A tmux session running the console, waiting for its first prompt.
+  std::unique_ptr<Tmux> StartConsole(int width = 160, int height = 40) {
+    auto tmux = std::make_unique<Tmux>(tmux_path_, dir_.path(), width, height);
+    EXPECT_TRUE(tmux->started()) << tmux->start_error();
+    std::string pane;
+    EXPECT_TRUE(tmux->WaitForLastLine("sh$", &pane)) << pane;
+    // A fixed inputrc and our own history file: the machine's settings
+    // must not change what the keys do.
+    tmux->Type("INPUTRC=/dev/null REPRISE_HISTORY=" + history_ + " " +
+               reprise::testing::BinaryPath("reprise") + " --agent " + host_->address());
+    tmux->Keys({"Enter"});
+    EXPECT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+    return tmux;
+  }
+
+  static constexpr const char* kPrompt = "test-host>";
+  static testing::TestHost* host_;
+  std::string tmux_path_;
+  reprise::testing::TempDir dir_;
+  std::string history_;
+};
+testing::TestHost* ConsoleTmuxTest::host_ = nullptr;
+
+TEST_F(ConsoleTmuxTest, TabCompletesCommandsFieldsChannelsAndValues) {
+  auto tmux = StartConsole();
+  std::string pane;
+  tmux->Type("sta");
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> status", &pane)) << pane;
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("health ok", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+
+  tmux->Type("find chan");
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> find channel", &pane)) << pane;
+  tmux->Type("= pay");
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> find channel = \"payments.received\"", &pane))
+      << pane;
+  tmux->Type("and outc");
+  tmux->Keys({"Tab"});
+  tmux->Type("= fa");
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine(
+      "test-host> find channel = \"payments.received\" and outcome = failed", &pane))
+      << pane;
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("boom: the handler threw", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  // On a terminal, outcomes are colored.
+  EXPECT_NE(tmux->Capture(true).find("\033[31mfailed"), std::string::npos)
+      << tmux->Capture(true);
+}
+
+TEST_F(ConsoleTmuxTest, TabListsChoicesWhenAmbiguous) {
+  auto tmux = StartConsole();
+  std::string pane;
+  tmux->Type("count by channel; help fi");
+  tmux->Keys({"Tab", "Tab"});
+  // Readline lists the choices under the line and keeps what was typed.
+  ASSERT_TRUE(tmux->WaitFor("\nfilter  find", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> count by channel; help fi", &pane)) << pane;
+  EXPECT_NE(pane.find("test-host> count by channel; help fi"), std::string::npos) << pane;
+}
+
+TEST_F(ConsoleTmuxTest, HistoryPersistsAcrossRunsAndUpArrowRecallsIt) {
+  std::string pane;
+  {
+    auto tmux = StartConsole();
+    tmux->Type("count by \\");
+    tmux->Keys({"Enter"});
+    tmux->Type("channel");
+    tmux->Keys({"Enter"});
+    ASSERT_TRUE(tmux->WaitFor("total", &pane)) << pane;
+    ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+    tmux->Keys({"C-d"});  // leave with Ctrl-D: nothing else enters the history
+    ASSERT_TRUE(tmux->WaitForLastLine("sh$", &pane)) << pane;
+  }
+  // Appended as one entry, right away, in the file named by REPRISE_HISTORY.
+  EXPECT_EQ(ReadFile(history_), "count by  channel\n");
+
+  auto tmux = StartConsole();
+  tmux->Keys({"Up"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> count by  channel", &pane)) << pane;
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("total", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("status");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("health ok", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Keys({"Up", "Up"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> count by  channel", &pane)) << pane;
+  tmux->Keys({"C-u"});
+  tmux->Type("quit");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("sh$", &pane)) << pane;
+  EXPECT_EQ(ReadFile(history_), "count by  channel\nstatus\nquit\n")
+      << "a repeated command is not stored twice";
+}
+
+TEST_F(ConsoleTmuxTest, FindPagesAScreenfulAtATime) {
+  // 14 rows: pages of 11 rows (the header and the prompt take the rest).
+  auto tmux = StartConsole(160, 14);
+  std::string pane;
+  tmux->Type("find");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("-- more (11 shown; Enter for next page, q to stop) --", &pane))
+      << pane;
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("-- more (22 shown; Enter for next page, q to stop) --", &pane))
+      << pane;
+  tmux->Type("q");
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  EXPECT_EQ(pane.find("-- more (22 shown"), std::string::npos) << "the prompt line is erased";
+
+  // Ctrl-C at the pager stops the listing, not the console.
+  tmux->Type("find limit 15");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("-- more (11 shown; Enter for next page, q to stop) --", &pane))
+      << pane;
+  tmux->Keys({"C-c"});
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("count");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("messages match", &pane)) << pane;
+}
+
+TEST_F(ConsoleTmuxTest, CtrlCAbandonsTheLineAndErrorsDoNotEndTheShell) {
+  auto tmux = StartConsole();
+  std::string pane;
+  tmux->Type("find outcome = fai");
+  tmux->Keys({"C-c"});
+  ASSERT_TRUE(tmux->WaitFor("test-host> find outcome = fai^C", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("find chanel = x");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("INVALID_ARGUMENT: filter: unknown field \"chanel\"", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("frobnicate");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("unknown command \"frobnicate\"", &pane)) << pane;
+  tmux->Type("count outcome = failed");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("messages match", &pane)) << pane;
+}
+
+TEST_F(ConsoleTmuxTest, UnreachableAgentAtStartExitsThree) {
+  Tmux tmux(tmux_path_, dir_.path(), 200, 20);
+  ASSERT_TRUE(tmux.started()) << tmux.start_error();
+  std::string pane;
+  ASSERT_TRUE(tmux.WaitForLastLine("sh$", &pane)) << pane;
+  std::string address = "127.0.0.1:" + std::to_string(reprise::testing::FreePort());
+  tmux.Type(reprise::testing::BinaryPath("reprise") + " --agent " + address + "; echo exit=$?");
+  tmux.Keys({"Enter"});
+  ASSERT_TRUE(tmux.WaitFor("exit=3", &pane)) << pane;
+  EXPECT_NE(pane.find("cannot reach agent at " + address), std::string::npos) << pane;
+}
+
+}  // namespace
+}  // namespace reprise::console
