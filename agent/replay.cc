@@ -27,11 +27,30 @@ std::string GuessContentType(std::string_view payload) {
   return "text/plain";
 }
 
-// The agent's DeliveryContext, minus recording and sending.
+// The agent's DeliveryContext, minus recording and sending; flows resolve to
+// the variants the recorded message was handled with.
 class ReplayContext final : public Context {
  public:
-  ReplayContext(const Message& in, std::vector<Message>* emitted) : in_(in), emitted_(emitted) {}
+  ReplayContext(const Message& in, std::string_view recorded_variant,
+                const ReplayOptions& options, std::vector<Message>* emitted)
+      : in_(in), recorded_variant_(recorded_variant), options_(options), emitted_(emitted) {}
   const Message& message() const override { return in_; }
+  std::string Flow(std::string_view name) override {
+    std::string variant = Resolve(name);
+    for (const auto& [n, v] : consulted_) {
+      if (n == name) return variant;
+    }
+    consulted_.emplace_back(name, variant);
+    return variant;
+  }
+  // As the agent records it: the variant when one flow was consulted,
+  // "flow=variant,..." when several.
+  std::string FlowVariant() const {
+    if (consulted_.size() == 1) return consulted_[0].second;
+    std::string out;
+    for (const auto& [n, v] : consulted_) out += (out.empty() ? "" : ",") + n + "=" + v;
+    return out;
+  }
   void Emit(std::string_view channel, std::string_view key, std::string_view payload,
             Headers headers, std::string_view content_type) override {
     Message out;
@@ -48,8 +67,26 @@ class ReplayContext final : public Context {
   }
 
  private:
+  std::string Resolve(std::string_view name) const {
+    if (auto it = options_.flows.find(name); it != options_.flows.end()) return it->second;
+    std::string_view rest = recorded_variant_;
+    if (rest.find('=') == std::string_view::npos) return std::string(rest);  // one flow, or none
+    while (!rest.empty()) {  // "flow=variant,flow=variant"
+      std::string_view item = rest.substr(0, rest.find(','));
+      rest = item.size() < rest.size() ? rest.substr(item.size() + 1) : std::string_view();
+      size_t eq = item.find('=');
+      if (eq != std::string_view::npos && item.substr(0, eq) == name) {
+        return std::string(item.substr(eq + 1));
+      }
+    }
+    return "";
+  }
+
   const Message& in_;
+  std::string_view recorded_variant_;
+  const ReplayOptions& options_;
   std::vector<Message>* emitted_;
+  std::vector<std::pair<std::string, std::string>> consulted_;  // flow, variant
 };
 
 template <typename S>
@@ -130,7 +167,8 @@ Status WriteExport(const std::string& path, const std::vector<Message>& messages
   return Status::Ok();
 }
 
-ReplayResult Replay(const Message& recorded, const Handler& handler) {
+ReplayResult Replay(const Message& recorded, const Handler& handler,
+                    const ReplayOptions& options) {
   ReplayResult result;
   if (!handler) {
     result.outcome = Outcome::kSkipped;
@@ -142,7 +180,7 @@ ReplayResult Replay(const Message& recorded, const Handler& handler) {
   in.outcome = Outcome::kPending;
   in.error.clear();
   in.flow_variant.clear();
-  ReplayContext ctx(in, &result.emitted);
+  ReplayContext ctx(in, recorded.flow_variant, options, &result.emitted);
   const std::string what = "handler for " + in.channel;
   try {
     result.status = handler(in, ctx);
@@ -151,25 +189,28 @@ ReplayResult Replay(const Message& recorded, const Handler& handler) {
   } catch (...) {
     result.status = Unknown(what + " threw a non-standard exception");
   }
+  result.flow_variant = ctx.FlowVariant();
   result.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
   result.error = result.status.ok() ? "" : result.status.message();
   return result;
 }
 
-std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handler& handler) {
+std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handler& handler,
+                                 const ReplayOptions& options) {
   std::vector<ReplayResult> results;
   results.reserve(recorded.size());
-  for (const Message& m : recorded) results.push_back(Replay(m, handler));
+  for (const Message& m : recorded) results.push_back(Replay(m, handler, options));
   return results;
 }
 
-std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handlers& handlers) {
+std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handlers& handlers,
+                                 const ReplayOptions& options) {
   static const Handler kNone;
   std::vector<ReplayResult> results;
   results.reserve(recorded.size());
   for (const Message& m : recorded) {
     auto it = handlers.find(m.channel);
-    results.push_back(Replay(m, it == handlers.end() ? kNone : it->second));
+    results.push_back(Replay(m, it == handlers.end() ? kNone : it->second, options));
   }
   return results;
 }
@@ -191,7 +232,9 @@ std::string Mismatch(const Message& recorded, const ReplayResult& replayed) {
 }
 
 void PrintTo(const ReplayResult& result, std::ostream* os) {
-  *os << "{" << OutcomeText(result.outcome, result.error) << ", emitted " << result.emitted.size();
+  *os << "{" << OutcomeText(result.outcome, result.error);
+  if (!result.flow_variant.empty()) *os << ", flow " << result.flow_variant;
+  *os << ", emitted " << result.emitted.size();
   for (const Message& m : result.emitted) *os << " " << m.channel << "/" << m.key;
   *os << "}";
 }

@@ -277,6 +277,49 @@ TEST(ReplayTest, ReproducesComparesOutcomeAndError) {
   EXPECT_EQ(printed.str(), "{ok, emitted 0}");
 }
 
+// Rounding that v1 gets wrong and v2 fixes; consults a second flow when asked.
+Status RoundingHandler(const Message& in, Context& ctx) {
+  std::string rounding = ctx.Flow("ledger.rounding");
+  if (in.payload == "two-flows") (void)ctx.Flow("ledger.fees");
+  if (rounding == "v1") return Internal("rounding error on " + in.key);
+  ctx.Emit("balance.updated", in.key, "rounded by " + rounding);
+  return Status::Ok();
+}
+
+TEST(ReplayTest, FlowsResolveToTheRecordedVariantUnlessOverridden) {
+  Message recorded = Inbound("payments.received", "{}");
+  recorded.error = "rounding error on account:42";
+  recorded.flow_variant = "v1";
+  ReplayResult r = Replay(recorded, RoundingHandler);
+  EXPECT_EQ(Mismatch(recorded, r), "");
+  EXPECT_EQ(r.flow_variant, "v1");
+
+  // Would v2 have handled it?
+  ReplayResult v2 = Replay(recorded, RoundingHandler, {.flows = {{"ledger.rounding", "v2"}}});
+  EXPECT_EQ(v2.outcome, Outcome::kOk);
+  EXPECT_EQ(v2.flow_variant, "v2");
+  ASSERT_EQ(v2.emitted.size(), 1u);
+  EXPECT_EQ(v2.emitted[0].payload, "rounded by v2");
+  std::ostringstream printed;
+  PrintTo(v2, &printed);
+  EXPECT_EQ(printed.str(), "{ok, flow v2, emitted 1 balance.updated/account:42}");
+
+  // Several flows are recorded as flow=variant,...
+  recorded.payload = "two-flows";
+  recorded.outcome = Outcome::kOk;
+  recorded.error.clear();
+  recorded.flow_variant = "ledger.rounding=v2,ledger.fees=f3";
+  ReplayResult two = Replay(recorded, RoundingHandler);
+  EXPECT_EQ(Mismatch(recorded, two), "");
+  EXPECT_EQ(two.flow_variant, "ledger.rounding=v2,ledger.fees=f3");
+  ReplayResult fees = Replay(recorded, RoundingHandler, {.flows = {{"ledger.fees", "f4"}}});
+  EXPECT_EQ(fees.flow_variant, "ledger.rounding=v2,ledger.fees=f4");
+
+  // No flow recorded: "" as for an undeclared flow (recorded as the agent does).
+  recorded.flow_variant.clear();
+  EXPECT_EQ(Replay(recorded, RoundingHandler).flow_variant, "ledger.rounding=,ledger.fees=");
+}
+
 // The replay's outcome and error are the agent's, byte for byte: deliver the
 // same inputs through a real agent and compare with what it journaled.
 TEST(ReplayTest, MatchesWhatTheAgentRecords) {
@@ -285,11 +328,18 @@ TEST(ReplayTest, MatchesWhatTheAgentRecords) {
   auto agent = Agent::Start({.service = "parity", .journal = url, .listen = ""});
   ASSERT_TRUE(agent.ok()) << agent.status().ToString();
   (*agent)->Handle("payments.received", PaymentHandler);
+  ASSERT_TRUE((*agent)->Flow("ledger.rounding", {"v1", "v2"}, "v1").ok());
+  ASSERT_TRUE((*agent)->Flow("ledger.fees", {"f1", "f2"}, "f2").ok());
+  (*agent)->Handle("rounding.requested", RoundingHandler);
   std::vector<std::string> ids;
   for (const char* payload : {"{}", "bad", "throw", "throw-int"}) {
     ids.push_back((*agent)->Deliver("payments.received", "account:1", payload).id);
   }
   ids.push_back((*agent)->Deliver("unhandled.channel", "account:1", "{}").id);
+  ids.push_back((*agent)->Deliver("rounding.requested", "account:1", "{}").id);
+  ids.push_back((*agent)->Deliver("rounding.requested", "account:1", "two-flows").id);
+  const Handlers handlers = {{"payments.received", PaymentHandler},
+                             {"rounding.requested", RoundingHandler}};
   ASSERT_TRUE((*agent)->Flush().ok());
 
   auto journal = Journal::Open(url);
@@ -298,9 +348,9 @@ TEST(ReplayTest, MatchesWhatTheAgentRecords) {
     auto lineage = (*journal)->Get(id);
     ASSERT_TRUE(lineage.ok()) << lineage.status().ToString();
     const Message& recorded = lineage->message;
-    ReplayResult r = Replay(recorded, recorded.channel == "payments.received"
-                                          ? Handler(PaymentHandler) : Handler());
+    ReplayResult r = std::move(Replay({recorded}, handlers)[0]);
     EXPECT_EQ(Mismatch(recorded, r), "");
+    EXPECT_EQ(r.flow_variant, recorded.flow_variant);
     if (r.outcome == Outcome::kOk) {
       EXPECT_EQ(r.emitted.size(), lineage->effects.size());
     }

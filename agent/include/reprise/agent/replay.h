@@ -48,6 +48,14 @@ struct ReplayResult {
   std::string error;                    // as the agent would record it
   Status status;                        // what the handler returned (or threw)
   std::vector<Message> emitted;         // what it emitted, in order (not sent)
+  std::string flow_variant;             // the flows it consulted, as the agent records them
+};
+
+struct ReplayOptions {
+  // Variants ctx.Flow(name) returns, by flow name ("ledger.rounding" -> "v2"):
+  // to try a case on another variant. Flows not listed here resolve to the
+  // variant the recorded message names in its flow_variant, else to "".
+  std::map<std::string, std::string, std::less<>> flows;
 };
 
 // Runs `handler` on `recorded` as the agent runs a handler on delivery:
@@ -56,16 +64,20 @@ struct ReplayResult {
 //   - it returns an error: failed, with the status message as the error
 //   - it throws: failed, "handler for C threw: WHAT"
 // The handler sees the recorded message as it first saw it: outcome pending,
-// no error. Emitted messages get the fields the agent would give them before
-// recording (direction out, causation, correlation, job, content type) but no
-// id and no record time, and nothing is sent.
-ReplayResult Replay(const Message& recorded, const Handler& handler);
+// no error, no flow variant; ctx.Flow(name) returns the variant that handled
+// it (see ReplayOptions). Emitted messages get the fields the agent would give
+// them before recording (direction out, causation, correlation, job, content
+// type) but no id and no record time, and nothing is sent.
+ReplayResult Replay(const Message& recorded, const Handler& handler,
+                    const ReplayOptions& options = {});
 // Replays each message in order through the same handler.
-std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handler& handler);
+std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handler& handler,
+                                 const ReplayOptions& options = {});
 // Replays each message through the handler of its channel, like an agent
 // with these handlers registered (a channel missing here is skipped).
 using Handlers = std::map<std::string, Handler, std::less<>>;
-std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handlers& handlers);
+std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handlers& handlers,
+                                 const ReplayOptions& options = {});
 
 // Whether the replay ended as recorded: same outcome, same error text.
 bool Reproduces(const Message& recorded, const ReplayResult& replayed);
