@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "convert.h"
+#include "migration.h"
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
@@ -363,6 +364,32 @@ grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
   if (!flow.ok()) return Finish(ctx, flow.status());
   FlowToProto(*flow, core_->flows().Names(), response->mutable_flow());
   response->set_version(flow->version);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
+                                              const v1::MigrateRequest* request,
+                                              v1::MigrateResponse* response) {
+  MigrationRequest r{.flow = request->flow(),
+                     .variant = request->variant(),
+                     .keys = {request->keys().begin(), request->keys().end()},
+                     .filter = request->filter(),
+                     .percent = request->percent() > 0 ? request->percent() : -1,
+                     .dry_run = request->dry_run(),
+                     .reason = request->reason(),
+                     .who = Caller(ctx),
+                     .rate = request->rate(),
+                     .concurrency = request->concurrency()};
+  if (request->has_reflow_since()) {
+    r.reflow_since_us = request->reflow_since().seconds() * 1000000 + request->reflow_since().nanos() / 1000;
+  }
+  auto result = reprise::Migrate(r, core_->flows(), core_->journal(), core_->reflow());
+  if (!result.ok()) return Finish(ctx, result.status());
+  response->set_keys(result->keys.size());
+  for (size_t i = 0; i < result->keys.size() && i < 10; ++i) response->add_sample_keys(result->keys[i]);
+  response->set_messages(result->messages);
+  response->set_flow_version(result->flow_version);
+  if (result->job) ToProto(*result->job, response->mutable_job());
   return Finish(ctx, Status::Ok());
 }
 

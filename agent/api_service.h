@@ -52,6 +52,9 @@ class ApiService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* SetFlow(grpc::CallbackServerContext* ctx,
                                     const v1::SetFlowRequest* request,
                                     v1::SetFlowResponse* response) override;
+  grpc::ServerUnaryReactor* Migrate(grpc::CallbackServerContext* ctx,
+                                    const v1::MigrateRequest* request,
+                                    v1::MigrateResponse* response) override;
   grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* ctx,
                                       const v1::ListAuditRequest* request,
                                       v1::ListAuditResponse* response) override;

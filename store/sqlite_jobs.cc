@@ -73,7 +73,20 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
   sel.params.push_back(static_cast<int64_t>(TargetDirection(spec.target)));
   const std::string dir = "?" + std::to_string(sel.params.size());
   sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
-            ") AND direction " + (other_direction ? "!= " : "= ") + dir + " ORDER BY id";
+            ") AND direction " + (other_direction ? "!= " : "= ") + dir;
+  if (!spec.keys.empty()) {
+    // The key list travels as one JSON array parameter, however long it is.
+    std::string array = "[";
+    for (size_t i = 0; i < spec.keys.size(); ++i) {
+      if (i) array += ",";
+      json::AppendQuoted(array, spec.keys[i]);
+    }
+    array += "]";
+    sel.params.emplace_back(std::in_place_type<std::string>, std::move(array));
+    sel.sql += " AND message_key IN (SELECT value FROM json_each(?" + std::to_string(sel.params.size()) + "))";
+  }
+  if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
+  sel.sql += " ORDER BY id";
   if (!other_direction && spec.limit > 0) sel.sql += " LIMIT " + std::to_string(spec.limit);
   return sel;
 }

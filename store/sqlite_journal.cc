@@ -306,6 +306,29 @@ class SqliteJournal final : public Journal {
     return rows;
   }
 
+  StatusOr<std::vector<std::string>> Keys(std::string_view filter_text, size_t max) override {
+    auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1});
+    if (!compiled.ok()) return compiled.status();
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    Stmt stmt;
+    REPRISE_RETURN_IF_ERROR(stmt.Prepare(
+        r.db(), "SELECT DISTINCT message_key FROM messages WHERE (" + compiled->where +
+                    ") ORDER BY message_key LIMIT " + std::to_string(max + 1)));
+    for (size_t i = 0; i < compiled->params.size(); ++i) {
+      stmt.BindValue(static_cast<int>(i) + 1, compiled->params[i]);
+    }
+    std::vector<std::string> keys;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) keys.push_back(ColumnText(stmt.get(), 0));
+    if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "list keys");
+    if (keys.size() > max) {
+      return ResourceExhausted("more than " + std::to_string(max) +
+                               " keys match; narrow the filter (e.g. add `recorded > -1d`)");
+    }
+    return keys;
+  }
+
   StatusOr<std::vector<ChannelInfo>> Channels() override {
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();

@@ -62,6 +62,9 @@ class FaultyJournal final : public Journal {
     return real_->Count(f, g);
   }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return real_->Channels(); }
+  StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
+    return real_->Keys(f, max);
+  }
   JobStore& jobs() override { return real_->jobs(); }
   AuditStore& audit() override { return real_->audit(); }
   FlowStore& flows() override { return real_->flows(); }

@@ -42,6 +42,10 @@ struct JobSpec {
   uint64_t limit = 0;         // 0: every selected message
   std::string reason;
   std::string created_by;
+  // Narrow the selection further (migrations use these; not stored with the
+  // job, which keeps its fixed selection instead):
+  std::vector<std::string> keys;  // only messages of these keys, when not empty
+  bool originals_only = false;    // skip reflowed copies (origin set)
 };
 
 struct JobRecord {

@@ -99,6 +99,9 @@ class Journal {
                                                 std::string_view group_by) = 0;
   // Every channel seen, with counts.
   virtual StatusOr<std::vector<ChannelInfo>> Channels() = 0;
+  // Distinct keys of the messages matching `filter`, sorted; at most `max`
+  // (RESOURCE_EXHAUSTED when there are more).
+  virtual StatusOr<std::vector<std::string>> Keys(std::string_view filter, size_t max) = 0;
 
   // Jobs (reflows) kept in the same journal; see job.h.
   virtual JobStore& jobs() = 0;
