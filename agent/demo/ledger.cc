@@ -154,8 +154,15 @@ Status Ledger::HandlePayment(const Message& in, Context& ctx) {
   }
   int64_t balance;
   {
+    // Idempotent per payment: a replayed payment (a reflow, a migration)
+    // replaces what the same payment contributed before instead of adding
+    // to it again, so replays correct balances rather than double them.
     std::lock_guard<std::mutex> lock(mu_);
-    balance = balances_[in.key] += cents;
+    std::string payment = JsonField(in.payload, "payment_id");
+    if (payment.empty()) payment = in.origin_id.empty() ? in.id : in.origin_id;
+    auto it = applied_.try_emplace(payment, 0).first;
+    balance = balances_[in.key] += cents - it->second;
+    it->second = cents;
     rendered_[in.key] = FormatCents(balance);
   }
   ctx.Emit("balance.updated", in.key,

@@ -52,6 +52,7 @@ class Ledger {
   LedgerOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, int64_t> balances_;  // cents; guarded by mu_
+  std::map<std::string, int64_t> applied_;   // payment id -> cents it added; guarded by mu_
   std::map<std::string, std::string> rendered_;  // cached balance texts; guarded by mu_
   std::string log_level_ = "info";           // guarded by mu_
   std::mt19937_64 rng_;                      // guarded by mu_
