@@ -41,6 +41,61 @@ grpc::Status AgentClient::CountMessages(const v1::CountMessagesRequest& request,
   return stub_->CountMessages(context.get(), request, response);
 }
 
+grpc::Status AgentClient::StartReflow(const v1::StartReflowRequest& request, v1::StartReflowResponse* response) {
+  auto context = NewContext();
+  return stub_->StartReflow(context.get(), request, response);
+}
+
+grpc::Status AgentClient::ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) {
+  auto context = NewContext();
+  return stub_->ListJobs(context.get(), request, response);
+}
+
+grpc::Status AgentClient::GetJob(const v1::GetJobRequest& request, v1::Job* response) {
+  auto context = NewContext();
+  return stub_->GetJob(context.get(), request, response);
+}
+
+grpc::Status AgentClient::CancelJob(const v1::CancelJobRequest& request, v1::Job* response) {
+  auto context = NewContext();
+  return stub_->CancelJob(context.get(), request, response);
+}
+
+grpc::Status AgentClient::ListAudit(const v1::ListAuditRequest& request, v1::ListAuditResponse* response) {
+  auto context = NewContext();
+  return stub_->ListAudit(context.get(), request, response);
+}
+
+grpc::Status AgentClient::InvokeKnob(const v1::InvokeKnobRequest& request, v1::InvokeKnobResponse* response) {
+  auto context = NewContext();
+  return stub_->InvokeKnob(context.get(), request, response);
+}
+
+grpc::Status AgentClient::GetFlow(const v1::GetFlowRequest& request, v1::GetFlowResponse* response) {
+  auto context = NewContext();
+  return stub_->GetFlow(context.get(), request, response);
+}
+
+grpc::Status AgentClient::SetFlow(const v1::SetFlowRequest& request, v1::SetFlowResponse* response) {
+  auto context = NewContext();
+  return stub_->SetFlow(context.get(), request, response);
+}
+
+grpc::Status AgentClient::ListKnobs(v1::ListKnobsResponse* response) {
+  auto context = NewContext();
+  return stub_->ListKnobs(context.get(), v1::ListKnobsRequest(), response);
+}
+
+grpc::Status AgentClient::ListFlows(v1::ListFlowsResponse* response) {
+  auto context = NewContext();
+  return stub_->ListFlows(context.get(), v1::ListFlowsRequest(), response);
+}
+
+std::unique_ptr<grpc::ClientReader<v1::JobProgress>> AgentClient::WatchJob(
+    grpc::ClientContext* context, const v1::WatchJobRequest& request) {
+  return stub_->WatchJob(context, request);
+}
+
 std::string StatusCodeName(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK: return "OK";

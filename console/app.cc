@@ -56,7 +56,9 @@ int RunConsole(int argc, char** argv) {
   CommandRegistry registry;
   RegisterBuiltinCommands(registry);
   Session session(registry, output, agent, *pager,
-                  {.assume_yes = options.yes, .interactive = interactive});
+                  {.assume_yes = options.yes,
+                   .interactive = interactive,
+                   .terminal = terminal.stdin_tty && terminal.stdout_tty});
   Shell shell(session);
 
   if (options.commands) return shell.RunCommands(*options.commands);

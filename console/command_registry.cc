@@ -94,8 +94,7 @@ std::string CommandRegistry::HelpFor(std::string_view name) const {
     out += "\n";
   }
   if (c->mutates) {
-    out += "\nThis command changes state: it asks for confirmation on a terminal "
-           "(unless --yes) and is recorded in the audit log.\n";
+    out += "\nThis command changes state: the agent records it in its audit log.\n";
   }
   return out;
 }

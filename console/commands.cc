@@ -8,6 +8,12 @@ void RegisterBuiltinCommands(CommandRegistry& registry) {
   RegisterFindCommand(registry);
   RegisterShowCommand(registry);
   RegisterCountCommand(registry);
+  RegisterTraceCommand(registry);
+  RegisterReflowCommands(registry);
+  RegisterExportCommand(registry);
+  RegisterKnobCommands(registry);
+  RegisterAuditCommand(registry);
+  RegisterFlowCommands(registry);
   RegisterHelpCommands(registry);
 }
 

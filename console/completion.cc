@@ -210,7 +210,7 @@ Completion Complete(const CommandRegistry& registry, const Vocabulary& vocabular
   result.candidates.erase(std::unique(result.candidates.begin(), result.candidates.end()),
                           result.candidates.end());
   if (result.candidates.size() == 1 && !result.candidates[0].empty() &&
-      result.candidates[0].back() == '.') {
+      (result.candidates[0].back() == '.' || result.candidates[0].back() == '=')) {
     result.append_space = false;
   }
   return result;

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "reprise/console/format.h"
+#include "reprise/console/interrupt.h"
 
 namespace reprise::console {
 namespace {
@@ -69,12 +70,62 @@ CommandStatus Session::Connect() {
     return RpcFailure(status);
   }
   UpdateDescribe(response);
+  // Knob arguments and flow variants for completion; an older agent without
+  // these calls simply completes less.
+  v1::ListKnobsResponse knobs;
+  if (agent_.ListKnobs(&knobs).ok()) {
+    for (const auto& k : knobs.knobs()) {
+      auto& args = vocabulary_.knobs[k.name()];
+      for (const auto& a : k.args()) {
+        args.push_back({a.name(), {a.values().begin(), a.values().end()}});
+      }
+    }
+  }
+  RefreshFlows();
   return CommandStatus::Ok();
+}
+
+void Session::RefreshFlows() {
+  if (!describe_) return;
+  for (const auto& f : describe_->flows()) vocabulary_.flows[f];
+  v1::ListFlowsResponse flows;
+  if (agent_.ListFlows(&flows).ok()) {
+    for (const auto& f : flows.flows()) {
+      vocabulary_.flows[f.name()].assign(f.variants().begin(), f.variants().end());
+    }
+  }
+}
+
+bool Session::Confirm(const std::string& question) {
+  if (options_.assume_yes || !options_.terminal) return true;
+  std::ostream& out = output_.out();
+  out << question << " [y/N] " << std::flush;
+  InterruptScope interrupt;
+  std::string answer;
+  bool read = ReadTerminalLine(interrupt, &answer);
+  if (!read) out << (interrupt.interrupted() ? "^C\n" : "\n");
+  while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r')) answer.pop_back();
+  size_t b = answer.find_first_not_of(' ');
+  answer = b == std::string::npos ? "" : answer.substr(b);
+  return read && (answer == "y" || answer == "Y" || answer == "yes" || answer == "YES");
 }
 
 void Session::UpdateDescribe(const v1::DescribeResponse& response) {
   describe_ = response;
-  vocabulary_ = VocabularyFromDescribe(response);
+  Vocabulary fresh = VocabularyFromDescribe(response);
+  fresh.knobs = std::move(vocabulary_.knobs);
+  fresh.flows = std::move(vocabulary_.flows);
+  fresh.job_ids = [this] {
+    std::vector<std::string> ids;
+    v1::ListJobsRequest request;
+    request.set_limit(50);
+    v1::ListJobsResponse jobs;
+    if (agent_.ListJobs(request, &jobs).ok()) {
+      for (const auto& j : jobs.jobs()) ids.push_back(j.id());
+    }
+    return ids;
+  };
+  vocabulary_ = std::move(fresh);
 }
 
 CommandStatus Session::RpcFailure(const grpc::Status& status) const {

@@ -42,7 +42,8 @@ class CompletionTest : public ::testing::Test {
 
 TEST_F(CompletionTest, CommandNames) {
   EXPECT_EQ(Candidates("st"), (Strings{"status"}));
-  EXPECT_EQ(Candidates("  c"), (Strings{"count"}));
+  EXPECT_EQ(Candidates("  co"), (Strings{"count"}));
+  EXPECT_EQ(Candidates("  c"), (Strings{"cancel", "count"}));
   Strings all = Candidates("");
   for (const char* name : {"status", "find", "show", "count", "help", "quit", "exit"}) {
     EXPECT_NE(std::find(all.begin(), all.end(), name), all.end()) << name;
@@ -139,6 +140,33 @@ TEST(VocabularyTest, BuiltFromDescribe) {
   EXPECT_EQ(v.values["channel"][0], "\"payments.received\"");
   ASSERT_EQ(v.fields.size(), 8u);
   EXPECT_TRUE(v.fields.back().is_prefix);
+}
+
+TEST_F(CompletionTest, KnobNamesArgumentsAndEnumValues) {
+  vocabulary_.knobs["log.level"] = {{"level", {"debug", "info", "warn", "error"}}};
+  vocabulary_.knobs["downstream.set"] = {{"failure_percent", {}}};
+  EXPECT_EQ(Candidates("knob "), (Strings{"downstream.set", "log.level"}));
+  EXPECT_EQ(Candidates("knob lo"), (Strings{"log.level"}));
+  Completion args = Complete(registry_, vocabulary_, "knob downstream.set fa");
+  EXPECT_EQ(args.candidates, (Strings{"failure_percent="}));
+  EXPECT_FALSE(args.append_space) << "the value follows the =";
+  EXPECT_EQ(Candidates("knob log.level level=d"), (Strings{"debug"}));
+  EXPECT_TRUE(Candidates("knob log.level level=debug ").empty()) << "every argument given";
+}
+
+TEST_F(CompletionTest, FlowsVariantsJobIdsAndReflowOptions) {
+  vocabulary_.flows["ledger.rounding"] = {"v1", "v2"};
+  EXPECT_EQ(Candidates("flow "), (Strings{"set", "show"}));
+  EXPECT_EQ(Candidates("flow show le"), (Strings{"ledger.rounding"}));
+  EXPECT_EQ(Candidates("flow set ledger.rounding def"), (Strings{"default="}));
+  EXPECT_EQ(Candidates("flow set ledger.rounding default="), (Strings{"v1", "v2"}));
+  EXPECT_EQ(Candidates("flow set ledger.rounding rollout="), (Strings{"v1:", "v2:"}));
+  vocabulary_.job_ids = [] { return Strings{"1", "2", "12"}; };
+  EXPECT_EQ(Candidates("watch 1"), (Strings{"1", "12"}));
+  EXPECT_EQ(Candidates("cancel "), (Strings{"1", "12", "2"}));
+  EXPECT_EQ(Candidates("reflow outcome = failed t"), (Strings{"to"}));
+  EXPECT_EQ(Candidates("reflow outcome = failed to "), (Strings{"downstream", "self"}));
+  EXPECT_EQ(Candidates("reflow outcome = failed d"), (Strings{"dry-run"}));
 }
 
 }  // namespace

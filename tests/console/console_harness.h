@@ -18,10 +18,16 @@ namespace reprise::console::testing {
 // destruction.
 class TestHost {
  public:
-  TestHost() {
-    std::string binary = reprise::testing::BinaryPath("reprise-test-host");
-    auto started = reprise::testing::Subprocess::Start(
-        {binary, "--listen", "127.0.0.1:0", "--journal", "sqlite:" + dir_.File("test.journal")});
+  TestHost() : TestHost(std::vector<std::string>{}) {}
+  // With extra reprise-test-host options (--no-seed, --seed-failures N,
+  // --fixed, --flows, ...) and optionally a journal of the caller's (so a
+  // second host can open what a first one wrote).
+  explicit TestHost(const std::vector<std::string>& extra, std::string journal = "") {
+    if (journal.empty()) journal = dir_.File("test.journal");
+    std::vector<std::string> argv = {reprise::testing::BinaryPath("reprise-test-host"), "--listen",
+                                     "127.0.0.1:0", "--journal", "sqlite:" + journal};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto started = reprise::testing::Subprocess::Start(argv);
     if (!started) return;
     process_.emplace(std::move(*started));
     auto line = process_->WaitForLine("listening on ", std::chrono::seconds(30));
@@ -30,6 +36,11 @@ class TestHost {
   // Empty when the host did not start; tests ASSERT on it.
   const std::string& address() const { return address_; }
   const std::string& dir() const { return dir_.path(); }
+  // Stops the host (SIGTERM, a clean stop) and waits for it.
+  void Stop() {
+    if (process_) process_->Kill(15);
+    process_.reset();
+  }
 
  private:
   reprise::testing::TempDir dir_;

@@ -122,7 +122,8 @@ class ConsoleTmuxTest : public ::testing::Test {
     history_ = dir_.File("history");
   }
   // A tmux session running the console, waiting for its first prompt.
-  std::unique_ptr<Tmux> StartConsole(int width = 160, int height = 40) {
+  std::unique_ptr<Tmux> StartConsole(int width = 160, int height = 40,
+                                     const std::string& address = "") {
     auto tmux = std::make_unique<Tmux>(tmux_path_, dir_.path(), width, height);
     EXPECT_TRUE(tmux->started()) << tmux->start_error();
     std::string pane;
@@ -130,7 +131,8 @@ class ConsoleTmuxTest : public ::testing::Test {
     // A fixed inputrc and our own history file: the machine's settings
     // must not change what the keys do.
     tmux->Type("INPUTRC=/dev/null REPRISE_HISTORY=" + history_ + " " +
-               reprise::testing::BinaryPath("reprise") + " --agent " + host_->address());
+               reprise::testing::BinaryPath("reprise") + " --agent " +
+               (address.empty() ? host_->address() : address));
     tmux->Keys({"Enter"});
     EXPECT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
     return tmux;
@@ -279,6 +281,113 @@ TEST_F(ConsoleTmuxTest, UnreachableAgentAtStartExitsThree) {
   tmux.Keys({"Enter"});
   ASSERT_TRUE(tmux.WaitFor("exit=3", &pane)) << pane;
   EXPECT_NE(pane.find("cannot reach agent at " + address), std::string::npos) << pane;
+}
+
+TEST_F(ConsoleTmuxTest, ReflowAsksShowsProgressAndCompletes) {
+  testing::TestHost slow({"--no-seed", "--seed-failures", "40", "--fixed", "--handler-delay-ms",
+                          "20"});
+  ASSERT_FALSE(slow.address().empty());
+  auto tmux = StartConsole(160, 40, slow.address());
+  std::string pane;
+  tmux->Type("reflow direction = in rate 20");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("dry run: 40 messages (5 keys) would be replayed to self", &pane))
+      << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine("Reflow 40 messages (5 keys) to self? [y/N]", &pane)) << pane;
+  tmux->Type("y");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("started job 1: 40 messages to self", &pane)) << pane;
+  // The progress line, redrawn in place while the job runs.
+  ASSERT_TRUE(tmux->WaitUntil(
+      [](const std::string& p) {
+        return p.find("job 1  [#") != std::string::npos && p.find("/40") != std::string::npos &&
+               p.find("ETA") != std::string::npos;
+      },
+      &pane))
+      << pane;
+  ASSERT_TRUE(tmux->WaitFor("job 1 completed: 40 of 40 replayed, 0 failed", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  EXPECT_EQ(pane.find("job 1  [#"), std::string::npos) << "the progress line is replaced";
+
+  // Answering no starts nothing. (The 40 copies are inbound too.)
+  tmux->Type("reflow direction = in");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("Reflow 80 messages (5 keys) to self? [y/N]", &pane)) << pane;
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("not started", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("jobs");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("completed", &pane)) << pane;
+  EXPECT_EQ(pane.find("\n   2  "), std::string::npos) << pane;
+}
+
+TEST_F(ConsoleTmuxTest, CtrlCDetachesFromAWatchedJob) {
+  testing::TestHost slow({"--no-seed", "--seed-failures", "300", "--fixed", "--handler-delay-ms",
+                          "20"});
+  ASSERT_FALSE(slow.address().empty());
+  auto tmux = StartConsole(160, 40, slow.address());
+  std::string pane;
+  tmux->Type("reflow direction = in rate 10");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("Reflow 300 messages (5 keys) to self? [y/N]", &pane)) << pane;
+  tmux->Type("yes");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("job 1  [", &pane)) << pane;
+  tmux->Keys({"C-c"});
+  ASSERT_TRUE(tmux->WaitFor("detached: job 1 keeps running; re-attach with: watch 1", &pane))
+      << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+
+  tmux->Type("watch 1");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitUntil(
+      [](const std::string& p) {
+        size_t nl = p.rfind('\n');
+        return p.substr(nl == std::string::npos ? 0 : nl + 1).rfind("job 1  [", 0) == 0;
+      },
+      &pane))
+      << pane;
+  tmux->Keys({"C-c"});
+  ASSERT_TRUE(tmux->WaitUntil(
+      [](const std::string& p) {
+        size_t first = p.find("detached: job 1");
+        return first != std::string::npos &&
+               p.find("detached: job 1", first + 1) != std::string::npos;
+      },
+      &pane))
+      << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  // The shell goes on, and so does the job.
+  tmux->Type("jobs");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("running", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("cancel 1");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("Cancel job 1 (running", &pane)) << pane;
+  tmux->Type("y");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("job 1 cancel", &pane)) << pane;
+}
+
+TEST_F(ConsoleTmuxTest, TabCompletesKnobNamesAndArguments) {
+  testing::TestHost flows({"--flows"});
+  ASSERT_FALSE(flows.address().empty());
+  auto tmux = StartConsole(160, 40, flows.address());
+  std::string pane;
+  tmux->Type("knob flow.p");
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> knob flow.probe", &pane)) << pane;
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> knob flow.probe keys=", &pane)) << pane;
+  tmux->Type("x,y");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("x=v1,y=v1", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  tmux->Type("flow show te");
+  tmux->Keys({"Tab"});
+  ASSERT_TRUE(tmux->WaitForLastLine("test-host> flow show test.flow", &pane)) << pane;
 }
 
 }  // namespace

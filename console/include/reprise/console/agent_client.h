@@ -29,6 +29,24 @@ class AgentClient {
   grpc::Status CountMessages(const v1::CountMessagesRequest& request,
                              v1::CountMessagesResponse* response);
 
+  grpc::Status StartReflow(const v1::StartReflowRequest& request,
+                           v1::StartReflowResponse* response);
+  // The progress stream of a job. `context` belongs to the caller (it has no
+  // deadline: a watch lasts as long as the job; TryCancel() ends it).
+  std::unique_ptr<grpc::ClientReader<v1::JobProgress>> WatchJob(
+      grpc::ClientContext* context, const v1::WatchJobRequest& request);
+  grpc::Status ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response);
+  grpc::Status GetJob(const v1::GetJobRequest& request, v1::Job* response);
+  grpc::Status CancelJob(const v1::CancelJobRequest& request, v1::Job* response);
+
+  grpc::Status ListAudit(const v1::ListAuditRequest& request, v1::ListAuditResponse* response);
+  grpc::Status ListKnobs(v1::ListKnobsResponse* response);
+  grpc::Status InvokeKnob(const v1::InvokeKnobRequest& request,
+                          v1::InvokeKnobResponse* response);
+  grpc::Status ListFlows(v1::ListFlowsResponse* response);
+  grpc::Status GetFlow(const v1::GetFlowRequest& request, v1::GetFlowResponse* response);
+  grpc::Status SetFlow(const v1::SetFlowRequest& request, v1::SetFlowResponse* response);
+
  private:
   // A context whose deadline is now + timeout.
   std::unique_ptr<grpc::ClientContext> NewContext() const;

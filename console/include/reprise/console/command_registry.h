@@ -64,6 +64,17 @@ struct Vocabulary {
   std::vector<std::string> channels;
   // field -> completions offered as its value (channels quoted).
   std::map<std::string, std::vector<std::string>> values;
+
+  // Knobs with their arguments (ListKnobs, fetched when the console connects).
+  struct KnobArg {
+    std::string name;
+    std::vector<std::string> values;  // enum arguments: the allowed values
+  };
+  std::map<std::string, std::vector<KnobArg>> knobs;
+  // Flow name -> variants (Describe.flows and ListFlows).
+  std::map<std::string, std::vector<std::string>> flows;
+  // Current job ids, asked for when needed (empty function: none known).
+  std::function<std::vector<std::string>()> job_ids;
 };
 
 // What an argument completer gets: the arguments before the word under the

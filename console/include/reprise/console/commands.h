@@ -21,6 +21,18 @@ void RegisterStatusCommand(CommandRegistry& registry);
 void RegisterFindCommand(CommandRegistry& registry);
 void RegisterShowCommand(CommandRegistry& registry);
 void RegisterCountCommand(CommandRegistry& registry);
+void RegisterReflowCommands(CommandRegistry& registry);  // reflow, jobs, watch, cancel
+void RegisterTraceCommand(CommandRegistry& registry);
+void RegisterExportCommand(CommandRegistry& registry);
+void RegisterKnobCommands(CommandRegistry& registry);    // knobs, knob
+void RegisterAuditCommand(CommandRegistry& registry);
+void RegisterFlowCommands(CommandRegistry& registry);    // flows, flow
+
+class Session;
+// Follows a job with WatchJob until it ends: a live line on a terminal,
+// a summary line otherwise (the final JobProgress with --json). Ctrl-C
+// detaches. Failed when the job ended stopped.
+CommandStatus FollowJob(Session& session, const std::string& id);
 
 // A `KEYWORD VALUE` clause at the end of a command line, such as
 // `limit 200` (find) or `by channel` (count). The filter is then the span

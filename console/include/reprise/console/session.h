@@ -18,6 +18,7 @@ namespace reprise::console {
 struct SessionOptions {
   bool assume_yes = false;   // --yes: skip confirmations
   bool interactive = false;  // a person at the prompt
+  bool terminal = false;     // standard input and output are a terminal: ask, show progress
 };
 
 // State shared by the commands of one console run. Not thread-safe: the
@@ -51,6 +52,16 @@ class Session {
 
   // Prints `message` as one line of JSON (the protobuf JSON mapping).
   void PrintJson(const google::protobuf::Message& message);
+
+  // Asks `question` ("Reflow 5 messages to self?") with " [y/N] " on a
+  // terminal and returns the answer; true without asking with --yes or when
+  // not on a terminal. Ctrl-C or end of input answer no.
+  bool Confirm(const std::string& question);
+  // Live progress (redrawn in place) is shown: a terminal and not --json.
+  bool live_progress() const { return options_.terminal && !output_.json(); }
+
+  // Re-reads the flows for completion (after `flows` or `flow set`).
+  void RefreshFlows();
 
  private:
   const CommandRegistry& registry_;

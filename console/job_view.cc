@@ -1,0 +1,137 @@
+#include "reprise/console/job_view.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "reprise/console/format.h"
+#include "reprise/console/message_view.h"
+
+namespace reprise::console {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+Style StateStyle(v1::JobState state) {
+  switch (state) {
+    case v1::COMPLETED: return Style::kGreen;
+    case v1::STOPPED: return Style::kRed;
+    case v1::RUNNING:
+    case v1::CANCELLING: return Style::kYellow;
+    default: return Style::kNone;
+  }
+}
+
+std::string Indent(const std::string& text) {
+  std::istringstream lines(text);
+  std::string out;
+  for (std::string l; std::getline(lines, l);) out += "  " + l + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string JobStateName(v1::JobState state) {
+  if (state == v1::JOB_STATE_UNSPECIFIED) return "";
+  return Lower(v1::JobState_Name(state));
+}
+
+std::string TargetName(v1::ReflowTarget target) {
+  return target == v1::DOWNSTREAM ? "downstream" : "self";
+}
+
+bool JobEnded(v1::JobState state) {
+  return state == v1::CANCELLED || state == v1::COMPLETED || state == v1::STOPPED;
+}
+
+Table JobTable() {
+  return Table({{.header = "id", .align = Table::Align::kRight, .shrinkable = false},
+                {.header = "state", .shrinkable = false},
+                {.header = "target", .shrinkable = false},
+                {.header = "done/total", .align = Table::Align::kRight, .shrinkable = false},
+                {.header = "failed", .align = Table::Align::kRight, .shrinkable = false},
+                {.header = "redelivered", .align = Table::Align::kRight, .shrinkable = false},
+                {.header = "created (UTC)", .min_width = 11, .shrink_last = true},
+                {.header = "filter", .min_width = 10},
+                {.header = "reason", .min_width = 6}});
+}
+
+void AddJobRow(Table& table, const v1::Job& job) {
+  table.AddRow({{job.id()},
+                {JobStateName(job.state()), StateStyle(job.state())},
+                {TargetName(job.target())},
+                {std::to_string(job.done()) + "/" + std::to_string(job.total())},
+                {std::to_string(job.failed()), job.failed() > 0 ? Style::kRed : Style::kNone},
+                {std::to_string(job.redelivered())},
+                {FormatTimestamp(job.created_at().seconds(), job.created_at().nanos())},
+                {job.filter()},
+                {job.reason()}});
+}
+
+std::string RenderProgressLine(const v1::JobProgress& progress, size_t width) {
+  const v1::Job& job = progress.job();
+  const uint64_t total = job.total();
+  const uint64_t done = std::min(job.done(), total == 0 ? job.done() : total);
+  const double fraction = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+  char tail[160];
+  std::string eta = progress.eta_seconds() > 0
+                        ? FormatDuration(static_cast<uint64_t>(std::ceil(progress.eta_seconds())))
+                        : "-";
+  std::snprintf(tail, sizeof tail, "  %llu/%llu  %3d%%  failed %llu  %.1f/s  ETA %s",
+                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                static_cast<int>(fraction * 100), static_cast<unsigned long long>(job.failed()),
+                progress.rate(), eta.c_str());
+  std::string head = "job " + job.id() + "  ";
+  size_t fixed = head.size() + 2 + std::string(tail).size();
+  size_t bar = width > fixed + 10 ? std::min<size_t>(40, width - fixed) : 10;
+  size_t filled = static_cast<size_t>(fraction * static_cast<double>(bar));
+  std::string line = head + "[" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" +
+                     tail;
+  return TruncateToWidth(line, width);
+}
+
+std::string RenderJobSummary(const v1::Job& job) {
+  std::string out = "job " + job.id() + " " + JobStateName(job.state()) + ": " +
+                    std::to_string(job.done()) + " of " + std::to_string(job.total()) +
+                    " replayed, " + std::to_string(job.failed()) + " failed, " +
+                    std::to_string(job.redelivered()) + " redelivered";
+  if (!job.reason().empty()) out += " (" + SanitizeForTerminal(job.reason()) + ")";
+  return out;
+}
+
+std::string RenderDryRun(const v1::DryRunSummary& s, v1::ReflowTarget target,
+                         const Output& output) {
+  std::ostringstream out;
+  out << "dry run: " << s.messages() << (s.messages() == 1 ? " message" : " messages") << " ("
+      << s.keys() << (s.keys() == 1 ? " key" : " keys") << ") would be replayed to "
+      << TargetName(target) << "; " << s.excluded()
+      << " excluded (other direction)\n";
+  auto groups = [&](const char* title,
+                    const google::protobuf::RepeatedPtrField<v1::CountMessagesResponse::Group>& g) {
+    if (g.empty()) return;
+    Table table({{.header = title}, {.header = "count", .align = Table::Align::kRight,
+                                     .shrinkable = false}});
+    for (const auto& group : g) {
+      table.AddRow({{group.value().empty() ? "(none)" : group.value()},
+                    {std::to_string(group.count())}});
+    }
+    out << Indent(table.Render(output.width() > 2 ? output.width() - 2 : 1, output));
+  };
+  groups("channel", s.by_channel());
+  groups("outcome", s.by_outcome());
+  if (!s.sample().empty()) {
+    out << "sample (oldest first):\n";
+    Table table = MessageTable();
+    for (const auto& m : s.sample()) AddMessageRow(table, m);
+    out << Indent(table.Render(output.width() > 2 ? output.width() - 2 : 1, output));
+  }
+  return out.str();
+}
+
+}  // namespace reprise::console
