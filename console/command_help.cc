@@ -29,7 +29,7 @@ std::string PrefixFieldSyntax(const Vocabulary::Field& f) {
 // `help filter`: the language, with the fields the connected agent knows.
 std::string FilterHelp(Session& session) {
   std::string out =
-      "The filter language selects messages (find, count, and later reflow and export):\n"
+      "The filter language selects messages (find, count, reflow, export):\n"
       "\n"
       "  channel = \"payments.received\" and outcome = failed and recorded > -2h\n"
       "  key ~ \"account:4*\" or error ~ \"timeout\"\n"
