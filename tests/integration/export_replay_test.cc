@@ -1,17 +1,15 @@
 // A production case becomes a test case: a real agent (gRPC on loopback, a
-// real SQLite journal) handles messages, some of which fail; the failures are
-// exported to a JSON Lines file; the file is loaded and replayed through the
-// same handler, and every replay reproduces the recorded outcome and error.
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/grpcpp.h>
+// real SQLite journal) handles messages, some of which fail; the real console
+// exports the failures to a JSON Lines file (`export FILTER FILE`); the file
+// is loaded and replayed through the same handler, and every replay
+// reproduces the recorded outcome and error.
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include "reprise/agent/agent.h"
 #include "reprise/agent/replay.h"
-#include "reprise/v1/agent.grpc.pb.h"
 #include "support/test_env.h"
 
 namespace reprise {
@@ -57,39 +55,14 @@ class ExportReplayTest : public ::testing::Test {
     ASSERT_TRUE(agent_->Flush().ok());
   }
 
-  // Exports the messages `filter` selects to `path` as the console's
-  // `export FILTER FILE` does.
-  //
-  // TODO(console export): switch to the real console once it has `export`:
-  //   testing::RunCommand({testing::BinaryPath("reprise"), "--agent",
-  //                        agent_->listen_address(), "-c", "export " + filter + " " + path});
-  // Until then the file is written here in the same format: every match
-  // (with payload) from ListMessages, one MessageToJsonString line each.
+  // Exports the messages `filter` selects to `path` with the real console:
+  // `reprise --agent ADDR -c "export FILTER FILE"`.
   void Export(const std::string& filter, const std::string& path) {
-    auto stub = v1::Agent::NewStub(
-        grpc::CreateChannel(agent_->listen_address(), grpc::InsecureChannelCredentials()));
-    google::protobuf::util::JsonPrintOptions json;
-    json.preserve_proto_field_names = true;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    ASSERT_TRUE(out) << path;
-    v1::ListMessagesRequest req;
-    req.set_filter(filter);
-    req.set_with_payload(true);
-    req.set_oldest_first(true);
-    req.set_page_size(5);  // several pages
-    for (;;) {
-      grpc::ClientContext ctx;
-      v1::ListMessagesResponse resp;
-      grpc::Status st = stub->ListMessages(&ctx, req, &resp);
-      ASSERT_TRUE(st.ok()) << st.error_message();
-      for (const v1::Message& m : resp.messages()) {
-        std::string line;
-        ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &line, json).ok());
-        out << line << '\n';
-      }
-      if (resp.next_page_token().empty()) break;
-      req.set_page_token(resp.next_page_token());
-    }
+    testing::CommandResult r =
+        testing::RunCommand({testing::BinaryPath("reprise"), "--agent", agent_->listen_address(),
+                             "-c", "export " + filter + " " + path});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("exported "), std::string::npos) << r.out;
   }
 
   testing::TempDir dir_;
