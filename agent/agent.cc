@@ -18,6 +18,7 @@
 #include "agent_core.h"
 #include "api_service.h"
 #include "audit_interceptor.h"
+#include "diff.h"
 #include "flows.h"
 #include "reprise/store/ulid.h"
 
@@ -60,6 +61,54 @@ Status Contain(std::string_view what, Fn&& fn) {
     return Unknown(std::string(what) + " threw a non-standard exception");
   }
 }
+
+// "..." with \ and " escaped, for building a filter around a value.
+std::string FilterString(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// A key's original inbound messages, oldest first, one journal page at a time.
+class JournalInputs final : public Inputs {
+ public:
+  JournalInputs(Journal& journal, std::string_view key)
+      : journal_(journal),
+        query_{.filter = "key = " + FilterString(key) + " and direction = in",
+               .page_size = 500,
+               .with_payload = true,
+               .oldest_first = true,
+               .originals_only = true} {}
+
+  bool Next(Message* out) override {
+    while (next_ == page_.size()) {
+      if (done_ || !status_.ok()) return false;
+      auto page = journal_.List(query_);
+      if (!page.ok()) {
+        status_ = page.status().WithPrefix("reading the key's inputs");
+        return false;
+      }
+      page_ = std::move(page->messages);
+      next_ = 0;
+      query_.page_token = page->next_page_token;
+      done_ = query_.page_token.empty();
+    }
+    *out = std::move(page_[next_++]);
+    return true;
+  }
+  const Status& status() const override { return status_; }
+
+ private:
+  Journal& journal_;
+  ListQuery query_;
+  std::vector<Message> page_;
+  size_t next_ = 0;
+  bool done_ = false;
+  Status status_;
+};
 
 class DeliveryContext final : public Context {
  public:
@@ -205,6 +254,75 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     senders_[std::string(channel)] = std::move(sender);
   }
 
+  void Derive(std::string_view name, std::string_view output_channel, Deriver fn) override {
+    std::unique_lock lock(registry_mu_);
+    derivers_[std::string(name)] = {std::string(output_channel), std::move(fn)};
+  }
+
+  StatusOr<RederiveOutcome> RederiveKey(std::string_view name, const std::string& key,
+                                        bool dry_run) override {
+    std::string output_channel;
+    Deriver deriver;
+    {
+      std::shared_lock lock(registry_mu_);
+      auto it = derivers_.find(name);
+      if (it == derivers_.end()) {
+        std::string names;
+        for (const auto& [n, d] : derivers_) names += (names.empty() ? "" : ", ") + n;
+        return NotFound("no deriver named \"" + std::string(name) + "\"; registered: " +
+                        (names.empty() ? "none" : names));
+      }
+      output_channel = it->second.first;
+      deriver = it->second.second;
+    }
+    RederiveOutcome result{.key = key};
+    // The last output recorded for the key: what the new one is compared with.
+    Message last;
+    auto page = journal_->List({.filter = "key = " + FilterString(key) + " and channel = " +
+                                          FilterString(output_channel) + " and direction = out",
+                                .page_size = 1,
+                                .with_payload = true});
+    if (!page.ok()) return page.status();
+    if (!page->messages.empty()) last = std::move(page->messages.front());
+    result.before = last.payload;
+
+    Message about;  // what ctx.message() shows a deriver
+    about.direction = Direction::kOut;
+    about.channel = output_channel;
+    about.key = key;
+    std::vector<Message> ignored;
+    DeliveryContext ctx(about, &ignored, flows_.get());
+    JournalInputs inputs(*journal_, key);
+    StatusOr<std::string> out = std::string();
+    Status st = Contain("deriver " + std::string(name), [&] {
+      out = deriver(key, inputs, ctx);
+      return out.ok() ? inputs.status() : out.status();
+    });
+    if (!st.ok()) {
+      result.kind = RederiveOutcome::Kind::kFailed;
+      result.error = st.message();
+      return result;
+    }
+    result.after = *out;
+    result.diff = DiffOutputs(last.payload, result.after);
+    if (!last.id.empty() && last.payload == result.after) return result;  // unchanged
+    result.kind = RederiveOutcome::Kind::kChanged;
+    if (last.id.empty()) result.diff = DiffOutputs("", result.after);
+    if (dry_run) return result;
+
+    Message m = NewMessage(Direction::kOut, output_channel, key, result.after,
+                           {.headers = {{"reprise-rederive", std::string(name)}},
+                            .correlation_id = last.correlation_id});
+    if (!last.id.empty()) m.headers["reprise-supersedes"] = last.id;
+    m.flow_variant = ctx.FlowVariant();
+    result.output_id = m.id;
+    if (Status rec = recorder_.Record(m); !rec.ok() && Synchronous()) {
+      return rec.WithPrefix("the changed output could not be recorded");
+    }
+    (void)recorder_.RecordOutcome(SendOne(m));
+    return result;
+  }
+
   void Knob(std::string_view name, std::string_view help, std::vector<KnobArg> args, KnobFn fn,
             KnobOptions options) override {
     knobs_.Register({std::string(name), std::string(help), std::move(args), options}, std::move(fn));
@@ -293,6 +411,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   FlowRegistry& flows() override { return *flows_; }
   std::vector<std::string> HandlerChannels() const override { return Keys(handlers_); }
   std::vector<std::string> SenderChannels() const override { return Keys(senders_); }
+  std::vector<std::string> DeriverNames() const override { return Keys(derivers_); }
   std::chrono::system_clock::time_point started_at() const override { return started_at_; }
 
  private:
@@ -438,6 +557,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   mutable std::shared_mutex registry_mu_;
   std::map<std::string, Handler, std::less<>> handlers_;  // guarded by registry_mu_
   std::map<std::string, Sender, std::less<>> senders_;    // guarded by registry_mu_
+  // name -> (output channel, deriver); guarded by registry_mu_
+  std::map<std::string, std::pair<std::string, Deriver>, std::less<>> derivers_;
   KnobRegistry knobs_;
 
   std::mutex resume_mu_;

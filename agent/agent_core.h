@@ -13,6 +13,18 @@
 
 namespace reprise {
 
+// How re-deriving one key went.
+struct RederiveOutcome {
+  enum class Kind { kUnchanged, kChanged, kFailed };
+  std::string key;
+  Kind kind = Kind::kUnchanged;
+  std::string before;  // the last output recorded for the key ("" if none)
+  std::string after;   // what the deriver computes now
+  std::vector<std::string> diff;  // see diff.h
+  std::string error;   // when failed
+  std::string output_id;  // the new output recorded (changed, not a dry run)
+};
+
 class AgentCore {
  public:
   virtual ~AgentCore() = default;
@@ -25,6 +37,10 @@ class AgentCore {
   virtual AgentStats Stats() const = 0;
   virtual std::vector<std::string> HandlerChannels() const = 0;
   virtual std::vector<std::string> SenderChannels() const = 0;
+  virtual std::vector<std::string> DeriverNames() const = 0;
+  // Re-derives one key with a registered deriver (see RederiveOutcome).
+  virtual StatusOr<RederiveOutcome> RederiveKey(std::string_view deriver, const std::string& key,
+                                                bool dry_run) = 0;
   virtual std::chrono::system_clock::time_point started_at() const = 0;
   virtual std::string listen_address() const = 0;
 };

@@ -148,6 +148,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   }
   for (const std::string& k : filter::Keywords()) response->add_filter_keywords(k);
   for (const KnobInfo& k : core_->knobs().List()) response->add_knobs(k.name);
+  for (const std::string& d : core_->DeriverNames()) response->add_derivers(d);
   for (const std::string& f : core_->flows().Names()) response->add_flows(f);
   return Finish(ctx, Status::Ok());
 }
@@ -257,6 +258,53 @@ grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx
   auto job = core_->reflow().Cancel(request->id(), request->reason());
   if (!job.ok()) return Finish(ctx, job.status());
   ToProto(*job, response);
+  return Finish(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
+                                               const v1::RederiveRequest* request,
+                                               v1::RederiveResponse* response) {
+  constexpr size_t kMaxKeys = 1000;  // per call; each key reads all of its inputs
+  if (request->deriver().empty()) {
+    return Finish(ctx, InvalidArgument("rederive: name a deriver (see Describe.derivers)"));
+  }
+  std::vector<std::string> keys(request->keys().begin(), request->keys().end());
+  if (keys.empty() == request->filter().empty()) {
+    return Finish(ctx, InvalidArgument("rederive: give either keys or a filter"));
+  }
+  if (!request->filter().empty()) {
+    auto selected = core_->journal().Keys(request->filter(), kMaxKeys);
+    if (!selected.ok()) return Finish(ctx, selected.status());
+    keys = std::move(*selected);
+  } else if (keys.size() > kMaxKeys) {
+    return Finish(ctx, InvalidArgument("rederive: at most " + std::to_string(kMaxKeys) +
+                                       " keys per call"));
+  }
+  for (const std::string& key : keys) {
+    auto r = core_->RederiveKey(request->deriver(), key, request->dry_run());
+    if (!r.ok()) return Finish(ctx, r.status());
+    v1::RederiveResult* out = response->add_results();
+    out->set_key(r->key);
+    switch (r->kind) {
+      case RederiveOutcome::Kind::kUnchanged:
+        out->set_kind(v1::RederiveResult::UNCHANGED);
+        response->set_unchanged(response->unchanged() + 1);
+        break;
+      case RederiveOutcome::Kind::kChanged:
+        out->set_kind(v1::RederiveResult::CHANGED);
+        response->set_changed(response->changed() + 1);
+        break;
+      case RederiveOutcome::Kind::kFailed:
+        out->set_kind(v1::RederiveResult::FAILED);
+        response->set_failed(response->failed() + 1);
+        break;
+    }
+    for (const std::string& d : r->diff) out->add_diff(d);
+    out->set_before(r->before);
+    out->set_after(r->after);
+    out->set_error(r->error);
+    out->set_output_id(r->output_id);
+  }
   return Finish(ctx, Status::Ok());
 }
 

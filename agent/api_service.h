@@ -37,6 +37,9 @@ class ApiService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx,
                                       const v1::CancelJobRequest* request,
                                       v1::Job* response) override;
+  grpc::ServerUnaryReactor* Rederive(grpc::CallbackServerContext* ctx,
+                                     const v1::RederiveRequest* request,
+                                     v1::RederiveResponse* response) override;
   grpc::ServerUnaryReactor* ListKnobs(grpc::CallbackServerContext* ctx,
                                       const v1::ListKnobsRequest* request,
                                       v1::ListKnobsResponse* response) override;

@@ -221,6 +221,7 @@ class SqliteJournal final : public Journal {
     const int n = static_cast<int>(compiled->params.size());
     std::string sql = std::string("SELECT ") + kColumns + (query.with_payload ? ", payload" : "") +
                       " FROM messages WHERE (" + compiled->where + ")";
+    if (query.originals_only) sql += " AND origin_id IS NULL";
     const char* cmp = query.oldest_first ? " > " : " < ";
     if (!query.page_token.empty()) sql += " AND id" + std::string(cmp) + "?" + std::to_string(n + 1);
     sql += query.oldest_first ? " ORDER BY id ASC" : " ORDER BY id DESC";

@@ -29,6 +29,10 @@ void Ledger::Register(Agent& agent) {
   agent.Handle("payments.received",
                [this](const Message& in, Context& ctx) { return HandlePayment(in, ctx); });
   agent.Send("balance.updated", [this](const Message& out) { return Notify(out); });
+  agent.Derive("balance", "balance.updated",
+               [](std::string_view key, Inputs& inputs, Context& ctx) {
+                 return DeriveBalance(key, inputs, ctx);
+               });
 
   agent.Knob("downstream.set", "Make the notifier downstream fail a share of its calls (0 heals it)",
              {{"failure_percent", ArgType::kInt, "share of calls that fail, 0..100"}},
@@ -171,6 +175,27 @@ Status Ledger::HandlePayment(const Message& in, Context& ctx) {
                "\",\"rounding\":\"" + rounding + "\"}",
            {}, "application/json");
   return Status::Ok();
+}
+
+StatusOr<std::string> Ledger::DeriveBalance(std::string_view key, Inputs& inputs, Context& ctx) {
+  // From first principles: every payment of the account, with the rounding
+  // its flow variant says, skipping the ones the handler rejects.
+  const std::string rounding = ctx.Flow("ledger.rounding") == "v2" ? "v2" : "v1";
+  int64_t balance = 0;
+  std::string last_payment;
+  Message in;
+  while (inputs.Next(&in)) {
+    if (in.channel != "payments.received") continue;
+    int64_t cents = 0;
+    std::string amount = JsonField(in.payload, "amount");
+    bool parsed = rounding == "v2" ? ParseAmountCentsV2(amount, &cents) : ParseAmountCentsV1(amount, &cents);
+    if (!parsed) continue;
+    balance += cents;
+    last_payment = JsonField(in.payload, "payment_id");
+  }
+  if (!inputs.status().ok()) return inputs.status();
+  return "{\"account\":\"" + std::string(key) + "\",\"balance\":\"" + FormatCents(balance) +
+         "\",\"payment_id\":\"" + last_payment + "\",\"rounding\":\"" + rounding + "\"}";
 }
 
 Status Ledger::Notify(const Message& out) {

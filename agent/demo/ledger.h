@@ -45,6 +45,10 @@ class Ledger {
 
   int64_t Balance(const std::string& account) const;
 
+  // The deriver "balance": an account's balance.updated from all of its
+  // payments, as the handler would have produced it.
+  static StatusOr<std::string> DeriveBalance(std::string_view key, Inputs& inputs, Context& ctx);
+
  private:
   Status HandlePayment(const Message& in, Context& ctx);
   Status Notify(const Message& out);

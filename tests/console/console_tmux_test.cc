@@ -129,8 +129,9 @@ class ConsoleTmuxTest : public ::testing::Test {
     std::string pane;
     EXPECT_TRUE(tmux->WaitForLastLine("sh$", &pane)) << pane;
     // A fixed inputrc and our own history file: the machine's settings
-    // must not change what the keys do.
-    tmux->Type("INPUTRC=/dev/null REPRISE_HISTORY=" + history_ + " " +
+    // must not change what the keys do. NO_COLOR (set by CI) would turn off
+    // the colors that some tests look for.
+    tmux->Type("env -u NO_COLOR INPUTRC=/dev/null REPRISE_HISTORY=" + history_ + " " +
                reprise::testing::BinaryPath("reprise") + " --agent " +
                (address.empty() ? host_->address() : address));
     tmux->Keys({"Enter"});

@@ -72,6 +72,24 @@ class Context {
 };
 
 using Handler = std::function<Status(const Message& in, Context& ctx)>;
+
+// A key's inbound messages, oldest first, streamed from the journal page by
+// page (a key with millions of messages need not fit in memory). Original
+// messages only: reflowed copies replay the same inputs.
+class Inputs {
+ public:
+  virtual ~Inputs() = default;
+  // The next message, with its payload; false at the end or on an error
+  // (then status() says which).
+  virtual bool Next(Message* out) = 0;
+  virtual const Status& status() const = 0;
+};
+
+// Computes a key's output from first principles: from all of its inputs.
+// ctx.message() describes the derivation (key, job) and ctx.Flow() resolves
+// flows for the key; Emit is not for derivers (the result is the output).
+using Deriver = std::function<StatusOr<std::string>(std::string_view key, Inputs& inputs,
+                                                    Context& ctx)>;
 using Sender = std::function<Status(const Message& out)>;
 
 struct DeliverOptions {
@@ -102,6 +120,10 @@ class Agent {
   virtual void Handle(std::string_view channel, Handler handler) = 0;
   // Registers the sender for outbound messages of `channel` (replaces any).
   virtual void Send(std::string_view channel, Sender sender) = 0;
+  // Registers a deriver: `Rederive` runs it for keys and compares its result
+  // with the last message recorded on `output_channel` for each key; a
+  // changed output is recorded there and sent through that channel's sender.
+  virtual void Derive(std::string_view name, std::string_view output_channel, Deriver fn) = 0;
   // Registers a knob (replaces any of the same name). See knob.h.
   virtual void Knob(std::string_view name, std::string_view help, std::vector<KnobArg> args,
                     KnobFn fn, KnobOptions options = {}) = 0;

@@ -40,6 +40,7 @@ struct ListQuery {
   std::string page_token;  // from the previous page's next_page_token
   bool with_payload = false;
   bool oldest_first = false;  // default: newest first
+  bool originals_only = false;  // leave out reflowed copies (origin set)
 };
 inline constexpr uint32_t kMaxPageSize = 1000;
 

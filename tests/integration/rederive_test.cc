@@ -1,0 +1,149 @@
+// Re-derive over real gRPC with the demo ledger's deriver: unchanged when the
+// code path has not changed, changed (with the right diff) after it has;
+// dry run records and sends nothing.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "ledger.h"
+#include "reprise/agent/agent.h"
+#include "reprise/v1/agent.grpc.pb.h"
+#include "support/test_env.h"
+
+namespace reprise {
+namespace {
+
+class RederiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto a = Agent::Start({.service = "ledger",
+                           .journal = "sqlite:" + dir_.File("rederive.journal"),
+                           .listen = "127.0.0.1:0"});
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    agent_ = std::move(*a);
+    ledger_.Register(*agent_);
+    int n = 0;
+    for (const std::string key : {"account:1", "account:2"}) {
+      for (const char* amount : {"1.005", "2.105", "bad", "3.000"}) {
+        std::string payload = "{\"payment_id\":\"p-" + std::to_string(++n) + "\",\"account\":\"" +
+                              key + "\",\"amount\":\"" + amount + "\"}";
+        agent_->Deliver("payments.received", key, payload);
+      }
+    }
+    ASSERT_TRUE(agent_->Flush().ok());
+    stub_ = v1::Agent::NewStub(
+        grpc::CreateChannel(agent_->listen_address(), grpc::InsecureChannelCredentials()));
+  }
+
+  v1::RederiveResponse Rederive(std::vector<std::string> keys, bool dry_run,
+                                grpc::Status* status = nullptr) {
+    grpc::ClientContext ctx;
+    v1::RederiveRequest req;
+    req.set_deriver("balance");
+    for (auto& k : keys) req.add_keys(k);
+    req.set_dry_run(dry_run);
+    v1::RederiveResponse resp;
+    grpc::Status st = stub_->Rederive(&ctx, req, &resp);
+    if (status) *status = st;
+    else EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  uint64_t Count(const std::string& filter) {
+    grpc::ClientContext ctx;
+    v1::CountMessagesRequest req;
+    req.set_filter(filter);
+    v1::CountMessagesResponse resp;
+    EXPECT_TRUE(stub_->CountMessages(&ctx, req, &resp).ok());
+    return resp.total();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Agent> agent_;
+  demo::Ledger ledger_{{.downstream_failure_rate = 0, .seed = 1}};
+  std::unique_ptr<v1::Agent::Stub> stub_;
+};
+
+TEST_F(RederiveTest, UnchangedWhenInputsAndCodePathAreTheSame) {
+  v1::RederiveResponse resp = Rederive({"account:1", "account:2"}, false);
+  ASSERT_EQ(resp.results_size(), 2);
+  EXPECT_EQ(resp.unchanged(), 2u);
+  EXPECT_EQ(resp.results(0).kind(), v1::RederiveResult::UNCHANGED);
+  EXPECT_TRUE(resp.results(0).diff().empty());
+  EXPECT_EQ(Count("channel = \"balance.updated\""), 6u) << "nothing recorded";
+}
+
+TEST_F(RederiveTest, ChangedWithTheRightDiffAfterTheCodePathChanges) {
+  // Switch account:1 to the fixed rounding (no reflow): its derivation changes.
+  grpc::ClientContext fctx;
+  v1::SetFlowRequest set;
+  set.set_flow("ledger.rounding");
+  (*set.mutable_assign())["account:1"] = "v2";
+  v1::SetFlowResponse set_resp;
+  grpc::Status fst = stub_->SetFlow(&fctx, set, &set_resp);
+  ASSERT_TRUE(fst.ok()) << fst.error_message();
+
+  uint64_t before = Count("channel = \"balance.updated\"");
+  v1::RederiveResponse dry = Rederive({"account:1", "account:2"}, true);
+  ASSERT_EQ(dry.results_size(), 2);
+  EXPECT_EQ(dry.results(0).kind(), v1::RederiveResult::CHANGED);
+  EXPECT_EQ(std::vector<std::string>(dry.results(0).diff().begin(), dry.results(0).diff().end()),
+            (std::vector<std::string>{"balance: \"6.10\" -> \"6.12\"", "rounding: \"v1\" -> \"v2\""}));
+  EXPECT_EQ(dry.results(1).kind(), v1::RederiveResult::UNCHANGED) << "account:2 is still on v1";
+  EXPECT_TRUE(dry.results(0).output_id().empty());
+  EXPECT_EQ(Count("channel = \"balance.updated\""), before) << "a dry run records nothing";
+
+  v1::RederiveResponse real = Rederive({"account:1"}, false);
+  ASSERT_EQ(real.changed(), 1u);
+  const std::string id = real.results(0).output_id();
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Count("channel = \"balance.updated\""), before + 1);
+  grpc::ClientContext gctx;
+  v1::GetMessageRequest get;
+  get.set_id(id);
+  v1::GetMessageResponse out;
+  ASSERT_TRUE(stub_->GetMessage(&gctx, get, &out).ok());
+  EXPECT_EQ(out.message().payload(), real.results(0).after());
+  EXPECT_EQ(out.message().headers().at("reprise-rederive"), "balance");
+  EXPECT_EQ(out.message().outcome(), v1::OK) << "sent through the sender";
+  EXPECT_EQ(out.message().flow_variant(), "v2");
+
+  // Now that the new output is recorded, the key is unchanged.
+  EXPECT_EQ(Rederive({"account:1"}, true).unchanged(), 1u);
+}
+
+TEST_F(RederiveTest, FailuresAndBadRequests) {
+  std::atomic<int> calls{0};
+  agent_->Derive("broken", "balance.updated", [&](std::string_view, Inputs&, Context&) -> StatusOr<std::string> {
+    ++calls;
+    throw std::runtime_error("division by zero");
+  });
+  grpc::ClientContext ctx;
+  v1::RederiveRequest req;
+  req.set_deriver("broken");
+  req.set_filter("channel = \"payments.received\"");
+  v1::RederiveResponse resp;
+  ASSERT_TRUE(stub_->Rederive(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.failed(), 2u);
+  EXPECT_NE(resp.results(0).error().find("division by zero"), std::string::npos);
+
+  grpc::Status st;
+  grpc::ClientContext uctx;
+  req.set_deriver("balanse");
+  EXPECT_EQ(stub_->Rederive(&uctx, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext bctx;
+  req.set_deriver("balance");
+  req.add_keys("account:1");  // keys and a filter
+  EXPECT_EQ(stub_->Rederive(&bctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  grpc::ClientContext actx;
+  v1::ListAuditRequest areq;
+  areq.set_action("Rederive");
+  v1::ListAuditResponse audit;
+  ASSERT_TRUE(stub_->ListAudit(&actx, areq, &audit).ok());
+  EXPECT_EQ(audit.records_size(), 3);
+}
+
+}  // namespace
+}  // namespace reprise
