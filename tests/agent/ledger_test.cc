@@ -68,6 +68,38 @@ TEST(LedgerTest, MigratingAnAccountToV2CorrectsItsBalanceWithoutDoubleCounting) 
   }
   EXPECT_EQ(ledger.Balance("account:1"), 101 + 211 + 300) << "v2 rounds half up, once per payment";
   EXPECT_EQ(ledger.Balance("account:2"), 100 + 210 + 300) << "not migrated: untouched";
+  ASSERT_TRUE((*agent)->Flush().ok());
+
+  // Re-deriving from first principles agrees with what the migration emitted
+  // for the migrated account (corrected), and with v1 for the other one.
+  grpc::ClientContext rctx;
+  v1::RederiveRequest rreq;
+  rreq.set_deriver("balance");
+  rreq.add_keys("account:1");
+  rreq.add_keys("account:2");
+  rreq.set_dry_run(true);
+  v1::RederiveResponse rresp;
+  ASSERT_TRUE(stub->Rederive(&rctx, rreq, &rresp).ok());
+  ASSERT_EQ(rresp.results_size(), 2);
+  EXPECT_EQ(rresp.unchanged(), 2u);
+  EXPECT_NE(rresp.results(0).after().find("\"balance\":\"6.12\""), std::string::npos)
+      << rresp.results(0).after();
+  EXPECT_NE(rresp.results(0).after().find("\"rounding\":\"v2\""), std::string::npos);
+  EXPECT_NE(rresp.results(1).after().find("\"balance\":\"6.10\""), std::string::npos)
+      << rresp.results(1).after();
+
+  // The audit trail holds every mutating call made here, with who and result.
+  grpc::ClientContext actx;
+  v1::ListAuditResponse audit;
+  ASSERT_TRUE(stub->ListAudit(&actx, {}, &audit).ok());
+  ASSERT_EQ(audit.records_size(), 2);
+  EXPECT_EQ(audit.records(0).action(), "Rederive");
+  EXPECT_EQ(audit.records(1).action(), "Migrate");
+  for (const auto& r : audit.records()) {
+    EXPECT_TRUE(r.ok()) << r.result();
+    EXPECT_NE(r.who().find("127.0.0.1"), std::string::npos) << r.who();
+    EXPECT_NE(r.request().find("account:1"), std::string::npos) << r.request();
+  }
 }
 
 }  // namespace
