@@ -81,6 +81,17 @@ grpc::Status AgentClient::SetFlow(const v1::SetFlowRequest& request, v1::SetFlow
   return stub_->SetFlow(context.get(), request, response);
 }
 
+grpc::Status AgentClient::Migrate(const v1::MigrateRequest& request, v1::MigrateResponse* response) {
+  auto context = NewContext();
+  return stub_->Migrate(context.get(), request, response);
+}
+
+grpc::Status AgentClient::Rederive(const v1::RederiveRequest& request,
+                                   v1::RederiveResponse* response) {
+  auto context = NewContext();
+  return stub_->Rederive(context.get(), request, response);
+}
+
 grpc::Status AgentClient::ListKnobs(v1::ListKnobsResponse* response) {
   auto context = NewContext();
   return stub_->ListKnobs(context.get(), v1::ListKnobsRequest(), response);

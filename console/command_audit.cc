@@ -10,9 +10,6 @@
 #include "reprise/console/table.h"
 
 namespace reprise::console {
-namespace {
-
-// "-90s", "-15m", "-1h", "-7d" (relative to now) or RFC 3339.
 bool ParseSince(const std::string& text, google::protobuf::Timestamp* out) {
   if (!text.empty() && text[0] == '-' && text.size() >= 3) {
     int64_t n = 0;
@@ -34,6 +31,8 @@ bool ParseSince(const std::string& text, google::protobuf::Timestamp* out) {
   }
   return google::protobuf::util::TimeUtil::FromString(text, out);
 }
+
+namespace {
 
 CommandStatus Audit(Session& session, const TokenizedLine& line) {
   v1::ListAuditRequest request;

@@ -14,6 +14,7 @@ void RegisterBuiltinCommands(CommandRegistry& registry) {
   RegisterKnobCommands(registry);
   RegisterAuditCommand(registry);
   RegisterFlowCommands(registry);
+  RegisterDeriveCommands(registry);
   RegisterHelpCommands(registry);
 }
 

@@ -39,6 +39,7 @@ Vocabulary VocabularyFromDescribe(const v1::DescribeResponse& describe) {
     v.channels.push_back(c.channel());
     v.values["channel"].push_back(JsonQuote(c.channel()));
   }
+  v.derivers.assign(describe.derivers().begin(), describe.derivers().end());
   v.values["outcome"] = EnumValueNames(v1::Outcome_descriptor);
   v.values["direction"] = EnumValueNames(v1::Direction_descriptor);
   return v;

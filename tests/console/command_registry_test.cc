@@ -79,11 +79,11 @@ TEST(BuiltinCommandsTest, EveryCommandIsDocumented) {
       EXPECT_FALSE(c.help.empty()) << c.name;
     }
     const bool mutates = c.name == "reflow" || c.name == "cancel" || c.name == "knob" ||
-                         c.name == "flow";
+                         c.name == "flow" || c.name == "rederive" || c.name == "migrate";
     EXPECT_EQ(c.mutates, mutates) << c.name;
   }
   for (const char* name : {"trace", "reflow", "jobs", "watch", "cancel", "export", "knobs",
-                           "knob", "audit", "flows", "flow"}) {
+                           "knob", "audit", "flows", "flow", "rederive", "migrate"}) {
     EXPECT_NE(r.Find(name), nullptr) << name;
   }
   EXPECT_FALSE(r.Find("help")->needs_agent);

@@ -154,6 +154,24 @@ TEST_F(CompletionTest, KnobNamesArgumentsAndEnumValues) {
   EXPECT_TRUE(Candidates("knob log.level level=debug ").empty()) << "every argument given";
 }
 
+TEST_F(CompletionTest, RederiveAndMigrate) {
+  vocabulary_.flows["ledger.rounding"] = {"v1", "v2"};
+  vocabulary_.derivers = {"balance"};
+  EXPECT_EQ(Candidates("rederive "), (Strings{"balance"}));
+  EXPECT_EQ(Candidates("rederive balance "), (Strings{"dry-run", "where"}));
+  EXPECT_EQ(Candidates("rederive balance account:7 d"), (Strings{"dry-run"}));
+  EXPECT_EQ(Candidates("rederive balance where ch"), (Strings{"channel"}));
+  EXPECT_EQ(Candidates("rederive balance where channel = bal"), (Strings{"\"balance.updated\""}));
+  EXPECT_EQ(Candidates("migrate le"), (Strings{"ledger.rounding"}));
+  EXPECT_EQ(Candidates("migrate ledger.rounding "), (Strings{"v1", "v2"}));
+  EXPECT_EQ(Candidates("migrate ledger.rounding v2 "), (Strings{"percent", "where"}));
+  EXPECT_EQ(Candidates("migrate ledger.rounding v2 account:7 s"), (Strings{"since"}));
+  EXPECT_EQ(Candidates("migrate ledger.rounding v2 account:7 since "),
+            (Strings{"-1d", "-1h", "-7d"}));
+  EXPECT_EQ(Candidates("migrate ledger.rounding v2 where ke"), (Strings{"key"}));
+  EXPECT_TRUE(Candidates("migrate ledger.rounding v2 percent ").empty());
+}
+
 TEST_F(CompletionTest, FlowsVariantsJobIdsAndReflowOptions) {
   vocabulary_.flows["ledger.rounding"] = {"v1", "v2"};
   EXPECT_EQ(Candidates("flow "), (Strings{"set", "show"}));

@@ -1,6 +1,7 @@
 // The operator commands of the real `reprise` binary, through pipes, against
 // real reprise-test-host processes: reflow (dry run, jobs, copies, stopped
-// jobs, cancel), watch, trace, export, knobs, flows and audit.
+// jobs, cancel), watch, trace, export, knobs, flows, audit, and rederive and
+// migrate against the demo's ledger (reprise-test-host --ledger).
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
@@ -283,6 +284,140 @@ TEST(ConsoleFlowsTest, KnobsFlowsAndTheirAudit) {
       At(host, {"--json", "-c", "audit failed"}).out);
   ASSERT_GE(failed.records_size(), 2);
   for (const auto& r : failed.records()) EXPECT_FALSE(r.ok());
+}
+
+// The ledger seeds 1.005 + 2.105 + 3.000 on account:1..4: 6.10 with v1's
+// truncation, 6.12 with v2's rounding.
+TEST(ConsoleDeriveTest, MigrateTwoOfFourAccountsThenRederive) {
+  testing::TestHost host({"--ledger"});
+  ASSERT_FALSE(host.address().empty());
+  const std::string all_keys = "rederive balance where channel = \"payments.received\" dry-run";
+  auto before = At(host, {"-c", all_keys});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_EQ(before.out,
+            "account:1  UNCHANGED\naccount:2  UNCHANGED\naccount:3  UNCHANGED\n"
+            "account:4  UNCHANGED\ndry run: 4 unchanged, 0 changed, 0 failed\n");
+
+  auto plan_json = At(host, {"--json", "-c",
+                             "migrate ledger.rounding v2 account:3 account:4 since -1h dry-run"});
+  ASSERT_EQ(plan_json.exit_code, 0) << plan_json.err;
+  auto plan = ParseJson<v1::MigrateResponse>(plan_json.out);
+  EXPECT_EQ(plan.keys(), 2u);
+  EXPECT_EQ(plan.messages(), 6u);
+  EXPECT_EQ(plan.flow_version(), 0);
+  EXPECT_FALSE(plan.has_job());
+
+  // Not on a terminal: the dry run, no question, the flip, the job.
+  auto run = At(host, {"-c", "migrate ledger.rounding v2 account:3 account:4 since -1h"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto lines = SplitLines(run.out);
+  ASSERT_EQ(lines.size(), 5u) << run.out;
+  EXPECT_EQ(lines[0].rfind("dry run: 2 keys would move to v2 of ledger.rounding; 6 inbound "
+                           "messages since ",
+                           0),
+            0u)
+      << lines[0];
+  EXPECT_TRUE(Contains(lines[0], " would be replayed")) << lines[0];
+  EXPECT_EQ(lines[1], "sample keys: account:3 account:4");
+  EXPECT_TRUE(Contains(lines[2], "flow ledger.rounding is now version ")) << lines[2];
+  EXPECT_TRUE(Contains(lines[2], ": 2 keys moved to v2")) << lines[2];
+  EXPECT_EQ(lines[3], "started job 1: 6 messages to self");
+  EXPECT_EQ(lines[4], "job 1 completed: 6 of 6 replayed, 0 failed, 0 redelivered");
+
+  // The migrated accounts now agree with v2; those left on v1 were untouched.
+  auto after = At(host, {"-c", all_keys});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  auto v2 = ParseJson<v1::ListMessagesResponse>(
+      At(host, {"--json", "-c", "find channel = \"balance.updated\" and key = \"account:3\" limit 1"})
+          .out);
+  ASSERT_EQ(v2.messages_size(), 1);
+  auto latest = ParseJson<v1::GetMessageResponse>(
+      At(host, {"--json", "-c", "show " + v2.messages(0).id()}).out);
+  EXPECT_TRUE(Contains(latest.message().payload(), "\"balance\":\"6.12\""))
+      << latest.message().payload();
+  auto untouched = ParseJson<v1::CountMessagesResponse>(
+      At(host, {"--json", "-c", "count channel = \"balance.updated\" and key = \"account:1\""}).out);
+  EXPECT_EQ(untouched.total(), 3u) << "account:1 got no new output";
+
+  // account:1 switched to v2 without a migration: the dry run shows the diff.
+  ASSERT_EQ(At(host, {"-c", "flow set ledger.rounding account:1=v2"}).exit_code, 0);
+  auto changed = At(host, {"-c", "rederive balance account:1 account:2 dry-run"});
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(changed.out,
+            "account:1  CHANGED\n"
+            "    balance: \"6.10\" -> \"6.12\"\n"
+            "    rounding: \"v1\" -> \"v2\"\n"
+            "account:2  UNCHANGED\n"
+            "dry run: 1 unchanged, 1 changed, 0 failed (nothing recorded or sent)\n");
+  auto changed_json = At(host, {"--json", "-c", "rederive balance account:1 dry-run"});
+  ASSERT_EQ(changed_json.exit_code, 0) << changed_json.err;
+  auto diff = ParseJson<v1::RederiveResponse>(changed_json.out);
+  ASSERT_EQ(diff.results_size(), 1);
+  EXPECT_EQ(diff.results(0).kind(), v1::RederiveResult::CHANGED);
+  EXPECT_EQ(diff.changed(), 1u);
+  EXPECT_TRUE(diff.results(0).output_id().empty()) << "a dry run records nothing";
+
+  // For real (no question off a terminal): recorded and sent, then unchanged.
+  auto publish = At(host, {"-c", "rederive balance account:1"});
+  ASSERT_EQ(publish.exit_code, 0) << publish.err;
+  auto pl = SplitLines(publish.out);
+  ASSERT_EQ(pl.size(), 6u) << publish.out;
+  EXPECT_EQ(pl[3], "0 unchanged, 1 changed, 0 failed");
+  EXPECT_EQ(pl[4], "recorded and sent 1 new output:");
+  EXPECT_EQ(pl[5].rfind("  account:1  ", 0), 0u) << pl[5];
+  auto again = ParseJson<v1::RederiveResponse>(
+      At(host, {"--json", "-c", "rederive balance account:1"}).out);
+  ASSERT_EQ(again.results_size(), 1);
+  EXPECT_EQ(again.results(0).kind(), v1::RederiveResult::UNCHANGED);
+
+  // The rollback of account:4, with --json: the MigrateResponse, then the job.
+  auto back = At(host, {"--json", "-c", "migrate ledger.rounding v1 account:4 since -1h"});
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  auto bl = SplitLines(back.out);
+  ASSERT_EQ(bl.size(), 2u) << back.out;
+  auto migrated = ParseJson<v1::MigrateResponse>(bl[0]);
+  EXPECT_EQ(migrated.keys(), 1u);
+  EXPECT_GT(migrated.flow_version(), 0);
+  ASSERT_TRUE(migrated.has_job());
+  auto progress = ParseJson<v1::JobProgress>(bl[1]);
+  EXPECT_EQ(progress.job().id(), migrated.job().id());
+  EXPECT_EQ(progress.job().state(), v1::COMPLETED);
+  EXPECT_EQ(progress.job().done(), 3u);
+  EXPECT_EQ(At(host, {"-c", all_keys}).out, before.out);
+}
+
+TEST(ConsoleDeriveTest, ErrorsAndExitStatuses) {
+  testing::TestHost host({"--ledger"});
+  ASSERT_FALSE(host.address().empty());
+  auto deriver = At(host, {"-c", "rederive balanse account:1 dry-run"});
+  EXPECT_EQ(deriver.exit_code, 1);
+  EXPECT_EQ(deriver.err.rfind("NOT_FOUND: ", 0), 0u) << deriver.err;
+  auto json = At(host, {"--json", "-c", "rederive balanse account:1"});
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_EQ(json.out.rfind("{\"error\":{\"code\":\"NOT_FOUND\"", 0), 0u) << json.out;
+
+  auto variant = At(host, {"-c", "migrate ledger.rounding v3 account:1 since -1h"});
+  EXPECT_EQ(variant.exit_code, 1);
+  EXPECT_EQ(variant.err.rfind("INVALID_ARGUMENT: ", 0), 0u) << variant.err;
+  EXPECT_TRUE(Contains(variant.err, "v1")) << variant.err;
+  EXPECT_TRUE(Contains(variant.err, "v2")) << variant.err;
+  EXPECT_EQ(variant.out, "") << "nothing was planned";
+  auto flow = At(host, {"-c", "migrate ledger.roundin v2 account:1"});
+  EXPECT_EQ(flow.exit_code, 1);
+  EXPECT_EQ(flow.err.rfind("NOT_FOUND: ", 0), 0u) << flow.err;
+
+  for (const char* usage :
+       {"rederive", "rederive balance", "rederive balance dry-run", "rederive balance where",
+        "migrate ledger.rounding v2", "migrate ledger.rounding v2 since -1h",
+        "migrate ledger.rounding v2 account:1 since yesterday",
+        "migrate ledger.rounding v2 percent 150", "migrate ledger.rounding v2 account:1 rate x",
+        "migrate ledger.rounding v2 account:1 concurrency 0"}) {
+    EXPECT_EQ(At(host, {"-c", usage}).exit_code, 2) << usage;
+  }
+  // Nothing moved.
+  auto flows = At(host, {"-c", "flow show ledger.rounding"});
+  EXPECT_TRUE(Contains(flows.out, "assignments (0)")) << flows.out;
 }
 
 }  // namespace

@@ -323,6 +323,53 @@ TEST_F(ConsoleTmuxTest, ReflowAsksShowsProgressAndCompletes) {
   EXPECT_EQ(pane.find("\n   2  "), std::string::npos) << pane;
 }
 
+TEST_F(ConsoleTmuxTest, MigrateAsksShowsProgressAndCompletes) {
+  testing::TestHost ledger({"--ledger"});
+  ASSERT_FALSE(ledger.address().empty());
+  auto tmux = StartConsole(160, 40, ledger.address());
+  std::string pane;
+  tmux->Type("migrate ledger.rounding v2 account:1 account:2 since -1h rate 2");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("dry run: 2 keys would move to v2 of ledger.rounding; 6 inbound "
+                            "messages since ",
+                            &pane))
+      << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(
+      "Move 2 keys of ledger.rounding to v2 and replay 6 messages? [y/N]", &pane))
+      << pane;
+  tmux->Type("y");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("2 keys moved to v2", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitFor("started job 1: 6 messages to self", &pane)) << pane;
+  // The same live progress line as reflow, replaced by the summary.
+  ASSERT_TRUE(tmux->WaitUntil(
+      [](const std::string& p) {
+        return p.find("job 1  [") != std::string::npos && p.find("/6") != std::string::npos;
+      },
+      &pane))
+      << pane;
+  ASSERT_TRUE(tmux->WaitFor("job 1 completed: 6 of 6 replayed, 0 failed", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+  EXPECT_EQ(pane.find("job 1  ["), std::string::npos) << "the progress line is replaced";
+
+  // rederive shows its dry run and asks before recording.
+  tmux->Type("flow set ledger.rounding account:3=v2");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitForLastLine("Change flow ledger.rounding: account:3 -> v2? [y/N]", &pane))
+      << pane;
+  tmux->Type("y");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("is now version", &pane)) << pane;
+  tmux->Type("rederive balance account:3");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("    balance: \"6.10\" -> \"6.12\"", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine("Record and send 1 changed output? [y/N]", &pane)) << pane;
+  tmux->Type("y");
+  tmux->Keys({"Enter"});
+  ASSERT_TRUE(tmux->WaitFor("recorded and sent 1 new output:", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+}
+
 TEST_F(ConsoleTmuxTest, CtrlCDetachesFromAWatchedJob) {
   testing::TestHost slow({"--no-seed", "--seed-failures", "300", "--fixed", "--handler-delay-ms",
                           "20"});

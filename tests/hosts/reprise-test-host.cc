@@ -7,6 +7,9 @@
 //   reprise-test-host --no-seed --seed-failures 500 ...  then --fixed to "deploy the fix"
 //   reprise-test-host --flows ...  declares test.flow (v1, v2, v3; default v1) and a knob
 //                                  flow.probe keys=a,b,c that reports each key's variant
+//   reprise-test-host --ledger ...  the demo's ledger (flow ledger.rounding, deriver balance)
+//                                   instead of the test handlers, seeded with three payments
+//                                   for each of account:1..4 (v1 balance 6.10, v2 6.12)
 #include <signal.h>
 
 #include <atomic>
@@ -19,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ledger.h"
 #include "reprise/agent/agent.h"
 
 namespace {
@@ -116,9 +120,24 @@ void RegisterFlows(reprise::Agent& agent) {
              });
 }
 
+// The ledger's seed: 1.005 + 2.105 + 3.000 per account, 6.10 truncated (v1)
+// and 6.12 rounded (v2), with a healthy notifier.
+int SeedLedger(reprise::Agent& agent) {
+  int n = 0;
+  for (const char* amount : {"1.005", "2.105", "3.000"}) {
+    for (int account = 1; account <= 4; ++account) {
+      std::string key = "account:" + std::to_string(account);
+      std::string payload = "{\"payment_id\":\"p-" + std::to_string(++n) + "\",\"account\":\"" +
+                            key + "\",\"amount\":\"" + amount + "\"}";
+      (void)agent.Deliver("payments.received", key, payload, {.content_type = "application/json"});
+    }
+  }
+  return n;
+}
+
 int main(int argc, char** argv) {
   reprise::AgentOptions options{.service = "test-host", .listen = "127.0.0.1:0"};
-  bool deliver_forever = false, seed = true, flows = false;
+  bool deliver_forever = false, seed = true, flows = false, ledger = false;
   int seed_failures = 0;
   HostOptions host;
   for (int i = 1; i < argc; ++i) {
@@ -134,6 +153,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed-failures") seed_failures = std::stoi(next());
     else if (a == "--fixed") host.fixed = true;
     else if (a == "--flows") flows = true;
+    else if (a == "--ledger") ledger = true;
     else if (a == "--healthy-downstream") host.healthy_downstream = true;
     else if (a == "--handler-delay-ms") host.handler_delay_ms = std::stoi(next());
     else {
@@ -152,7 +172,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reprise-test-host: %s\n", agent.status().ToString().c_str());
     return 1;
   }
-  Register(**agent, host);
+  reprise::demo::Ledger demo_ledger({.downstream_failure_rate = 0, .invalid_payment_rate = 0,
+                                     .accounts = 4, .seed = 1});
+  if (ledger) {
+    demo_ledger.Register(**agent);
+  } else {
+    Register(**agent, host);
+  }
   if (flows) RegisterFlows(**agent);
   (void)(*agent)->ResumeJobs();  // handlers are registered: unfinished jobs may go on
 
@@ -169,7 +195,7 @@ int main(int argc, char** argv) {
     }
   }
   if (seed_failures > 0) SeedFailures(**agent, seed_failures, 5);
-  if (seed) std::printf("seeded %d inbound messages\n", Seed(**agent));
+  if (seed) std::printf("seeded %d inbound messages\n", ledger ? SeedLedger(**agent) : Seed(**agent));
   if (auto st = (*agent)->Flush(); !st.ok()) {
     std::fprintf(stderr, "reprise-test-host: %s\n", st.ToString().c_str());
     return 1;

@@ -46,6 +46,8 @@ class AgentClient {
   grpc::Status ListFlows(v1::ListFlowsResponse* response);
   grpc::Status GetFlow(const v1::GetFlowRequest& request, v1::GetFlowResponse* response);
   grpc::Status SetFlow(const v1::SetFlowRequest& request, v1::SetFlowResponse* response);
+  grpc::Status Migrate(const v1::MigrateRequest& request, v1::MigrateResponse* response);
+  grpc::Status Rederive(const v1::RederiveRequest& request, v1::RederiveResponse* response);
 
  private:
   // A context whose deadline is now + timeout.

@@ -73,6 +73,8 @@ struct Vocabulary {
   std::map<std::string, std::vector<KnobArg>> knobs;
   // Flow name -> variants (Describe.flows and ListFlows).
   std::map<std::string, std::vector<std::string>> flows;
+  // Deriver names (Describe.derivers), for rederive.
+  std::vector<std::string> derivers;
   // Current job ids, asked for when needed (empty function: none known).
   std::function<std::vector<std::string>()> job_ids;
 };

@@ -27,6 +27,7 @@ void RegisterExportCommand(CommandRegistry& registry);
 void RegisterKnobCommands(CommandRegistry& registry);    // knobs, knob
 void RegisterAuditCommand(CommandRegistry& registry);
 void RegisterFlowCommands(CommandRegistry& registry);    // flows, flow
+void RegisterDeriveCommands(CommandRegistry& registry);  // rederive, migrate
 
 class Session;
 // Follows a job with WatchJob until it ends: a live line on a terminal,
@@ -44,6 +45,10 @@ struct TrailingClause {
 };
 // What `status` prints for a Describe response.
 std::string RenderStatus(const v1::DescribeResponse& describe, const Output& output);
+
+// A time as `audit since=`, `migrate ... since` take it: relative to now
+// ("-90s", "-15m", "-1h", "-7d") or RFC 3339. False when it is neither.
+bool ParseSince(const std::string& text, google::protobuf::Timestamp* out);
 
 TrailingClause ParseTrailingClause(const TokenizedLine& line, std::string_view keyword);
 
