@@ -19,6 +19,7 @@
 #include "api_service.h"
 #include "audit_interceptor.h"
 #include "diff.h"
+#include "handler_context.h"
 #include "flows.h"
 #include "reprise/store/ulid.h"
 
@@ -29,19 +30,6 @@ int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// A guess good enough for display: the console pretty-prints JSON and
-// hex-dumps binary.
-std::string GuessContentType(std::string_view payload) {
-  size_t i = payload.find_first_not_of(" \t\r\n");
-  if (i != std::string_view::npos && (payload[i] == '{' || payload[i] == '[')) {
-    return "application/json";
-  }
-  for (unsigned char c : payload) {
-    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return "application/octet-stream";
-  }
-  return "text/plain";
 }
 
 bool IsLoopback(std::string_view listen) {
@@ -110,47 +98,17 @@ class JournalInputs final : public Inputs {
   Status status_;
 };
 
-class DeliveryContext final : public Context {
+// Flows resolve from the agent's registry, for the handled message's key.
+class DeliveryContext final : public HandlerContext {
  public:
   DeliveryContext(const Message& in, std::vector<Message>* emitted, const FlowRegistry* flows)
-      : in_(in), emitted_(emitted), flows_(flows) {}
-  const Message& message() const override { return in_; }
-  std::string Flow(std::string_view name) override {
-    std::string variant = flows_->Resolve(name, in_.key);
-    for (const auto& [n, v] : consulted_) {
-      if (n == name) return variant;
-    }
-    consulted_.emplace_back(name, variant);
-    return variant;
-  }
-  // What the message records as its flow variant: the variant when one flow
-  // was consulted, "flow=variant,..." when several.
-  std::string FlowVariant() const {
-    if (consulted_.size() == 1) return consulted_[0].second;
-    std::string out;
-    for (const auto& [n, v] : consulted_) out += (out.empty() ? "" : ",") + n + "=" + v;
-    return out;
-  }
-  void Emit(std::string_view channel, std::string_view key, std::string_view payload,
-            Headers headers, std::string_view content_type) override {
-    Message out;
-    out.direction = Direction::kOut;
-    out.channel = channel;
-    out.key = key;
-    out.payload = payload;
-    out.headers = std::move(headers);
-    out.content_type = content_type.empty() ? GuessContentType(payload) : std::string(content_type);
-    out.causation_id = in_.id;
-    out.correlation_id = in_.correlation_id.empty() ? in_.id : in_.correlation_id;
-    out.job_id = in_.job_id;
-    emitted_->push_back(std::move(out));
-  }
+      : HandlerContext(in, emitted), flows_(flows) {}
 
  private:
-  const Message& in_;
-  std::vector<Message>* emitted_;
+  std::string ResolveFlow(std::string_view name) override {
+    return flows_->Resolve(name, message().key);
+  }
   const FlowRegistry* flows_;
-  std::vector<std::pair<std::string, std::string>> consulted_;  // flow, variant
 };
 
 class AgentImpl final : public Agent, public AgentCore, public Dispatcher {

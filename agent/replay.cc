@@ -10,64 +10,22 @@
 #include <sstream>
 
 #include "convert.h"
+#include "handler_context.h"
 #include "reprise/v1/agent.pb.h"
 
 namespace reprise::replay {
 namespace {
 
-// The agent's guess (agent.cc) for emitted messages without a content type.
-std::string GuessContentType(std::string_view payload) {
-  size_t i = payload.find_first_not_of(" \t\r\n");
-  if (i != std::string_view::npos && (payload[i] == '{' || payload[i] == '[')) {
-    return "application/json";
-  }
-  for (unsigned char c : payload) {
-    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return "application/octet-stream";
-  }
-  return "text/plain";
-}
-
-// The agent's DeliveryContext, minus recording and sending; flows resolve to
-// the variants the recorded message was handled with.
-class ReplayContext final : public Context {
+// Like the agent's, but flows resolve to the variants the recorded message
+// was handled with (or those the test chose in ReplayOptions).
+class ReplayContext final : public HandlerContext {
  public:
   ReplayContext(const Message& in, std::string_view recorded_variant,
                 const ReplayOptions& options, std::vector<Message>* emitted)
-      : in_(in), recorded_variant_(recorded_variant), options_(options), emitted_(emitted) {}
-  const Message& message() const override { return in_; }
-  std::string Flow(std::string_view name) override {
-    std::string variant = Resolve(name);
-    for (const auto& [n, v] : consulted_) {
-      if (n == name) return variant;
-    }
-    consulted_.emplace_back(name, variant);
-    return variant;
-  }
-  // As the agent records it: the variant when one flow was consulted,
-  // "flow=variant,..." when several.
-  std::string FlowVariant() const {
-    if (consulted_.size() == 1) return consulted_[0].second;
-    std::string out;
-    for (const auto& [n, v] : consulted_) out += (out.empty() ? "" : ",") + n + "=" + v;
-    return out;
-  }
-  void Emit(std::string_view channel, std::string_view key, std::string_view payload,
-            Headers headers, std::string_view content_type) override {
-    Message out;
-    out.direction = Direction::kOut;
-    out.channel = channel;
-    out.key = key;
-    out.payload = payload;
-    out.headers = std::move(headers);
-    out.content_type = content_type.empty() ? GuessContentType(payload) : std::string(content_type);
-    out.causation_id = in_.id;
-    out.correlation_id = in_.correlation_id.empty() ? in_.id : in_.correlation_id;
-    out.job_id = in_.job_id;
-    emitted_->push_back(std::move(out));
-  }
+      : HandlerContext(in, emitted), recorded_variant_(recorded_variant), options_(options) {}
 
  private:
-  std::string Resolve(std::string_view name) const {
+  std::string ResolveFlow(std::string_view name) override {
     if (auto it = options_.flows.find(name); it != options_.flows.end()) return it->second;
     std::string_view rest = recorded_variant_;
     if (rest.find('=') == std::string_view::npos) return std::string(rest);  // one flow, or none
@@ -82,11 +40,8 @@ class ReplayContext final : public Context {
     return "";
   }
 
-  const Message& in_;
   std::string_view recorded_variant_;
   const ReplayOptions& options_;
-  std::vector<Message>* emitted_;
-  std::vector<std::pair<std::string, std::string>> consulted_;  // flow, variant
 };
 
 template <typename S>
