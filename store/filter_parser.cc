@@ -7,6 +7,7 @@
 
 #include "filter_internal.h"
 #include "filter_lexer.h"
+#include "reprise/store/edit_distance.h"
 #include "reprise/store/filter.h"
 
 namespace reprise::filter {
@@ -32,24 +33,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 std::string Col(int column) { return column > 0 ? " at column " + std::to_string(column) : ""; }
-
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions
-// ("ouctome"), which are the most common typo.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 constexpr std::string_view kOutcomeNames[] = {"pending", "ok", "failed", "skipped"};
 constexpr std::string_view kDirectionNames[] = {"in", "out"};

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "reprise/store/edit_distance.h"
 #include "sqlite_util.h"
 
 namespace reprise {
@@ -37,18 +38,6 @@ std::vector<std::string> SplitVariants(std::string_view s) {
   return out;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::string Quoted(std::string_view s) {
   std::string out;
