@@ -1,5 +1,6 @@
 #include "reprise/store/journal.h"
 
+#include "pg_journal.h"
 #include "sqlite_journal.h"
 
 namespace reprise {
@@ -14,11 +15,11 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(std::string_view url) {
     return OpenSqliteJournal(path);
   }
   if (url.substr(0, 13) == "postgresql://" || url.substr(0, 11) == "postgres://") {
-    return Status(StatusCode::kUnimplemented,
-                  "the PostgreSQL journal is not available in this build yet; use sqlite:PATH");
+    return OpenPostgresJournal(url);
   }
   return InvalidArgument("unknown journal URL \"" + std::string(url) +
-                         "\"; expected sqlite:PATH (e.g. sqlite:service.journal)");
+                         "\"; expected sqlite:PATH (e.g. sqlite:service.journal) or "
+                         "postgresql://[user@]host[:port]/database");
 }
 
 }  // namespace reprise

@@ -139,4 +139,178 @@ std::optional<Headers> DecodeHeaders(std::string_view t) {
   }
 }
 
+namespace {
+
+// A strict recursive-descent check; `i` advances past what it accepts.
+class Validator {
+ public:
+  Validator(std::string_view t, int max_depth) : t_(t), max_depth_(max_depth) {}
+
+  bool Document() {
+    Space();
+    if (i_ >= t_.size() || (t_[i_] != '{' && t_[i_] != '[')) return false;
+    if (!Value(0)) return false;
+    Space();
+    return i_ == t_.size();
+  }
+
+ private:
+  void Space() { SkipSpace(t_, i_); }
+  bool Eat(char c) {
+    if (i_ < t_.size() && t_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  bool Literal(std::string_view w) {
+    if (t_.substr(i_, w.size()) != w) return false;
+    i_ += w.size();
+    return true;
+  }
+
+  bool Value(int depth) {
+    if (depth > max_depth_) return false;
+    Space();
+    if (i_ >= t_.size()) return false;
+    switch (t_[i_]) {
+      case '{': {
+        ++i_;
+        Space();
+        if (Eat('}')) return true;
+        do {
+          Space();
+          if (!String()) return false;
+          Space();
+          if (!Eat(':') || !Value(depth + 1)) return false;
+          Space();
+        } while (Eat(','));
+        return Eat('}');
+      }
+      case '[': {
+        ++i_;
+        Space();
+        if (Eat(']')) return true;
+        do {
+          if (!Value(depth + 1)) return false;
+          Space();
+        } while (Eat(','));
+        return Eat(']');
+      }
+      case '"': return String();
+      case 't': return Literal("true");
+      case 'f': return Literal("false");
+      case 'n': return Literal("null");
+      default: return Number();
+    }
+  }
+
+  bool Digits() {
+    size_t start = i_;
+    while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') ++i_;
+    return i_ > start;
+  }
+
+  bool Number() {
+    Eat('-');
+    if (Eat('0')) {
+      // no leading zeros
+    } else if (!Digits()) {
+      return false;
+    }
+    if (Eat('.') && !Digits()) return false;
+    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
+      ++i_;
+      if (!Eat('+')) Eat('-');
+      if (!Digits()) return false;
+    }
+    return true;
+  }
+
+  int Hex4() {
+    if (i_ + 4 > t_.size()) return -1;
+    int v = 0;
+    for (int k = 0; k < 4; ++k) {
+      char h = t_[i_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= h - '0';
+      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
+      else return -1;
+    }
+    return v;
+  }
+
+  // One UTF-8 sequence (shortest form, no surrogates, at most U+10FFFF).
+  bool Utf8() {
+    auto c = static_cast<unsigned char>(t_[i_]);
+    int n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i_;
+      return true;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i_ + n >= t_.size()) return false;
+    for (int k = 1; k <= n; ++k) {
+      auto d = static_cast<unsigned char>(t_[i_ + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i_ += n + 1;
+    return true;
+  }
+
+  bool String() {
+    if (!Eat('"')) return false;
+    while (i_ < t_.size()) {
+      char c = t_[i_];
+      if (c == '"') {
+        ++i_;
+        return true;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c != '\\') {
+        if (!Utf8()) return false;
+        continue;
+      }
+      ++i_;
+      if (i_ >= t_.size()) return false;
+      char e = t_[i_++];
+      if (e == 'u') {
+        int cp = Hex4();
+        if (cp <= 0) return false;  // invalid, or \u0000 (jsonb refuses it)
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return false;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (!Literal("\\u")) return false;
+          int low = Hex4();
+          if (low < 0xDC00 || low > 0xDFFF) return false;
+        }
+      } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  std::string_view t_;
+  size_t i_ = 0;
+  int max_depth_;
+};
+
+}  // namespace
+
+bool IsJsonDocument(std::string_view text, int max_depth) {
+  return Validator(text, max_depth).Document();
+}
+
 }  // namespace reprise::json

@@ -17,4 +17,10 @@ std::string EncodeHeaders(const Headers& headers);
 // Parses what EncodeHeaders wrote; nullopt when `text` is not a flat object of strings.
 std::optional<Headers> DecodeHeaders(std::string_view text);
 
+// True when `text` is one JSON object or array (RFC 8259, UTF-8) that
+// PostgreSQL's jsonb also accepts (no \u0000, no lone surrogates), nested
+// at most `max_depth` deep. The PostgreSQL journal keeps such payloads in
+// jsonb beside the exact bytes.
+bool IsJsonDocument(std::string_view text, int max_depth = 512);
+
 }  // namespace reprise::json

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "reprise/store/edit_distance.h"
+#include "flow_rules.h"
 #include "sqlite_util.h"
 
 namespace reprise {
@@ -12,38 +12,8 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-bool ValidName(std::string_view s) {
-  if (s.empty() || s.size() > 200) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
-// Variant names cannot hold commas (ValidName), so a comma list is enough.
-std::string JoinVariants(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::vector<std::string> SplitVariants(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    size_t comma = s.find(',');
-    out.emplace_back(s.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
-
-std::string Quoted(std::string_view s) {
-  std::string out;
-  json::AppendQuoted(out, s);
-  return out;
-}
+using flow_rules::JoinVariants;
+using flow_rules::SplitVariants;
 
 constexpr const char* kFlowColumns =
     "name, variants, default_variant, rollout_variant, rollout_percent, version, updated_at, "
@@ -94,26 +64,7 @@ class SqliteFlowStore final : public FlowStore {
 
   StatusOr<FlowRecord> Declare(std::string_view name, const std::vector<std::string>& variants,
                                std::string_view default_variant) override {
-    if (!ValidName(name)) {
-      return InvalidArgument("flow name \"" + std::string(name) +
-                             "\" is not valid: use letters, digits, '.', '_' and '-'");
-    }
-    if (variants.empty()) return InvalidArgument("flow " + std::string(name) + " declares no variants");
-    std::set<std::string_view> seen;
-    for (const auto& v : variants) {
-      if (!ValidName(v)) {
-        return InvalidArgument("flow " + std::string(name) + ": variant \"" + v +
-                               "\" is not valid: use letters, digits, '.', '_' and '-'");
-      }
-      if (!seen.insert(v).second) {
-        return InvalidArgument("flow " + std::string(name) + " declares variant " + v + " twice");
-      }
-    }
-    if (!seen.count(default_variant)) {
-      return InvalidArgument("flow " + std::string(name) + ": default \"" +
-                             std::string(default_variant) + "\" is not one of its variants (" +
-                             JoinVariants(variants) + ")");
-    }
+    REPRISE_RETURN_IF_ERROR(flow_rules::ValidateDeclaration(name, variants, default_variant));
     {
       auto w = conns_->LockWriter();
       Transaction tx(w.db());
@@ -131,10 +82,8 @@ class SqliteFlowStore final : public FlowStore {
       ins.BindInt(4, now);
       if (int rc = sqlite3_step(ins.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "declare flow");
       if (sqlite3_changes(w.db()) > 0) {
-        std::string change = "{\"declared\":{\"variants\":[";
-        for (size_t i = 0; i < variants.size(); ++i) change += (i ? "," : "") + Quoted(variants[i]);
-        change += "],\"default\":" + Quoted(default_variant) + "}}";
-        REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), name, 1, now, "code", "declared", change));
+        REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), name, 1, now, "code", "declared",
+                                           flow_rules::DeclaredJson(variants, default_variant)));
       } else {
         // The code's variant list may have grown or shrunk with a release;
         // the operators' choices stay as they are.
@@ -170,11 +119,9 @@ class SqliteFlowStore final : public FlowStore {
       // slip in between validation and the new version.
       auto current = GetIn(w.db(), c.flow);
       if (!current.ok()) return current.status();
-      REPRISE_RETURN_IF_ERROR(Validate(*current, c));
+      REPRISE_RETURN_IF_ERROR(flow_rules::ValidateChange(*current, c));
       const int64_t version = current->version + 1;
       const int64_t now = NowUs();
-      std::string json = "{";
-      auto field = [&](const std::string& f) { json += (json.size() > 1 ? "," : "") + f; };
 
       Stmt up;
       REPRISE_RETURN_IF_ERROR(up.Prepare(
@@ -184,20 +131,12 @@ class SqliteFlowStore final : public FlowStore {
           "rollout_percent = CASE WHEN ?3 THEN ?5 ELSE rollout_percent END, "
           "version = ?6, updated_at = ?7, updated_by = ?8, reason = ?9 WHERE name = ?1"));
       up.BindText(1, c.flow);
-      if (c.default_variant) {
-        up.BindText(2, *c.default_variant);
-        field("\"default\":{\"from\":" + Quoted(current->default_variant) +
-              ",\"to\":" + Quoted(*c.default_variant) + "}");
-      }
+      if (c.default_variant) up.BindText(2, *c.default_variant);
       up.BindInt(3, c.rollout.has_value());
       if (c.rollout) {
-        const bool clear = c.rollout->percent <= 0 || c.rollout->variant.empty();
+        const bool clear = flow_rules::ClearsRollout(*c.rollout);
         up.BindOptionalText(4, clear ? "" : c.rollout->variant);
         sqlite3_bind_double(up.get(), 5, clear ? 0 : c.rollout->percent);
-        char pct[32];
-        std::snprintf(pct, sizeof pct, "%g", clear ? 0.0 : c.rollout->percent);
-        field("\"rollout\":{\"variant\":" + Quoted(clear ? "" : c.rollout->variant) +
-              ",\"percent\":" + pct + "}");
       }
       up.BindInt(6, version);
       up.BindInt(7, now);
@@ -212,7 +151,6 @@ class SqliteFlowStore final : public FlowStore {
             "INSERT INTO flow_assignments (flow, assignment_key, variant, version) "
             "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (flow, assignment_key) DO UPDATE SET "
             "variant = excluded.variant, version = excluded.version"));
-        std::string list;
         for (const auto& [key, variant] : c.assign) {
           sqlite3_reset(a.get());
           a.BindText(1, c.flow);
@@ -220,26 +158,21 @@ class SqliteFlowStore final : public FlowStore {
           a.BindText(3, variant);
           a.BindInt(4, version);
           if (int rc = sqlite3_step(a.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "assign key");
-          list += (list.empty() ? "" : ",") + Quoted(key) + ":" + Quoted(variant);
         }
-        field("\"assign\":{" + list + "}");
       }
       if (!c.unassign.empty()) {
         Stmt d;
         REPRISE_RETURN_IF_ERROR(d.Prepare(
             w.db(), "DELETE FROM flow_assignments WHERE flow = ?1 AND assignment_key = ?2"));
-        std::string list;
         for (const auto& key : c.unassign) {
           sqlite3_reset(d.get());
           d.BindText(1, c.flow);
           d.BindText(2, key);
           if (int rc = sqlite3_step(d.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "unassign key");
-          list += (list.empty() ? "" : ",") + Quoted(key);
         }
-        field("\"unassign\":[" + list + "]");
       }
-      json += "}";
-      REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), c.flow, version, now, c.who, c.reason, json));
+      REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), c.flow, version, now, c.who, c.reason,
+                                         flow_rules::ChangeJson(*current, c)));
       REPRISE_RETURN_IF_ERROR(tx.Commit());
     }
     return Get(c.flow);
@@ -328,17 +261,7 @@ class SqliteFlowStore final : public FlowStore {
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "get flow");
     auto all = ListIn(db);
     if (!all.ok()) return all.status();
-    std::string msg = "flow \"" + std::string(name) + "\" is not declared by any agent of this journal";
-    std::string best;
-    size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
-    for (const FlowRecord& f : *all) {
-      size_t d = EditDistance(name, f.name);
-      if (d < best_d) best_d = d, best = f.name;
-    }
-    if (!best.empty()) return NotFound(msg + "; did you mean \"" + best + "\"?");
-    std::string names;
-    for (const FlowRecord& f : *all) names += (names.empty() ? "" : ", ") + f.name;
-    return NotFound(msg + (names.empty() ? " (no flows are declared)" : "; flows: " + names));
+    return flow_rules::FlowNotFound(name, *all);
   }
 
   StatusOr<std::vector<FlowRecord>> ListIn(sqlite3* db) {
@@ -350,36 +273,6 @@ class SqliteFlowStore final : public FlowStore {
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadFlow(s.get()));
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "list flows");
     return out;
-  }
-
-  static Status Validate(const FlowRecord& f, const FlowChange& c) {
-    auto known = [&](const std::string& v) {
-      return std::find(f.variants.begin(), f.variants.end(), v) != f.variants.end();
-    };
-    auto unknown = [&](const std::string& what, const std::string& v) {
-      return InvalidArgument(what + ": \"" + v + "\" is not a variant of flow " + f.name +
-                             "; its variants are " + JoinVariants(f.variants));
-    };
-    if (c.default_variant && !known(*c.default_variant)) return unknown("default", *c.default_variant);
-    if (c.rollout) {
-      if (!(c.rollout->percent >= 0 && c.rollout->percent <= 100)) {
-        char pct[32];
-        std::snprintf(pct, sizeof pct, "%g", c.rollout->percent);
-        return InvalidArgument(std::string("rollout percent ") + pct + " is outside 0..100");
-      }
-      if (c.rollout->percent > 0 && !known(c.rollout->variant)) {
-        return unknown("rollout", c.rollout->variant);
-      }
-    }
-    for (const auto& [key, variant] : c.assign) {
-      if (key.empty()) return InvalidArgument("assign: empty key");
-      if (!known(variant)) return unknown("assign " + key, variant);
-    }
-    if (!c.default_variant && !c.rollout && c.assign.empty() && c.unassign.empty()) {
-      return InvalidArgument("the change to flow " + f.name +
-                             " changes nothing: set a default, a rollout, assignments or unassignments");
-    }
-    return Status::Ok();
   }
 
   static Status AddHistory(sqlite3* db, std::string_view flow, int64_t version, int64_t at,

@@ -78,6 +78,7 @@ class Journal {
   // Opens the journal named by `url`:
   //   sqlite:PATH            (the embedded default; the file is created)
   //   sqlite::memory:        (tests)
+  //   postgresql://...       (a libpq URL; shared by a fleet; docs/fleet.md)
   // The schema is created or migrated to the current version.
   static StatusOr<std::unique_ptr<Journal>> Open(std::string_view url);
 

@@ -1,0 +1,33 @@
+// What both journal backends' flow stores share: validation of declarations
+// and changes, the variant list's storage form, the history's JSON and the
+// NOT_FOUND message with a suggestion. Internal to store/.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reprise/store/flow.h"
+
+namespace reprise::flow_rules {
+
+// Variant names cannot hold commas (they are validated), so a comma list is enough.
+std::string JoinVariants(const std::vector<std::string>& v);
+std::vector<std::string> SplitVariants(std::string_view s);
+
+Status ValidateDeclaration(std::string_view name, const std::vector<std::string>& variants,
+                           std::string_view default_variant);
+// The history's JSON for a first declaration.
+std::string DeclaredJson(const std::vector<std::string>& variants, std::string_view default_variant);
+
+// Checks `c` against the flow as it is; INVALID_ARGUMENT lists the variants.
+Status ValidateChange(const FlowRecord& current, const FlowChange& c);
+// A rollout change clears the rollout when its percent is 0 or it names no variant.
+inline bool ClearsRollout(const FlowRollout& r) { return r.percent <= 0 || r.variant.empty(); }
+// The history's JSON for a validated change.
+std::string ChangeJson(const FlowRecord& current, const FlowChange& c);
+
+// NOT_FOUND for an undeclared flow, with the closest declared name.
+Status FlowNotFound(std::string_view name, const std::vector<FlowRecord>& all);
+
+}  // namespace reprise::flow_rules

@@ -1,0 +1,359 @@
+// Jobs in the PostgreSQL journal (tables jobs and job_items, schema v2).
+// Same semantics as sqlite_jobs.cc; claims use FOR UPDATE SKIP LOCKED so that
+// several processes may claim from one job without taking the same item.
+#include <algorithm>
+
+#include "json_text.h"
+#include "pg_journal.h"
+#include "reprise/store/job.h"
+
+namespace reprise {
+namespace {
+
+using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
+
+constexpr const char* kJobColumns =
+    "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at";
+constexpr size_t kSampleSize = 5;
+
+JobRecord ReadJob(const Result& r, int i) {
+  JobRecord j;
+  j.id = r.text(i, 0);
+  j.spec.kind = r.text(i, 1);
+  j.spec.filter = r.text(i, 2);
+  j.spec.target = r.integer(i, 3) == 2 ? ReflowTarget::kDownstream : ReflowTarget::kSelf;
+  j.spec.rate = r.real(i, 4);
+  j.spec.concurrency = static_cast<uint32_t>(r.integer(i, 5));
+  j.spec.max_failures = static_cast<uint64_t>(r.integer(i, 6));
+  j.spec.limit = static_cast<uint64_t>(r.integer(i, 7));
+  j.spec.reason = r.text(i, 8);
+  j.spec.created_by = r.text(i, 9);
+  j.instance = r.text(i, 10);
+  int64_t state = r.integer(i, 11);
+  j.state = (state >= 1 && state <= 5) ? static_cast<JobState>(state) : JobState::kRunning;
+  j.reason = r.text(i, 12);
+  j.total = static_cast<uint64_t>(r.integer(i, 13));
+  j.done = static_cast<uint64_t>(r.integer(i, 14));
+  j.failed = static_cast<uint64_t>(r.integer(i, 15));
+  j.redelivered = static_cast<uint64_t>(r.integer(i, 16));
+  j.created_at_us = r.integer(i, 17);
+  j.finished_at_us = r.integer(i, 18);
+  return j;
+}
+
+// Job ids are small integers; anything else cannot name a job.
+std::optional<int64_t> ParseJobId(std::string_view id) {
+  if (id.empty() || id.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+Status JobNotFound(std::string_view id) {
+  return NotFound("job " + std::string(id) + " does not exist; list jobs with `jobs`");
+}
+
+// m.seq-less column list with a table alias: "m.id, m.direction, ..."
+std::string PrefixedColumns(const std::string& alias) {
+  std::string out, cols = kColumns;
+  size_t start = 0;
+  while (start < cols.size()) {
+    size_t comma = cols.find(',', start);
+    std::string col = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!col.empty() && col.front() == ' ') col.erase(0, 1);
+    if (!out.empty()) out += ", ";
+    if (col.rfind("octet_length(", 0) == 0) out += "octet_length(" + alias + "." + col.substr(13);
+    else out += alias + "." + col;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The selection of a job: ids of matching messages with the target's
+// direction, oldest first, at most `limit`. Parameters fill `p`.
+StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_direction = false) {
+  auto compiled = filter::Compile(spec.filter, {filter::Dialect::kPostgres, NowUs(), p.size() + 1});
+  if (!compiled.ok()) return compiled.status();
+  p.All(compiled->params);
+  std::string sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+                    ") AND direction " + (other_direction ? "!= " : "= ") + p.Next();
+  p.Int(spec.target == ReflowTarget::kDownstream ? 2 : 1);
+  if (!spec.keys.empty()) {
+    // The key list travels as one JSON array parameter, however long it is.
+    std::string array = "[";
+    for (size_t i = 0; i < spec.keys.size(); ++i) {
+      if (i) array += ",";
+      json::AppendQuoted(array, spec.keys[i]);
+    }
+    array += "]";
+    sql += " AND message_key IN (SELECT jsonb_array_elements_text(" + p.Next() + "::jsonb))";
+    p.Text(array);
+  }
+  if (spec.originals_only) sql += " AND origin_id IS NULL";
+  sql += " ORDER BY id";
+  if (!other_direction && spec.limit > 0) sql += " LIMIT " + std::to_string(spec.limit);
+  return sql;
+}
+
+class PgJobStore final : public JobStore {
+ public:
+  explicit PgJobStore(Pool* pool) : pool_(pool) {}
+
+  StatusOr<JobPlan> PlanJob(const JobSpec& spec) override {
+    Params p;
+    auto sel = SelectionFor(spec, p);
+    if (!sel.ok()) return sel.status();
+    Params po;
+    auto other = SelectionFor(spec, po, true);
+    if (!other.ok()) return other.status();
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    // One snapshot for every figure of the plan.
+    Transaction tx(*c);
+    REPRISE_RETURN_IF_ERROR(tx.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    JobPlan plan;
+    auto totals = c->Exec("SELECT count(*), count(DISTINCT message_key) FROM (" + *sel + ") s", p, "plan job");
+    if (!totals.ok()) return totals.status();
+    plan.messages = static_cast<uint64_t>(totals->integer(0, 0));
+    plan.keys = static_cast<uint64_t>(totals->integer(0, 1));
+    auto excluded = c->Exec("SELECT count(*) FROM (" + *other + ") s", po, "plan job");
+    if (!excluded.ok()) return excluded.status();
+    plan.excluded = static_cast<uint64_t>(excluded->integer(0, 0));
+    for (auto [group, out] :
+         {std::pair{std::string("channel"), &plan.by_channel},
+          std::pair{std::string("CASE outcome WHEN 1 THEN 'pending' WHEN 2 THEN 'ok' WHEN 3 THEN "
+                                "'failed' WHEN 4 THEN 'skipped' END COLLATE \"C\""),
+                    &plan.by_outcome}}) {
+      auto by = c->Exec("SELECT " + group + " AS g, count(*) AS n FROM (" + *sel +
+                            ") s GROUP BY 1 ORDER BY n DESC, g",
+                        p, "plan job");
+      if (!by.ok()) return by.status();
+      for (int i = 0; i < by->rows(); ++i) {
+        out->push_back({by->text(i, 0), static_cast<uint64_t>(by->integer(i, 1))});
+      }
+    }
+    auto sample = c->Exec(std::string("SELECT ") + kColumns + " FROM messages WHERE id IN (SELECT id FROM (" +
+                              *sel + ") s LIMIT " + std::to_string(kSampleSize) + ") ORDER BY id",
+                          p, "plan job");
+    if (!sample.ok()) return sample.status();
+    for (int i = 0; i < sample->rows(); ++i) plan.sample.push_back(ReadMessage(*sample, i, 0, false));
+    REPRISE_RETURN_IF_ERROR(tx.Commit());
+    return plan;
+  }
+
+  StatusOr<JobRecord> CreateJob(const JobSpec& spec, const std::string& instance) override {
+    Params p;
+    p.Text(spec.kind);
+    p.Text(spec.filter);
+    p.Int(static_cast<int>(spec.target));
+    p.Double(spec.rate);
+    p.Int(spec.concurrency);
+    p.Int(static_cast<int64_t>(spec.max_failures));
+    p.Int(static_cast<int64_t>(spec.limit));
+    p.OptionalText(spec.reason);
+    p.OptionalText(spec.created_by);
+    p.OptionalText(instance);
+    p.Int(NowUs());
+    Params ps;
+    auto sel = SelectionFor(spec, ps);
+    if (!sel.ok()) return sel.status();
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    Transaction tx(*c);
+    REPRISE_RETURN_IF_ERROR(tx.Begin());
+    auto job = c->Exec(
+        "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
+        "reason, created_by, instance, state, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11) RETURNING id",
+        p, "create job");
+    if (!job.ok()) return job.status();
+    // The selection is fixed here, in the job's own transaction: messages
+    // recorded later never join it.
+    const std::string id = ps.Next();
+    ps.Int(job->integer(0, 0));
+    auto r = c->Exec(
+        "WITH items AS (INSERT INTO job_items (job_id, seq, message_id) SELECT " + id +
+            ", row_number() OVER (ORDER BY s.id), s.id FROM (" + *sel + ") s RETURNING 1) "
+            "UPDATE jobs SET total = (SELECT count(*) FROM items) WHERE id = " + id +
+            " RETURNING " + kJobColumns,
+        ps, "create job");
+    if (!r.ok()) return r.status();
+    JobRecord record = ReadJob(*r, 0);
+    REPRISE_RETURN_IF_ERROR(tx.Commit());
+    return record;
+  }
+
+  StatusOr<JobRecord> GetJob(std::string_view id) override {
+    auto n = ParseJobId(id);
+    if (!n) return JobNotFound(id);
+    auto jobs = SelectJobs("WHERE id = " + std::to_string(*n));
+    if (!jobs.ok()) return jobs.status();
+    if (jobs->empty()) return JobNotFound(id);
+    return std::move(jobs->front());
+  }
+
+  StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) override {
+    if (limit == 0) limit = 20;
+    return SelectJobs("ORDER BY id DESC LIMIT " + std::to_string(std::min<uint32_t>(limit, 1000)));
+  }
+
+  StatusOr<std::vector<JobRecord>> UnfinishedJobs() override {
+    return SelectJobs("WHERE state IN (1, 2) ORDER BY id");
+  }
+
+  StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, size_t max) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    Params p;
+    p.Int(*n);
+    p.Int(static_cast<int64_t>(max));
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    auto r = c->Exec(
+        "WITH claimed AS (UPDATE job_items SET state = 1 WHERE job_id = $1 AND seq IN ("
+        "SELECT seq FROM job_items WHERE job_id = $1 AND state = 0 ORDER BY seq LIMIT $2 "
+        "FOR UPDATE SKIP LOCKED) RETURNING seq, redelivery, message_id) "
+        "SELECT i.seq, i.redelivery, " + PrefixedColumns("m") +
+            ", m.payload FROM claimed i JOIN messages m ON m.id = i.message_id ORDER BY i.seq",
+        p, "claim job items");
+    if (!r.ok()) return r.status();
+    std::vector<JobItem> items;
+    for (int i = 0; i < r->rows(); ++i) {
+      JobItem item;
+      item.seq = r->integer(i, 0);
+      item.redelivery = r->text(i, 1) == "t";
+      item.message = ReadMessage(*r, i, 2, true);
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+
+  Status CompleteItems(std::string_view job_id, const std::vector<ItemResult>& results) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    if (results.empty()) return Status::Ok();
+    std::string rows = "[";
+    for (const ItemResult& r : results) {
+      if (rows.size() > 1) rows += ",";
+      rows += "{\"seq\":" + std::to_string(r.seq) + ",\"copy\":";
+      if (r.copy_id.empty()) rows += "null";
+      else json::AppendQuoted(rows, r.copy_id);
+      rows += ",\"outcome\":" + std::to_string(static_cast<int>(r.outcome)) +
+              ",\"redelivery\":" + (r.redelivery ? "true" : "false") + "}";
+    }
+    rows += "]";
+    Params p;
+    p.Int(*n);
+    p.Text(rows);
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    // Items already done are not counted twice.
+    return c->Exec(
+                "WITH r AS (SELECT DISTINCT ON (seq) * FROM jsonb_to_recordset($2::jsonb) AS "
+                "x(seq bigint, copy text, outcome smallint, redelivery boolean)), "
+                "done AS (UPDATE job_items i SET state = 2, copy_id = r.copy, outcome = r.outcome "
+                "FROM r WHERE i.job_id = $1 AND i.seq = r.seq AND i.state != 2 "
+                "RETURNING r.outcome, r.redelivery) "
+                "UPDATE jobs SET done = done + (SELECT count(*) FROM done), "
+                "failed = failed + (SELECT count(*) FROM done WHERE outcome = 3), "
+                "redelivered = redelivered + (SELECT count(*) FROM done WHERE redelivery) "
+                "WHERE id = $1",
+                p, "complete job items")
+        .status();
+  }
+
+  Status ReleaseItems(std::string_view job_id, const std::vector<int64_t>& seqs) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    if (seqs.empty()) return Status::Ok();
+    std::string list = "[";
+    for (int64_t s : seqs) list += (list.size() > 1 ? "," : "") + std::to_string(s);
+    list += "]";
+    Params p;
+    p.Int(*n);
+    p.Text(list);
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    return c->Exec(
+                "UPDATE job_items SET state = 0 WHERE job_id = $1 AND state = 1 AND seq IN "
+                "(SELECT (jsonb_array_elements_text($2::jsonb))::bigint)",
+                p, "release job items")
+        .status();
+  }
+
+  StatusOr<uint64_t> RecoverInFlight(std::string_view job_id) override {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    Params p;
+    p.Int(*n);
+    p.Text(std::to_string(*n));
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    // For each item left in flight, the newest copy this job recorded of it.
+    // A copy with a final outcome finished before the crash: count it, do not
+    // deliver it again. Anything else may or may not have reached the handler
+    // or downstream: deliver again, marked.
+    auto r = c->Exec(
+        "WITH stuck AS (SELECT i.seq, i.redelivery, c.id AS copy, c.outcome FROM job_items i "
+        "LEFT JOIN LATERAL (SELECT id, outcome FROM messages WHERE origin_id = i.message_id "
+        "AND job_id = $2 ORDER BY id DESC LIMIT 1) c ON true "
+        "WHERE i.job_id = $1 AND i.state = 1 FOR UPDATE OF i), "
+        "finished AS (UPDATE job_items i SET state = 2, copy_id = s.copy, outcome = s.outcome "
+        "FROM stuck s WHERE i.job_id = $1 AND i.seq = s.seq AND s.copy IS NOT NULL AND s.outcome != 1 "
+        "RETURNING s.outcome, s.redelivery), "
+        "again AS (UPDATE job_items i SET state = 0, redelivery = true FROM stuck s "
+        "WHERE i.job_id = $1 AND i.seq = s.seq AND (s.copy IS NULL OR s.outcome = 1) RETURNING 1), "
+        "counters AS (UPDATE jobs SET done = done + (SELECT count(*) FROM finished), "
+        "failed = failed + (SELECT count(*) FROM finished WHERE outcome = 3), "
+        "redelivered = redelivered + (SELECT count(*) FROM finished WHERE redelivery) "
+        "WHERE id = $1 RETURNING 1) "
+        "SELECT (SELECT count(*) FROM again), (SELECT count(*) FROM counters)",
+        p, "recover job items");
+    if (!r.ok()) return r.status();
+    return static_cast<uint64_t>(r->integer(0, 0));
+  }
+
+  Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
+    auto n = ParseJobId(id);
+    if (!n) return JobNotFound(id);
+    Params p;
+    p.Int(*n);
+    p.Int(static_cast<int>(state));
+    p.OptionalText(reason);
+    p.Text(IsFinal(state) ? "true" : "false");
+    p.Int(NowUs());
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    auto r = c->Exec(
+        "UPDATE jobs SET state = $2, end_reason = COALESCE($3, end_reason), "
+        "finished_at = CASE WHEN $4::boolean THEN $5::bigint ELSE finished_at END WHERE id = $1",
+        p, "set job state");
+    if (!r.ok()) return r.status();
+    if (r->changed() == 0) return JobNotFound(id);
+    return Status::Ok();
+  }
+
+ private:
+  StatusOr<std::vector<JobRecord>> SelectJobs(const std::string& tail) {
+    auto c = pool_->Borrow();
+    if (!c.ok()) return c.status();
+    auto r = c->Exec(std::string("SELECT ") + kJobColumns + " FROM jobs " + tail, "read jobs");
+    if (!r.ok()) return r.status();
+    std::vector<JobRecord> out;
+    for (int i = 0; i < r->rows(); ++i) out.push_back(ReadJob(*r, i));
+    return out;
+  }
+
+  Pool* const pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobStore> NewPgJobStore(Pool* pool) { return std::make_unique<PgJobStore>(pool); }
+
+}  // namespace reprise

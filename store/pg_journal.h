@@ -1,0 +1,27 @@
+// The PostgreSQL backend of the Journal: one database shared by a fleet of
+// processes. See docs/fleet.md ("PostgreSQL backend").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pg_util.h"
+#include "reprise/store/journal.h"
+
+namespace reprise {
+
+// How Write appends messages: binary COPY (the default, measured faster) or
+// multi-row INSERT ... ON CONFLICT DO NOTHING. The URL parameter
+// `reprise_append=copy|insert` chooses; it is removed before libpq sees the URL.
+enum class PgAppend { kCopy, kInsert };
+
+// Opens (creating and migrating the schema) the journal at a postgresql://
+// URL. UNAVAILABLE when the server cannot be reached.
+StatusOr<std::unique_ptr<Journal>> OpenPostgresJournal(std::string_view url);
+
+std::unique_ptr<JobStore> NewPgJobStore(pg::Pool* pool);
+std::unique_ptr<AuditStore> NewPgAuditStore(pg::Pool* pool);
+std::unique_ptr<FlowStore> NewPgFlowStore(pg::Pool* pool);
+
+}  // namespace reprise
