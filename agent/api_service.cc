@@ -115,6 +115,19 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   j->set_refused_oversize(stats.refused_oversize);
   j->set_last_error(stats.recorder.last_error);
   j->set_max_payload_bytes(opts.max_payload_bytes);
+  const RecorderStats& r = stats.recorder;
+  j->set_healthy(r.healthy());
+  auto set_time = [](std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
+    if (t.time_since_epoch().count() != 0) SetTimePoint(t, out);
+  };
+  if (!r.healthy()) set_time(r.failing_since, j->mutable_failing_since());
+  j->set_write_failures(r.failed_writes);
+  j->set_rejected(r.rejected);
+  j->set_queued_bytes(r.queued_bytes);
+  j->set_max_queue_bytes(opts.max_queue_bytes);
+  j->set_last_fault(r.last_fault);
+  if (!r.last_fault.empty()) set_time(r.last_fault_at, j->mutable_last_fault_at());
+  set_time(r.recovered_at, j->mutable_recovered_at());
 
   std::vector<std::string> handlers = core_->HandlerChannels();
   std::vector<std::string> senders = core_->SenderChannels();
@@ -128,7 +141,8 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   if (!channels.ok()) {
     // The journal being unreadable is itself health information; report it
     // rather than failing Describe.
-    j->set_last_error(channels.status().ToString());
+    j->set_healthy(false);
+    if (j->last_error().empty()) j->set_last_error(channels.status().ToString());
   } else {
     for (const ChannelInfo& c : *channels) {
       v1::ChannelSummary* s = response->add_channels();

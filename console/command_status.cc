@@ -1,4 +1,5 @@
 // status: what the agent is and how its journal is doing.
+#include <chrono>
 #include <sstream>
 
 #include "reprise/console/commands.h"
@@ -73,12 +74,40 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
       << j.queued() << "  dropped "
       << output.Paint(std::to_string(j.dropped()), j.dropped() > 0 ? Style::kYellow : Style::kNone)
       << "  refused oversize " << j.refused_oversize() << "\n";
+  if (j.write_failures() > 0 || j.rejected() > 0) {
+    out << indent << "write failures " << j.write_failures() << "  rejected " << j.rejected()
+        << "\n";
+  }
+  auto when = [](const google::protobuf::Timestamp& t) {
+    return FormatTimestamp(t.seconds(), t.nanos()) + " UTC";
+  };
   out << indent << "health ";
-  if (j.last_error().empty()) {
+  if (!j.last_error().empty()) {
+    std::string failing = "FAILING";
+    if (j.has_failing_since()) {
+      failing += " since " + when(j.failing_since());
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (now >= j.failing_since().seconds()) {
+        failing += " (for " +
+                   FormatDuration(static_cast<uint64_t>(now - j.failing_since().seconds())) + ")";
+      }
+    }
+    out << output.Paint(failing + ", last error: " + SanitizeForTerminal(j.last_error()), Style::kRed);
+    if (j.queued() > 0) {
+      out << "\n" << indent << "       " << j.queued()
+          << " record(s) wait in the queue and are written when the fault clears";
+    }
+  } else {
     out << output.Paint(j.dropped() > 0 ? "ok (messages were dropped)" : "ok",
                         j.dropped() > 0 ? Style::kYellow : Style::kGreen);
-  } else {
-    out << output.Paint("last error: " + SanitizeForTerminal(j.last_error()), Style::kRed);
+    if (!j.last_fault().empty()) {
+      out << "\n" << indent << "       last fault";
+      if (j.has_last_fault_at()) out << " " << when(j.last_fault_at());
+      out << ": " << SanitizeForTerminal(j.last_fault());
+      if (j.has_recovered_at()) out << " (recovered " << when(j.recovered_at()) << ")";
+    }
   }
   out << "\n";
 

@@ -130,7 +130,7 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket) {
 RecorderStats Recorder::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   RecorderStats s = stats_;
-  s.queued = queue_.size();
+  s.queued = queue_.size() + writing_;
   s.queued_bytes = queued_bytes_;
   return s;
 }
@@ -148,6 +148,7 @@ void Recorder::WriterLoop() {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      writing_ = n;
     }
 
     // Group commit. An outcome for a message in the same batch is folded into
@@ -182,6 +183,7 @@ void Recorder::WriterLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       committed_ticket_ = last_ticket;
       queued_bytes_ -= bytes;
+      writing_ = 0;
       if (written) {
         stats_.committed += message_count;
         ++stats_.batches;
@@ -195,6 +197,21 @@ void Recorder::WriterLoop() {
   commit_cv_.notify_all();
 }
 
+void Recorder::NoteFault(std::string error) {
+  const auto now = std::chrono::system_clock::now();
+  if (stats_.last_error.empty()) stats_.failing_since = now;
+  stats_.last_fault = error;
+  stats_.last_fault_at = now;
+  stats_.last_error = std::move(error);
+}
+
+void Recorder::NoteWritten() {
+  if (stats_.last_error.empty()) return;
+  stats_.last_error.clear();
+  stats_.failing_since = {};
+  stats_.recovered_at = std::chrono::system_clock::now();
+}
+
 bool Recorder::WriteWithRetry(WriteBatch& batch) {
   const bool sync = options_.durability == Durability::kPower;
   auto backoff = std::chrono::milliseconds(20);
@@ -203,7 +220,7 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
     Status st = journal_->Write(batch, sync);
     if (st.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      stats_.last_error.clear();
+      NoteWritten();
       return true;
     }
     if (st.code() != StatusCode::kUnavailable) {
@@ -226,7 +243,10 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
         std::lock_guard<std::mutex> lock(mu_);
         stats_.rejected += rejected;
         ++stats_.failed_writes;
-        stats_.last_error = "journal refused " + std::to_string(rejected) + " record(s): " + st.ToString();
+        NoteFault("journal refused " + std::to_string(rejected) + " record(s): " + st.ToString());
+        // The journal took the others: the fault was in those records, not
+        // in the journal, which stays healthy.
+        if (rejected < batch.messages.size() + batch.outcomes.size()) NoteWritten();
         // Synchronous callers of this batch cannot tell whose record it was.
         if (rejected > 0) ++write_failures_;
       }
@@ -236,7 +256,7 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.failed_writes;
-      stats_.last_error = st.ToString();
+      NoteFault(st.ToString());
       // Synchronous callers learn now that their records are not committed.
       ++write_failures_;
     }

@@ -7,8 +7,9 @@ namespace {
 constexpr size_t kMaxIdleReaders = 4;
 }  // namespace
 
-StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path) {
-  std::unique_ptr<Connections> c(new Connections(path));
+StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path,
+                                                         const std::string& vfs) {
+  std::unique_ptr<Connections> c(new Connections(path, vfs));
   REPRISE_RETURN_IF_ERROR(c->OpenConnection(&c->writer_));
   if (!c->memory_) {
     // Also the first read of the file: a file that is not a database fails here.
@@ -24,7 +25,7 @@ Connections::~Connections() {
 
 Status Connections::OpenConnection(sqlite3** db) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path_.c_str(), db, flags, nullptr);
+  int rc = sqlite3_open_v2(path_.c_str(), db, flags, vfs_.empty() ? nullptr : vfs_.c_str());
   if (rc != SQLITE_OK) {
     Status st = SqliteError(*db, rc, "open " + path_);
     sqlite3_close_v2(*db);

@@ -17,8 +17,10 @@ namespace reprise::sqlite {
 
 class Connections {
  public:
-  // Opens the writer (creating the file, enabling WAL).
-  static StatusOr<std::unique_ptr<Connections>> Open(const std::string& path);
+  // Opens the writer (creating the file, enabling WAL), through the SQLite
+  // VFS named `vfs` ("" for the default).
+  static StatusOr<std::unique_ptr<Connections>> Open(const std::string& path,
+                                                     const std::string& vfs = "");
   ~Connections();
 
   // Exclusive use of the writer connection while the object lives.
@@ -55,12 +57,15 @@ class Connections {
   Reader BorrowReader() { return Reader(this); }
 
   const std::string& path() const { return path_; }
+  const std::string& vfs() const { return vfs_; }
 
  private:
-  explicit Connections(std::string path) : path_(std::move(path)), memory_(path_ == ":memory:") {}
+  Connections(std::string path, std::string vfs)
+      : path_(std::move(path)), vfs_(std::move(vfs)), memory_(path_ == ":memory:") {}
   Status OpenConnection(sqlite3** db);
 
   const std::string path_;
+  const std::string vfs_;
   const bool memory_;
   std::mutex write_mu_;
   sqlite3* writer_ = nullptr;  // used under write_mu_

@@ -177,7 +177,9 @@ class SqliteJournal final : public Journal {
     return Status::Ok();
   }
 
-  std::string Describe() const override { return "sqlite:" + conns_->path(); }
+  std::string Describe() const override {
+    return "sqlite:" + conns_->path() + (conns_->vfs().empty() ? "" : "?vfs=" + conns_->vfs());
+  }
   JobStore& jobs() override { return *jobs_; }
   AuditStore& audit() override { return *audit_; }
   FlowStore& flows() override { return *flows_; }
@@ -460,8 +462,9 @@ class SqliteJournal final : public Journal {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
-  auto conns = Connections::Open(path);
+StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path,
+                                                     const std::string& vfs) {
+  auto conns = Connections::Open(path, vfs);
   if (!conns.ok()) return conns.status();
   auto j = std::make_unique<SqliteJournal>(std::move(*conns));
   Status st = j->Init();

@@ -8,7 +8,9 @@
 
 namespace reprise {
 
-// Opens (creating and migrating) the journal at `path` (":memory:" for tests).
-StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path);
+// Opens (creating and migrating) the journal at `path` (":memory:" for tests),
+// through the SQLite VFS named `vfs` ("" for the default).
+StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path,
+                                                     const std::string& vfs = "");
 
 }  // namespace reprise

@@ -43,7 +43,10 @@ inline Status SqliteError(sqlite3* db, int rc, std::string_view what) {
       return Unavailable(std::move(msg));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return DataLoss(std::move(msg) + " (the journal file is damaged; see docs/operations.md)");
+      return DataLoss(std::move(msg) +
+                      " (the journal file is damaged: stop the service, move the file aside and "
+                      "start on a new journal, or recover its rows with `sqlite3 FILE .recover`; "
+                      "see docs/operations.md)");
     default:
       return Internal(std::move(msg));
   }

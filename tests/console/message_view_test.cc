@@ -140,11 +140,43 @@ TEST_F(MessageViewTest, StatusRendering) {
   for (const char* expected :
        {"service     ledger  instance ledger-1  (pid 1234 on box)\n",
         "uptime      1h 2m 5s\n", "journal     sqlite:/var/lib/ledger.journal",
-        "recorded 10  committed 9  queued 1  dropped 2", "health last error: disk full\n",
+        "recorded 10  committed 9  queued 1  dropped 2", "health FAILING, last error: disk full\n",
+        "1 record(s) wait in the queue and are written when the fault clears\n",
         "  payments.received  in        120       3  yes      -\n",
         "handlers    payments.received\n", "senders     none\n"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n---\n" << text;
   }
+}
+
+TEST_F(MessageViewTest, StatusRenderingOfAFaultAndItsRecovery) {
+  v1::DescribeResponse d;
+  auto* j = d.mutable_journal();
+  j->set_backend("sqlite:/j");
+  j->set_last_error("sqlite journal: commit: database or disk is full");
+  j->set_write_failures(7);
+  j->mutable_failing_since()->set_seconds(1700000000);  // 2023-11-14 22:13:20.000 UTC
+  std::string text = RenderStatus(d, plain_);
+  for (const char* expected :
+       {"write failures 7  rejected 0\n",
+        "health FAILING since 2023-11-14 22:13:20.000 UTC (for ",
+        "), last error: sqlite journal: commit: database or disk is full\n"}) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n---\n" << text;
+  }
+  EXPECT_EQ(text.find("wait in the queue"), std::string::npos) << "nothing is queued";
+
+  // Recovered: healthy again, the fault stays visible.
+  j->clear_last_error();
+  j->clear_failing_since();
+  j->set_healthy(true);
+  j->set_last_fault("sqlite journal: commit: disk I/O error");
+  j->mutable_last_fault_at()->set_seconds(1700000000);
+  j->mutable_recovered_at()->set_seconds(1700000065);
+  text = RenderStatus(d, plain_);
+  EXPECT_NE(text.find("health ok\n"
+                      "                   last fault 2023-11-14 22:13:20.000 UTC: sqlite journal: "
+                      "commit: disk I/O error (recovered 2023-11-14 22:14:25.000 UTC)\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -54,6 +54,11 @@ TEST_F(GrpcApiTest, DescribeReportsServiceChannelsAndJournal) {
   EXPECT_NE(resp.journal().backend().find("sqlite:"), std::string::npos);
   EXPECT_EQ(resp.journal().durability(), "async");
   EXPECT_EQ(resp.journal().committed(), 57u);  // 30 in, 27 out (3 handlers failed)
+  EXPECT_TRUE(resp.journal().healthy());
+  EXPECT_EQ(resp.journal().last_error(), "");
+  EXPECT_FALSE(resp.journal().has_failing_since());
+  EXPECT_EQ(resp.journal().write_failures(), 0u);
+  EXPECT_EQ(resp.journal().max_queue_bytes(), AgentOptions{}.max_queue_bytes);
   ASSERT_EQ(resp.channels_size(), 2);
   EXPECT_EQ(resp.channels(0).channel(), "balance.updated");
   EXPECT_EQ(resp.channels(0).failed(), 27u);

@@ -147,11 +147,25 @@ TEST_F(RecorderTest, TransientWriteFailureIsRetriedAndReported) {
   ASSERT_TRUE(r.Record(m).ok());
   for (int i = 0; i < 100 && journal_->failed_writes() < 2; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_GE(journal_->failed_writes(), 2) << "the writer should keep retrying";
-  EXPECT_NE(r.Stats().last_error.find("disk I/O error"), std::string::npos);
+  RecorderStats during = r.Stats();
+  EXPECT_NE(during.last_error.find("disk I/O error"), std::string::npos);
+  EXPECT_FALSE(during.healthy());
+  EXPECT_GE(during.failed_writes, 2u);
+  EXPECT_EQ(during.queued, 1u) << "the record waits for the fault to clear";
+  const auto began = during.failing_since;
+  EXPECT_NE(began.time_since_epoch().count(), 0);
+  EXPECT_GE(during.last_fault_at, began) << "a fault's start stays put while it lasts";
+  EXPECT_EQ(during.recovered_at.time_since_epoch().count(), 0);
   journal_->ClearFault();
   ASSERT_TRUE(r.Flush().ok());
   EXPECT_TRUE(journal_->real().Get(m.id).ok()) << "the record survives the fault";
-  EXPECT_EQ(r.Stats().last_error, "");
+  RecorderStats after = r.Stats();
+  EXPECT_EQ(after.last_error, "");
+  EXPECT_TRUE(after.healthy());
+  EXPECT_EQ(after.failing_since.time_since_epoch().count(), 0);
+  EXPECT_NE(after.last_fault.find("disk I/O error"), std::string::npos) << "kept after recovery";
+  EXPECT_GE(after.recovered_at, after.last_fault_at);
+  EXPECT_EQ(after.committed, 1u);
 }
 
 TEST_F(RecorderTest, SynchronousCallerLearnsThatItsCommitFailed) {
@@ -180,6 +194,8 @@ TEST_F(RecorderTest, PermanentRejectionOfOneRecordKeepsTheOthers) {
   EXPECT_TRUE(journal_->real().Get(a.id).ok());
   EXPECT_TRUE(journal_->real().Get(b.id).ok());
   EXPECT_EQ(r.Stats().rejected, 1u);
+  EXPECT_TRUE(r.Stats().healthy()) << "the journal took the other records";
+  EXPECT_NE(r.Stats().last_fault.find("refused 1 record"), std::string::npos) << r.Stats().last_fault;
 }
 
 TEST_F(RecorderTest, DestructorDrainsTheQueue) {

@@ -6,6 +6,7 @@
 
 #include "reprise/store/journal.h"
 #include "reprise/store/ulid.h"
+#include "support/fault_vfs.h"
 #include "support/test_env.h"
 
 namespace reprise {
@@ -26,6 +27,137 @@ TEST(JournalOpenTest, UnknownUrlSaysWhatIsExpected) {
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(j.status().message().find("sqlite:PATH"), std::string::npos);
+}
+
+TEST(JournalOpenTest, UrlOptionsSelectAVfsAndRejectUnknownOnes) {
+  testing::TempDir dir;
+  auto unknown = Journal::Open("sqlite:" + dir.File("j.journal") + "?cache=shared");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("?vfs=NAME"), std::string::npos);
+  auto no_vfs = Journal::Open("sqlite:" + dir.File("j.journal") + "?vfs=no-such-vfs");
+  ASSERT_FALSE(no_vfs.ok());
+  EXPECT_NE(no_vfs.status().message().find("no-such-vfs"), std::string::npos)
+      << no_vfs.status().ToString();
+  testing::FaultVfs::Register();
+  auto j = Journal::Open("sqlite:" + dir.File("j.journal") + "?vfs=reprise-fault");
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ((*j)->Describe(), "sqlite:" + dir.File("j.journal") + "?vfs=reprise-fault");
+}
+
+// Through the fault-injecting VFS: a full disk or an I/O error fails the
+// write as UNAVAILABLE (retryable), loses nothing committed before, and the
+// journal takes writes again once the fault clears.
+TEST(SqliteJournalFaultTest, WritesFailWhileTheDiskIsFullOrBadAndWorkAfterwards) {
+  using testing::FaultVfs;
+  FaultVfs::Register();
+  testing::TempDir dir;
+  const std::string url = "sqlite:" + dir.File("f.journal") + "?vfs=reprise-fault";
+  auto j = Journal::Open(url);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  UlidGenerator ids;
+  auto batch = [&](int n) {
+    WriteBatch b;
+    for (int i = 0; i < n; ++i) {
+      Message m;
+      m.id = ids.Next(1700000000000 + i);
+      m.channel = "c";
+      m.key = "k" + std::to_string(i % 3);
+      m.payload = std::string(300, 'p');
+      b.messages.push_back(std::move(m));
+    }
+    return b;
+  };
+  auto count = [&] {
+    auto c = (*j)->Count("", "");
+    return c.ok() && !c->empty() ? c->front().count : 0;
+  };
+  WriteBatch before = batch(50);
+  ASSERT_TRUE((*j)->Write(before, false).ok());
+
+  for (auto [fault, text] : {std::pair{FaultVfs::kDiskFull, "full"},
+                             std::pair{FaultVfs::kIoError, "I/O error"}}) {
+    const uint64_t failed_before = FaultVfs::FailedWrites();
+    FaultVfs::Inject(fault, /*after_bytes=*/2048);  // fails in the middle of the batch
+    for (bool sync : {false, true}) {
+      Status st = (*j)->Write(batch(200), sync);
+      EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+      EXPECT_NE(st.message().find(text), std::string::npos) << st.ToString();
+    }
+    EXPECT_GT(FaultVfs::FailedWrites(), failed_before);
+    FaultVfs::Clear();
+    EXPECT_EQ(count(), before.messages.size()) << "a failed batch is all or nothing; nothing before it is lost";
+    for (const Message& m : before.messages) EXPECT_TRUE((*j)->Get(m.id).ok()) << m.id;
+    WriteBatch after = batch(10);
+    ASSERT_TRUE((*j)->Write(after, false).ok());
+    EXPECT_TRUE((*j)->Get(after.messages.back().id).ok());
+    ASSERT_TRUE((*j)->Write({.messages = {}, .outcomes = {{.id = after.messages[0].id,
+                                                           .outcome = Outcome::kFailed}}},
+                            false)
+                    .ok());
+    before.messages.insert(before.messages.end(), after.messages.begin(), after.messages.end());
+    ASSERT_EQ(count(), before.messages.size());
+  }
+  j->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("f.journal").c_str(), &db), SQLITE_OK);
+  char* result = nullptr;
+  std::string check;
+  sqlite3_exec(db, "PRAGMA integrity_check", [](void* out, int, char** v, char**) {
+    *static_cast<std::string*>(out) += v[0] ? v[0] : "";
+    return 0;
+  }, &check, &result);
+  sqlite3_free(result);
+  sqlite3_close(db);
+  EXPECT_EQ(check, "ok");
+}
+
+// Garbage over the middle of a journal: opening or reading it fails with
+// DATA_LOSS and a message that says what to do; nothing crashes.
+TEST(SqliteJournalFaultTest, ACorruptJournalGivesAClearErrorNotACrash) {
+  testing::TempDir dir;
+  const std::string path = dir.File("c.journal");
+  {
+    auto j = Journal::Open("sqlite:" + path);
+    ASSERT_TRUE(j.ok());
+    UlidGenerator ids;
+    WriteBatch b;
+    for (int i = 0; i < 2000; ++i) {
+      Message m;
+      m.id = ids.Next(1700000000000 + i);
+      m.channel = "c" + std::to_string(i % 5);
+      m.key = "k" + std::to_string(i);
+      m.payload = std::string(100, 'p');
+      b.messages.push_back(std::move(m));
+    }
+    ASSERT_TRUE((*j)->Write(b, false).ok());
+  }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good());
+    f.seekp(8192);  // past the header and schema page
+    std::string garbage(64 * 1024, '\0');
+    for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 131 + 7);
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  Status st;
+  auto j = Journal::Open("sqlite:" + path);
+  if (!j.ok()) {
+    st = j.status();
+  } else {
+    auto c = (*j)->Count("", "channel");
+    st = c.ok() ? Status::Ok() : c.status();
+    for (ListQuery q{.page_size = 1000, .with_payload = true}; st.ok();) {
+      auto page = (*j)->List(q);
+      if (!page.ok()) st = page.status();
+      else if (page->next_page_token.empty()) break;
+      else q.page_token = page->next_page_token;
+    }
+  }
+  ASSERT_FALSE(st.ok()) << "64 KiB of garbage should not go unnoticed";
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss) << st.ToString();
+  EXPECT_NE(st.message().find("journal file is damaged"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find(".recover"), std::string::npos) << st.ToString();
 }
 
 TEST(JournalOpenTest, InMemoryJournalWorks) {

@@ -55,9 +55,16 @@ struct RecorderStats {
   uint64_t failed_writes = 0;  // group commits the journal refused (retried)
   uint64_t rejected = 0;     // records the journal refused for good (counted, logged)
   uint64_t batches = 0;
-  size_t queued = 0;         // records waiting
+  size_t queued = 0;         // records waiting, including the batch being written
   size_t queued_bytes = 0;
-  std::string last_error;    // the journal's last write error, "" when healthy
+  // Health. A fault is a run of failed writes; it clears at the next write
+  // that succeeds. Times are zero (the epoch) when they never happened.
+  std::string last_error;    // the current fault's latest error, "" when healthy
+  std::chrono::system_clock::time_point failing_since{};  // when the current fault began
+  std::string last_fault;    // the latest write error, kept after the fault clears
+  std::chrono::system_clock::time_point last_fault_at{};
+  std::chrono::system_clock::time_point recovered_at{};   // when the last fault cleared
+  bool healthy() const { return last_error.empty(); }
 };
 
 class Recorder {
@@ -92,6 +99,9 @@ class Recorder {
   // Writes one batch, retrying transient failures; returns false if the
   // recorder is stopping and the batch could not be written.
   bool WriteWithRetry(WriteBatch& batch);
+  // Health bookkeeping; called with mu_ held.
+  void NoteFault(std::string error);
+  void NoteWritten();
 
   Journal* const journal_;
   const RecorderOptions options_;
@@ -102,6 +112,7 @@ class Recorder {
   std::condition_variable commit_cv_; // synchronous callers wait for commits
   std::deque<Item> queue_;            // guarded by mu_
   size_t queued_bytes_ = 0;           // guarded by mu_
+  size_t writing_ = 0;                // guarded by mu_: records the writer holds
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
   uint64_t write_failures_ = 0;       // guarded by mu_: waiters see failures after they began
