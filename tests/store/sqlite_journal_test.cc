@@ -1,6 +1,7 @@
 // SQLite-only behaviour; the contract both backends share is in
 // journal_contract_test.cc.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 
