@@ -183,14 +183,17 @@ int main(int argc, char** argv) {
   (void)(*agent)->ResumeJobs();  // handlers are registered: unfinished jobs may go on
 
   if (deliver_forever) {
-    // Every line printed names a message whose Deliver has returned: the
-    // crash test checks each of them is in the journal after kill -9.
+    // Every "delivered" line names a message whose Deliver has returned OK:
+    // the crash tests check each of them is in the journal after kill -9.
+    if (!(*agent)->listen_address().empty()) {
+      std::printf("listening on %s\n", (*agent)->listen_address().c_str());
+    }
     std::printf("delivering\n");
     std::fflush(stdout);
     for (long i = 0;; ++i) {
       auto r = (*agent)->Deliver("payments.received", "account:" + std::to_string(i % 7),
                                  "{\"amount\":\"" + std::to_string(i) + ".00\"}");
-      if (!r.id.empty()) std::printf("delivered %s\n", r.id.c_str());
+      if (!r.id.empty() && r.status.ok()) std::printf("delivered %s\n", r.id.c_str());
       std::fflush(stdout);
     }
   }
