@@ -1,0 +1,142 @@
+// Sustained journal throughput per durability mode, on a journal that already
+// holds millions of messages, against the raw limit measured in the same run:
+// prepared INSERTs of the same rows into the same file (same schema and
+// indexes) in large transactions, in a tight loop.
+#include <atomic>
+#include <thread>
+
+#include "bench.h"
+#include "reprise/agent/agent.h"
+
+namespace reprise::bench {
+namespace {
+
+double Elapsed(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// Messages/s of prepared INSERTs in transactions of 10,000 for `seconds`.
+StatusOr<double> RawRate(const std::string& path, double seconds, uint64_t keys) {
+  auto raw = RawInserter::Open(path);
+  if (!raw.ok()) return raw.status();
+  RowSource src(256, keys, 3);
+  UlidGenerator ids;
+  uint64_t n = 0;
+  const auto start = Clock::now();
+  while (Elapsed(start) < seconds) {
+    REPRISE_RETURN_IF_ERROR((*raw)->Exec("BEGIN"));
+    for (int i = 0; i < 10000; ++i, ++n) {
+      Message m;
+      m.direction = Direction::kIn;
+      m.channel = src.Channel(n);
+      m.key = src.Key();
+      m.payload = src.Payload(n);
+      m.content_type = "application/json";
+      Stamp(m, ids);
+      REPRISE_RETURN_IF_ERROR((*raw)->Insert(m));
+    }
+    REPRISE_RETURN_IF_ERROR((*raw)->Exec("COMMIT"));
+  }
+  return static_cast<double>(n) / Elapsed(start);
+}
+
+// Messages/s recorded through the agent by `callers` threads for `seconds`,
+// counted until everything is committed (Flush).
+StatusOr<double> AgentRate(const std::string& path, Durability durability, int callers,
+                           double seconds, uint64_t keys) {
+  auto agent = Agent::Start({.service = "bench",
+                             .journal = "sqlite:" + path,
+                             .listen = "",
+                             .durability = durability});
+  if (!agent.ok()) return agent.status();
+  std::atomic<uint64_t> total{0};
+  std::atomic<bool> failed{false};
+  const auto start = Clock::now();
+  std::vector<std::thread> pool;
+  for (int c = 0; c < callers; ++c) {
+    pool.emplace_back([&, c] {
+      RowSource src(256, keys, 100 + c);
+      uint64_t n = 0;
+      while ((n & 63) != 0 || Elapsed(start) < seconds) {
+        auto id = (*agent)->RecordInbound(src.Channel(n), src.Key(), src.Payload(n),
+                                          {.content_type = "application/json"});
+        if (!id.ok()) failed = true;
+        ++n;
+      }
+      total += n;
+    });
+  }
+  for (auto& t : pool) t.join();
+  REPRISE_RETURN_IF_ERROR((*agent)->Flush());
+  const double rate = static_cast<double>(total.load()) / Elapsed(start);
+  if (failed) return Unavailable("some records failed");
+  return rate;
+}
+
+}  // namespace
+
+void RunThroughput(const Settings& s, Report& r, double* async_rate) {
+  const uint64_t rows = s.Count(10000000, 1000000, 20000);
+  int64_t end_ms = 0;
+  auto fixture = Fixture(s, rows, &end_ms);
+  if (!fixture.ok()) {
+    std::fprintf(stderr, "bench: fixture: %s\n", fixture.status().ToString().c_str());
+    return;
+  }
+  const std::string on = "on " + std::to_string(rows / 1000000 ? rows / 1000000 : rows) +
+                         (rows >= 1000000 ? "M" : "") + " messages";
+  const double seconds = s.Seconds(20, 5, 0.5);
+  const uint64_t keys = rows / 10;
+
+  // The raw limit first, then each mode; rows appended here are removed
+  // again at the end, so every run starts from the same fixture.
+  auto raw = RawRate(*fixture, seconds, keys);
+  if (!raw.ok()) {
+    std::fprintf(stderr, "bench: raw inserts: %s\n", raw.status().ToString().c_str());
+    return;
+  }
+  r.Add({.section = "throughput", .name = "raw prepared INSERTs, 10k per transaction, " + on,
+         .unit = "msg/s", .value = *raw});
+
+  struct Mode {
+    Durability durability;
+    int callers;
+    std::string target;
+    double min_rate;
+    double min_ratio;
+  };
+  const Mode modes[] = {
+      {Durability::kAsync, 1, ">= 150,000 msg/s and >= 0.8 x raw", 150000, 0.8},
+      {Durability::kProcess, 16, ">= 100,000 msg/s", 100000, 0},
+      {Durability::kPower, 16, "", 0, 0},
+  };
+  for (const Mode& m : modes) {
+    auto rate = AgentRate(*fixture, m.durability, m.callers, seconds, keys);
+    if (!rate.ok()) {
+      std::fprintf(stderr, "bench: %s: %s\n", std::string(DurabilityName(m.durability)).c_str(),
+                   rate.status().ToString().c_str());
+      continue;
+    }
+    if (m.durability == Durability::kAsync && async_rate) *async_rate = *rate;
+    Figure f{.section = "throughput",
+             .name = std::string(DurabilityName(m.durability)) + ", " + std::to_string(m.callers) +
+                     (m.callers == 1 ? " caller, " : " callers, ") + on,
+             .unit = "msg/s",
+             .value = *rate,
+             .baseline = *raw,
+             .baseline_name = "raw INSERTs",
+             .target = m.target};
+    if (!m.target.empty()) f.met = *rate >= m.min_rate && *rate / *raw >= m.min_ratio;
+    r.Add(f);
+  }
+  Status trimmed = TrimFixture(*fixture);
+  if (!trimmed.ok()) std::fprintf(stderr, "bench: trim: %s\n", trimmed.ToString().c_str());
+
+  r.Add({.section = "throughput",
+         .name = "PostgreSQL appends vs COPY of the same rows",
+         .unit = "msg/s",
+         .target = ">= 0.7 x COPY",
+         .note = "not measured: the PostgreSQL backend has not landed"});
+}
+
+}  // namespace reprise::bench
