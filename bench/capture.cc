@@ -49,6 +49,15 @@ Latencies TimeCalls(int threads, size_t per_thread, double rate, Fn&& fn) {
 void RunCapture(const Settings& s, Report& r) {
   const size_t per_thread = s.Count(200000, 40000, 3000);
   const double rate = 20000;  // calls/s per thread
+  // What timing itself costs (two clock reads around an empty call): part
+  // of every latency below, reported so the floor can be read against it.
+  {
+    Latencies empty = TimeCalls(1, per_thread, rate, [](int, size_t i) {
+      asm volatile("" : : "r"(i) : "memory");
+    });
+    r.Add({.section = "capture", .name = "timer overhead (empty call), p50", .unit = "ns",
+           .value = empty.p50});
+  }
   for (size_t bytes : {size_t{256}, size_t{4096}}) {
     for (int threads : {1, 2}) {
       RowSource src(bytes, 100000, 1);
