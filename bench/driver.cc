@@ -1,7 +1,7 @@
 // reprise-bench: the load driver. Runs every section, prints the figures as
 // it goes and writes OUT/bench.json and OUT/bench.md. See docs/performance.md.
 //
-//   reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION]
+//   reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]
 #include <unistd.h>
 
 #include <cstring>
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     else if (a == "--only" && i + 1 < argc) s.only = argv[++i];
     else {
       std::fprintf(stderr,
-                   "usage: reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION]\n"
+                   "usage: reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]\n"
                    "  sections: capture, queries, throughput, reflow, memory\n");
       return 2;
     }
@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
 
   Report report;
   double async_rate = 0;
-  auto want = [&](const char* section) {
-    return s.only.empty() || std::string(section).find(s.only) != std::string::npos;
+  // --only takes a comma-separated list of sections.
+  auto want = [&](const std::string& section) {
+    return s.only.empty() || ("," + s.only + ",").find("," + section + ",") != std::string::npos;
   };
   if (want("capture")) { std::printf("capture\n"); RunCapture(s, report); }
   if (want("queries")) { std::printf("queries\n"); RunQueries(s, report); }
