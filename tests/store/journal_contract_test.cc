@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "reprise/store/audit.h"
+#include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
@@ -19,6 +21,10 @@
 
 namespace reprise {
 namespace {
+
+using filter::kMaxFilterDepth;
+using filter::kMaxFilterLength;
+using filter::Parse;
 
 using testing::TempDir;
 
@@ -690,12 +696,441 @@ TEST_P(JobContract, UnknownJobsAreNotFound) {
   EXPECT_GT(std::stoll((*listed)[0].id), std::stoll((*listed)[1].id));  // newest first
 }
 
+// The filter language on the journal's own table, through List and Count:
+// the same answers from both backends. Rows in id (= time) order: E D F A B C
+// (the same data as filter_test.cc's SQLite-only tests).
+constexpr int64_t kMinuteUs = 60LL * 1000000;
+constexpr int64_t kHourUs = 60 * kMinuteUs;
+
+std::string Repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// "key = x and (key = x or (...))", `chains` levels (as in filter_test.cc).
+std::string NestedChains(int chains) {
+  if (chains == 0) return "key = x";
+  return std::string("key = x ") + (chains % 2 ? "and" : "or") + " (" + NestedChains(chains - 1) +
+         ")";
+}
+
+// Alternating not and and/or groups, `levels` of each, around `leaf`.
+std::string NotChains(int levels, const std::string& leaf) {
+  if (levels == 0) return leaf;
+  return "not (key = x " + std::string(levels % 2 ? "or" : "and") + " " +
+         NotChains(levels - 1, leaf) + ")";
+}
+
+// A balanced tree of and/or groups, `depth` levels, with `leaf` everywhere.
+std::string Balanced(int depth, const std::string& leaf) {
+  if (depth == 0) return leaf;
+  std::string sub = Balanced(depth - 1, leaf);
+  return "(" + sub + (depth % 2 ? " or " : " and ") + sub + ")";
+}
+
+class FilterContract : public ContractBase {
+ protected:
+  struct Row {
+    std::string name;
+    Direction direction;
+    std::string channel, key, correlation, causation;
+    Headers headers;
+    std::string payload, content_type;
+    int64_t recorded_us;
+    Outcome outcome;
+    std::string error;
+    uint32_t attempt;
+    std::string origin, job, variant;
+  };
+
+  void SetUp() override {
+    ContractBase::SetUp();
+    if (HasFatalFailure()) return;
+    const int64_t now = NowUs();
+    const std::string binary("\x00\xff\x10{", 4);
+    const std::vector<Row> rows = {
+        {"E", Direction::kIn, "orders.created", "account:420", "", "", {{"Tenant", "ACME"}},
+         "not json {", "text/plain", 1795168800000000 /* 2026-11-20T10:00:00Z */, Outcome::kFailed,
+         "Connection TIMEOUT", 5, "", "170", "v1"},
+        {"D", Direction::kOut, "orders.created", "order:9", "", "", {{"tenant", "acme"}},
+         R"({"amount":"150","status":"new","n":null})", "application/json",
+         1795391999999999 /* 2026-11-22T23:59:59.999999Z */, Outcome::kSkipped, "", 3, "", "", "v1"},
+        {"F", Direction::kIn, "metrics[1]", "k", "", "", {}, "", "",
+         1795392000000000 /* 2026-11-23T00:00Z */, Outcome::kOk, "", 1, "", "", ""},
+        {"A", Direction::kIn, "payments.received", "account:42", "c1", "",
+         {{"tenant", "acme"}, {"x-trace", "t1"}},
+         R"({"amount":150,"currency":"EUR","items":[{"sku":"A-1","qty":2}],"active":true,"note":"Hello World"})",
+         "application/json", now - 3 * kHourUs, Outcome::kOk, "", 1, "", "", ""},
+        {"B", Direction::kIn, "payments.received", "account:7", "c1", "A", {{"tenant", "globex"}},
+         R"({"amount":50.5,"currency":"USD","items":[],"active":false})", "application/json",
+         now - 90 * kMinuteUs, Outcome::kFailed, "timeout after 30s", 2, "", "", "v2"},
+        {"C", Direction::kOut, "payments.settled", "account:42", "c2", "", {}, binary,
+         "application/octet-stream", now - 30 * kMinuteUs, Outcome::kPending, "", 1, "A", "17", ""},
+    };
+    UlidGenerator ulids;
+    for (const Row& r : rows) ids_[r.name] = ulids.Next(r.recorded_us / 1000);
+    WriteBatch b;
+    for (const Row& r : rows) {
+      Message m;
+      m.id = ids_[r.name];
+      names_[m.id] = r.name;
+      m.direction = r.direction;
+      m.channel = r.channel;
+      m.key = r.key;
+      m.correlation_id = r.correlation;
+      m.causation_id = r.causation.empty() ? "" : ids_[r.causation];
+      m.headers = r.headers;
+      m.payload = r.payload;
+      m.content_type = r.content_type;
+      m.recorded_at_us = r.recorded_us;
+      m.outcome = r.outcome;
+      m.error = r.error;
+      m.attempt = r.attempt;
+      m.origin_id = r.origin.empty() ? "" : ids_[r.origin];
+      m.job_id = r.job;
+      m.flow_variant = r.variant;
+      b.messages.push_back(std::move(m));
+    }
+    Status st = journal_->Write(b, false);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+
+  // Names of the rows `filter` selects, in id order: "EDFABC" is everything.
+  std::string Q(const std::string& filter) {
+    auto page = journal_->List({.filter = filter, .page_size = kMaxPageSize, .oldest_first = true});
+    if (!page.ok()) return "<" + page.status().message() + ">";
+    std::string out;
+    for (const Message& m : page->messages) out += names_[m.id];
+    return out;
+  }
+
+  // "value=count,..." by value, for a group-by field.
+  std::string Groups(const std::string& field) {
+    auto rows = journal_->Count("", field);
+    if (!rows.ok()) return "<" + rows.status().message() + ">";
+    std::sort(rows->begin(), rows->end(), [](const CountRow& a, const CountRow& b) { return a.group < b.group; });
+    std::string out;
+    for (const CountRow& r : *rows) out += (out.empty() ? "" : ",") + r.group + "=" + std::to_string(r.count);
+    return out;
+  }
+
+  std::map<std::string, std::string> ids_;    // name -> id
+  std::map<std::string, std::string> names_;  // id -> name
+};
+
+TEST_P(FilterContract, DesignExamples) {
+  EXPECT_EQ(Q("channel = \"payments.received\" and outcome = failed and recorded > -2h"), "B");
+  EXPECT_EQ(Q("key ~ \"account:4*\" or error ~ \"timeout\""), "EABC");
+  EXPECT_EQ(Q("direction = out and payload.amount > 100"), "");  // D's amount is the string "150"
+  EXPECT_EQ(Q("direction = in and payload.amount > 100"), "A");
+  EXPECT_EQ(Q("outcome in (failed, skipped) and not header.tenant = \"acme\""), "EB");
+  EXPECT_EQ(Q("job = 17"), "C");
+}
+
+TEST_P(FilterContract, IdsAndLineageFields) {
+  EXPECT_EQ(Q("id = " + ids_["A"]), "A");
+  EXPECT_EQ(Q("id != " + ids_["A"]), "EDFBC");
+  EXPECT_EQ(Q("id > " + ids_["F"]), "ABC");
+  EXPECT_EQ(Q("id <= " + ids_["F"]), "EDF");
+  EXPECT_EQ(Q("id in (" + ids_["A"] + ", " + ids_["C"] + ")"), "AC");
+  EXPECT_EQ(Q("id ~ " + ids_["B"].substr(0, 20) + "*"), "B");
+  EXPECT_EQ(Q("id ~ " + ids_["B"].substr(4, 20)), "B");  // contains, any case
+  EXPECT_EQ(Q("causation = " + ids_["A"]), "B");
+  EXPECT_EQ(Q("origin = " + ids_["A"]), "C");
+  EXPECT_EQ(Q("origin != " + ids_["A"]), "EDFAB");
+  EXPECT_EQ(Q("origin = \"\""), "EDFAB");
+}
+
+TEST_P(FilterContract, Direction) {
+  EXPECT_EQ(Q("direction = in"), "EFAB");
+  EXPECT_EQ(Q("direction = OUT"), "DC");
+  EXPECT_EQ(Q("direction != in"), "DC");
+  EXPECT_EQ(Q("direction in (in, out)"), "EDFABC");
+  EXPECT_EQ(Q("direction not in (out)"), "EFAB");
+}
+
+TEST_P(FilterContract, ChannelAndKey) {
+  EXPECT_EQ(Q("channel = payments.received"), "AB");
+  EXPECT_EQ(Q("channel != payments.received"), "EDFC");
+  EXPECT_EQ(Q("channel ~ \"payments.*\""), "ABC");
+  EXPECT_EQ(Q("channel ~ PAYMENTS"), "ABC");       // contains: case-insensitive
+  EXPECT_EQ(Q("channel ~ \"Payments.*\""), "");    // glob: case-sensitive
+  EXPECT_EQ(Q("channel ~ \"metrics[1]\""), "F");   // contains: [ is plain text
+  EXPECT_EQ(Q("channel ~ \"metrics[1]*\""), "F");  // glob: [ is plain text too
+  EXPECT_EQ(Q("channel ~ \"metrics?1?\""), "F");
+  EXPECT_EQ(Q("channel ~ \"*created\""), "ED");
+  EXPECT_EQ(Q("channel ~ \"created\""), "ED");
+  EXPECT_EQ(Q("channel ~ \"orders\""), "ED");
+  EXPECT_EQ(Q("channel ~ \"orders?\""), "");  // globs are anchored
+  EXPECT_EQ(Q("channel in (orders.created, \"metrics[1]\")"), "EDF");
+  EXPECT_EQ(Q("channel < p"), "EDF");
+  EXPECT_EQ(Q("channel >= payments.s"), "C");
+  EXPECT_EQ(Q("channel > payments.received"), "C");
+  EXPECT_EQ(Q("channel <= payments.received"), "EDFAB");
+  EXPECT_EQ(Q("key = account:42"), "AC");
+  EXPECT_EQ(Q("key ~ \"account:4*\""), "EAC");
+  EXPECT_EQ(Q("key ~ 42"), "EAC");
+  EXPECT_EQ(Q("key != account:42"), "EDFB");
+}
+
+TEST_P(FilterContract, OptionalTextTreatsNullAsEmpty) {
+  EXPECT_EQ(Q("correlation = c1"), "AB");
+  EXPECT_EQ(Q("correlation != c1"), "EDFC");
+  EXPECT_EQ(Q("not correlation = c1"), "EDFC");
+  EXPECT_EQ(Q("correlation = \"\""), "EDF");
+  EXPECT_EQ(Q("correlation != ''"), "ABC");
+  EXPECT_EQ(Q("correlation in (c2, \"\")"), "EDFC");
+  EXPECT_EQ(Q("correlation not in (c1, c2)"), "EDF");
+  EXPECT_EQ(Q("correlation ~ C"), "ABC");
+  EXPECT_EQ(Q("not correlation ~ c"), "EDF");
+  EXPECT_EQ(Q("correlation < c2"), "EDFAB");
+  EXPECT_EQ(Q("correlation >= c2"), "C");
+  EXPECT_EQ(Q("job = 17"), "C");
+  EXPECT_EQ(Q("job = \"17\""), "C");
+  EXPECT_EQ(Q("job ~ 17"), "EC");
+  EXPECT_EQ(Q("job in (17, 170)"), "EC");
+  EXPECT_EQ(Q("job > 16"), "EC");
+  EXPECT_EQ(Q("error ~ timeout"), "EB");
+  EXPECT_EQ(Q("error ~ \"timeout*\""), "B");
+  EXPECT_EQ(Q("error ~ \"*TIMEOUT\""), "E");
+  EXPECT_EQ(Q("error = \"\""), "DFAC");
+  EXPECT_EQ(Q("error != \"\""), "EB");
+  EXPECT_EQ(Q("not error ~ timeout"), "DFAC");
+  EXPECT_EQ(Q("variant = v1"), "ED");
+  EXPECT_EQ(Q("variant != v1"), "FABC");
+  EXPECT_EQ(Q("variant = ''"), "FAC");
+  EXPECT_EQ(Q("content_type ~ json"), "DAB");
+  EXPECT_EQ(Q("content_type ~ \"application/*\""), "DABC");
+  EXPECT_EQ(Q("content_type = \"\""), "F");
+  EXPECT_EQ(Q("not (content_type = application/json or variant = v1)"), "FC");
+}
+
+TEST_P(FilterContract, OutcomeAndAttempt) {
+  EXPECT_EQ(Q("outcome = failed"), "EB");
+  EXPECT_EQ(Q("outcome = Ok"), "FA");
+  EXPECT_EQ(Q("outcome = \"pending\""), "C");
+  EXPECT_EQ(Q("outcome != failed"), "DFAC");
+  EXPECT_EQ(Q("outcome in (failed, skipped)"), "EDB");
+  EXPECT_EQ(Q("outcome not in (ok, pending)"), "EDB");
+  EXPECT_EQ(Q("attempt = 1"), "FAC");
+  EXPECT_EQ(Q("attempt != 1"), "EDB");
+  EXPECT_EQ(Q("attempt > 1"), "EDB");
+  EXPECT_EQ(Q("attempt >= 3"), "ED");
+  EXPECT_EQ(Q("attempt < 2"), "FAC");
+  EXPECT_EQ(Q("attempt <= 2"), "FABC");
+  EXPECT_EQ(Q("attempt in (2, 5)"), "EB");
+  EXPECT_EQ(Q("attempt = \"3\""), "D");
+}
+
+TEST_P(FilterContract, Headers) {
+  EXPECT_EQ(Q("header.tenant = acme"), "DA");
+  EXPECT_EQ(Q("header.tenant != acme"), "EFBC");  // E has "Tenant": header names are exact
+  EXPECT_EQ(Q("header.Tenant = ACME"), "E");
+  EXPECT_EQ(Q("header.tenant ~ ACME"), "DA");
+  EXPECT_EQ(Q("header.tenant ~ \"a*\""), "DA");
+  EXPECT_EQ(Q("header.tenant = \"\""), "EFC");
+  EXPECT_EQ(Q("header.tenant in (acme, globex)"), "DAB");
+  EXPECT_EQ(Q("header.tenant in (acme, \"\")"), "EDFAC");
+  EXPECT_EQ(Q("header.tenant > b"), "B");
+  EXPECT_EQ(Q("header.x-trace = t1"), "A");
+  EXPECT_EQ(Q("header.missing != x"), "EDFABC");
+  EXPECT_EQ(Q("not header.tenant = acme"), "EFBC");
+}
+
+TEST_P(FilterContract, JsonPayloads) {
+  EXPECT_EQ(Q("payload.amount > 100"), "A");
+  EXPECT_EQ(Q("payload.amount = 150"), "A");
+  EXPECT_EQ(Q("payload.amount = 150.0"), "A");
+  EXPECT_EQ(Q("payload.amount < 100"), "B");
+  EXPECT_EQ(Q("payload.amount >= 50.5"), "AB");
+  EXPECT_EQ(Q("payload.amount <= 50.5"), "B");
+  EXPECT_EQ(Q("payload.amount != 150"), "EDFBC");
+  EXPECT_EQ(Q("not payload.amount = 150"), "EDFBC");
+  EXPECT_EQ(Q("payload.amount in (150, 50.5)"), "AB");
+  EXPECT_EQ(Q("payload.amount in (\"150\", 50.5)"), "DAB");
+  EXPECT_EQ(Q("payload.amount not in (\"150\", 50.5)"), "EFC");
+  EXPECT_EQ(Q("payload.amount = \"150\""), "DA");
+  EXPECT_EQ(Q("payload.amount ~ 15"), "DA");
+  EXPECT_EQ(Q("payload.currency = EUR"), "A");
+  EXPECT_EQ(Q("payload.currency != EUR"), "EDFBC");
+  EXPECT_EQ(Q("payload.currency ~ u"), "AB");
+  EXPECT_EQ(Q("payload.currency in (EUR, USD)"), "AB");
+  EXPECT_EQ(Q("payload.currency < F"), "EDFAC");
+  EXPECT_EQ(Q("payload.items.0.sku = A-1"), "A");
+  EXPECT_EQ(Q("payload.items[0].sku = \"A-1\""), "A");
+  EXPECT_EQ(Q("payload.items[0].qty = 2"), "A");
+  EXPECT_EQ(Q("payload.items.5.sku = A-1"), "");
+  EXPECT_EQ(Q("payload.active = true"), "A");
+  EXPECT_EQ(Q("payload.active = false"), "B");
+  EXPECT_EQ(Q("payload.active != true"), "EDFBC");
+  EXPECT_EQ(Q("payload.note ~ hello"), "A");
+  EXPECT_EQ(Q("payload.note ~ \"Hello*\""), "A");
+  EXPECT_EQ(Q("payload.note ~ \"hello*\""), "");
+  EXPECT_EQ(Q("payload.status = new"), "D");
+  EXPECT_EQ(Q("payload.n = \"\""), "EDFABC");  // JSON null and missing both read as ""
+  EXPECT_EQ(Q("payload.items ~ A-1"), "A");    // objects and arrays compare as JSON text
+}
+
+TEST_P(FilterContract, NonJsonPayloadsNeverMatchOrFail) {
+  EXPECT_EQ(Q("payload.a = \"\""), "EDFABC");
+  EXPECT_EQ(Q("payload.a != 1"), "EDFABC");
+  EXPECT_EQ(Q("payload.a > 1 or payload.a < 1 or payload.a ~ x"), "");
+  EXPECT_EQ(Q("payload.a.b[0] ~ \"*\""), "EDFABC");
+}
+
+TEST_P(FilterContract, BooleanLogic) {
+  EXPECT_EQ(Q("outcome = failed or outcome = skipped and attempt > 3"), "EB");
+  EXPECT_EQ(Q("(outcome = failed or outcome = skipped) and attempt >= 3"), "ED");
+  EXPECT_EQ(Q("not (outcome = failed or outcome = skipped)"), "FAC");
+  EXPECT_EQ(Q("not not outcome = failed"), "EB");
+  EXPECT_EQ(Q("not (origin = " + ids_["A"] + " or correlation = c1)"), "EDF");
+  EXPECT_EQ(Q("not (origin = " + ids_["A"] + " and correlation = c2)"), "EDFAB");
+}
+
+TEST_P(FilterContract, ValuesNeverReachTheSql) {
+  EXPECT_EQ(Q("channel = \"x' OR 1=1 --\""), "");
+  EXPECT_EQ(Q("key ~ \"'; DROP TABLE messages; --\""), "");
+  EXPECT_EQ(Q("header.tenant = \"') OR 1=1 --\""), "");
+  EXPECT_EQ(Q("payload.a$b = 1"), "");
+  EXPECT_EQ(Q(""), "EDFABC");  // the table is intact
+}
+
+TEST_P(FilterContract, GroupBy) {
+  EXPECT_EQ(Groups("outcome"), "failed=2,ok=2,pending=1,skipped=1");
+  EXPECT_EQ(Groups("direction"), "in=4,out=2");
+  EXPECT_EQ(Groups("channel"),
+            "metrics[1]=1,orders.created=2,payments.received=2,payments.settled=1");
+  EXPECT_EQ(Groups("key"), "account:42=2,account:420=1,account:7=1,k=1,order:9=1");
+  EXPECT_EQ(Groups("job"), "=4,17=1,170=1");
+  EXPECT_EQ(Groups("origin"), "=5," + ids_["A"] + "=1");
+  EXPECT_EQ(Groups("error"), "=4,Connection TIMEOUT=1,timeout after 30s=1");
+  EXPECT_EQ(Groups("correlation"), "=3,c1=2,c2=1");
+  EXPECT_EQ(Groups("causation"), "=5," + ids_["A"] + "=1");
+  EXPECT_EQ(Groups("attempt"), "1=3,2=1,3=1,5=1");
+  EXPECT_EQ(Groups("content_type"),
+            "=1,application/json=3,application/octet-stream=1,text/plain=1");
+  EXPECT_EQ(Groups("variant"), "=3,v1=2,v2=1");
+  EXPECT_EQ(Groups("header.tenant"), "=3,acme=2,globex=1");
+  EXPECT_EQ(Groups("payload.currency"), "=4,EUR=1,USD=1");
+  EXPECT_EQ(Groups("payload.active"), "=4,false=1,true=1");
+  EXPECT_EQ(Groups("Outcome"), "failed=2,ok=2,pending=1,skipped=1");
+  EXPECT_EQ(Groups(""), "=6");
+  EXPECT_EQ(Groups("chanel"), "<filter: unknown field \"chanel\"; did you mean \"channel\"?>");
+  EXPECT_EQ(Groups("id"),
+            "<filter: cannot group by id: every message has its own; group by one of channel, key, "
+            "outcome, "
+            "direction, job, origin, error, correlation, causation, attempt, content_type, "
+            "variant, header.NAME, "
+            "payload.PATH>");
+  EXPECT_NE(Groups("recorded").find("cannot group by recorded"), std::string::npos);
+}
+
+TEST_P(FilterContract, RecordedTimes) {
+  // A, B and C were recorded 3 h, 90 min and 30 min ago; E, D and F on
+  // fixed days in the past.
+  EXPECT_EQ(Q("recorded > -2h"), "BC");
+  EXPECT_EQ(Q("recorded < -2h"), "EDFA");
+  EXPECT_EQ(Q("not recorded >= -2h"), "EDFA");
+  EXPECT_EQ(Q("recorded > -31m"), "C");
+  EXPECT_EQ(Q("recorded > -45s"), "");
+  EXPECT_EQ(Q("recorded > '-2h'"), "BC");
+  EXPECT_EQ(Q("recorded = 2026-11-22"), "D");
+  EXPECT_EQ(Q("recorded < 2026-11-23"), "ED");
+  EXPECT_EQ(Q("recorded <= 2026-11-22"), "ED");
+  EXPECT_EQ(Q("recorded < 2026-11-23T00:00:00Z"), "ED");
+  EXPECT_EQ(Q("recorded = 2026-11-22T23:59:59Z"), "D");
+  EXPECT_EQ(Q("recorded = 2026-11-22T23:59:59.9Z"), "D");
+  EXPECT_EQ(Q("recorded = \"2026-11-22T23:59:59.999999Z\""), "D");
+  EXPECT_EQ(Q("recorded = 2026-11-22T23:59:59.999998Z"), "");
+  EXPECT_EQ(Q("recorded = 2026-11-23T01:00:00+01:00"), "F");
+  EXPECT_EQ(Q("recorded = \"2026-11-23 00:00Z\""), "F");
+  EXPECT_EQ(Q("recorded >= 2026-11-20 and recorded < 2026-11-21"), "E");
+}
+
+TEST_P(FilterContract, EveryFieldAndOperatorRuns) {
+  struct Case {
+    std::string field;
+    std::vector<std::string> values;
+  };
+  const std::vector<Case> cases = {
+      {"id", {"x", "\"\""}},
+      {"channel", {"a", "\"a*\""}},
+      {"key", {"a", "17"}},
+      {"correlation", {"a", "\"\""}},
+      {"causation", {"a"}},
+      {"origin", {"a"}},
+      {"job", {"17"}},
+      {"error", {"\"a?\"", "b"}},
+      {"variant", {"v1"}},
+      {"content_type", {"json"}},
+      {"header.h", {"a", "\"\"", "\"*\""}},
+      {"payload.a.b[0]", {"1", "-2.5", "a", "\"\"", "\"*\""}},
+      {"outcome", {"ok"}},
+      {"direction", {"out"}},
+      {"attempt", {"2"}},
+      {"recorded", {"-2h", "2026-11-23", "2026-11-23T10:00:00.5+01:00"}},
+  };
+  for (const Case& c : cases) {
+    for (const char* op : {"=", "!=", "<", "<=", ">", ">=", "~", "in"}) {
+      for (const std::string& v : c.values) {
+        std::string cmp =
+            c.field + " " + op + " " + (std::string(op) == "in" ? "(" + v + ", " + v + ")" : v);
+        if (!Parse(cmp).ok()) continue;  // operator does not apply: tested elsewhere
+        for (const std::string& f : {cmp, "not " + cmp, "not (" + cmp + " or key = a)"}) {
+          std::string got = Q(f);
+          EXPECT_EQ(got.find('<'), std::string::npos) << f << ": " << got;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(FilterContract, LimitsRun) {
+  // The deepest and the longest filters the parser accepts must also be SQL
+  // that both backends accept: its parser stack and expression depth are bounded.
+  const std::string leaf =
+      "payload.a.b > 1";  // nullable, and the most nested SQL of any comparison
+  EXPECT_EQ(Q(Repeat("not ", kMaxFilterDepth) + leaf), "");  // an even number of nots
+  EXPECT_EQ(Q(Repeat("not ", kMaxFilterDepth - 1) + leaf), "EDFABC");
+  EXPECT_EQ(Q(Repeat("(", kMaxFilterDepth - 1) + "not " + leaf + Repeat(")", kMaxFilterDepth - 1)),
+            "EDFABC");
+
+  std::string chains = NestedChains(kMaxFilterDepth);
+  chains.replace(chains.rfind("key = x"), 7, leaf);
+  EXPECT_EQ(Q(chains), "");
+  // The same with the deep part written first.
+  std::string left_deep = leaf;
+  for (int i = 0; i < kMaxFilterDepth; ++i)
+    left_deep = "(" + left_deep + (i % 2 ? " or" : " and") + " key = x)";
+  EXPECT_EQ(Q(left_deep), "");
+  ASSERT_TRUE(Parse(NotChains(kMaxFilterDepth / 2, leaf)).ok());
+  // key = x is false everywhere: "not (false and ...)" is true, "not (false or y)" is not y.
+  EXPECT_EQ(Q(NotChains(kMaxFilterDepth / 2, leaf)), "EDFABC");
+  EXPECT_EQ(Q(NotChains(kMaxFilterDepth / 2 - 1, leaf)), "");
+  int depth = 1;
+  while (Balanced(depth + 1, "payload.a=1").size() <= kMaxFilterLength) ++depth;
+  EXPECT_EQ(Q(Balanced(depth, "payload.a=1")), "");
+  EXPECT_EQ(Q(Balanced(depth - 1, "not payload.a=1")), "EDFABC");
+
+  std::string longest = "key=a";
+  while (longest.size() + 9 <= kMaxFilterLength) longest += " or key=a";
+  EXPECT_EQ(Q(longest), "");
+  std::string longest_not = "not key=a";
+  while (longest_not.size() + 14 <= kMaxFilterLength) longest_not += " and not key=a";
+  EXPECT_EQ(Q(longest_not), "EDFABC");
+  std::string longest_payload = "payload.a=1";
+  while (longest_payload.size() + 15 <= kMaxFilterLength) longest_payload += " or payload.a=1";
+  EXPECT_EQ(Q(longest_payload), "");
+}
+
 #define REPRISE_BOTH_BACKENDS(fixture) \
   INSTANTIATE_TEST_SUITE_P(Backends, fixture, ::testing::Values("sqlite", "postgresql"), BackendName)
 REPRISE_BOTH_BACKENDS(JournalContract);
 REPRISE_BOTH_BACKENDS(AuditContract);
 REPRISE_BOTH_BACKENDS(FlowContract);
 REPRISE_BOTH_BACKENDS(JobContract);
+REPRISE_BOTH_BACKENDS(FilterContract);
 
 }  // namespace
 }  // namespace reprise
