@@ -8,7 +8,7 @@ namespace reprise::pg {
 namespace {
 constexpr size_t kMaxIdle = 4;
 constexpr std::chrono::milliseconds kFirstBackoff{100};
-constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr std::chrono::milliseconds kMaxBackoff{2000};
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();

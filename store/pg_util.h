@@ -148,7 +148,7 @@ class Transaction {
 };
 
 // Connections to one server. Thread-safe. When the server is unreachable,
-// attempts back off (100 ms doubling to 5 s) and calls in between fail fast
+// attempts back off (100 ms doubling to 2 s) and calls in between fail fast
 // with UNAVAILABLE and the last error, so that a recorder retrying in a loop
 // does not hammer a server that is restarting.
 class Pool {

@@ -4,6 +4,9 @@
 //
 //   reprise-test-host --listen 127.0.0.1:0 --journal sqlite:/tmp/x.journal
 //   reprise-test-host --journal sqlite:/tmp/x.journal --durability process --deliver-forever
+//   reprise-test-host --journal postgresql://... --deliver-forever --deliver-rate 300
+//                     --deliver-for-ms 5000 --overload drop --max-queue-bytes 65536
+//                     steady traffic for a while, then flush and serve (outage tests)
 //   reprise-test-host --no-seed --seed-failures 500 ...  then --fixed to "deploy the fix"
 //   reprise-test-host --flows ...  declares test.flow (v1, v2, v3; default v1) and a knob
 //                                  flow.probe keys=a,b,c that reports each key's variant
@@ -139,6 +142,8 @@ int main(int argc, char** argv) {
   reprise::AgentOptions options{.service = "test-host", .listen = "127.0.0.1:0"};
   bool deliver_forever = false, seed = true, flows = false, ledger = false;
   int seed_failures = 0;
+  int deliver_rate = 0;    // per second; 0: as fast as possible
+  int deliver_for_ms = 0;  // 0: until killed
   HostOptions host;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -149,6 +154,10 @@ int main(int argc, char** argv) {
     else if (a == "--durability") options.durability = reprise::ParseDurability(next()).value_or(reprise::Durability::kAsync);
     else if (a == "--max-payload") options.max_payload_bytes = std::stoul(next());
     else if (a == "--deliver-forever") deliver_forever = true;
+    else if (a == "--deliver-rate") deliver_rate = std::stoi(next());
+    else if (a == "--deliver-for-ms") deliver_for_ms = std::stoi(next());
+    else if (a == "--overload") options.overload = reprise::ParseOverloadPolicy(next()).value_or(reprise::OverloadPolicy::kBlock);
+    else if (a == "--max-queue-bytes") options.max_queue_bytes = std::stoul(next());
     else if (a == "--no-seed") seed = false;
     else if (a == "--seed-failures") seed_failures = std::stoi(next());
     else if (a == "--fixed") host.fixed = true;
@@ -185,17 +194,37 @@ int main(int argc, char** argv) {
   if (deliver_forever) {
     // Every "delivered" line names a message whose Deliver has returned OK:
     // the crash tests check each of them is in the journal after kill -9.
+    // A Deliver that failed (in process durability: the journal could not
+    // commit the record) prints "failed ID: STATUS".
     if (!(*agent)->listen_address().empty()) {
       std::printf("listening on %s\n", (*agent)->listen_address().c_str());
     }
     std::printf("delivering\n");
     std::fflush(stdout);
+    const auto start = std::chrono::steady_clock::now();
     for (long i = 0;; ++i) {
+      if (deliver_rate > 0) {
+        std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1000000L / deliver_rate));
+      }
+      if (deliver_for_ms > 0 && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(deliver_for_ms)) {
+        break;
+      }
       auto r = (*agent)->Deliver("payments.received", "account:" + std::to_string(i % 7),
                                  "{\"amount\":\"" + std::to_string(i) + ".00\"}");
       if (!r.id.empty() && r.status.ok()) std::printf("delivered %s\n", r.id.c_str());
+      else std::printf("failed %s: %s\n", r.id.c_str(), r.status.ToString().c_str());
       std::fflush(stdout);
     }
+    // Bounded: the journal may still be recovering from an outage.
+    for (int attempt = 0; attempt < 120; ++attempt) {
+      if ((*agent)->Flush().ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    std::printf("flushed\n");
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    return 0;
   }
   if (seed_failures > 0) SeedFailures(**agent, seed_failures, 5);
   if (seed) std::printf("seeded %d inbound messages\n", ledger ? SeedLedger(**agent) : Seed(**agent));
