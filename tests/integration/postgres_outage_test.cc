@@ -106,7 +106,8 @@ TEST_F(PostgresOutageTest, AsyncHostKeepsRunningReconnectsAndKeepsEveryAcceptedM
   // The host went on delivering while the journal was away.
   EXPECT_GT(during.delivered.size(), 100u);
   EXPECT_TRUE(during.failed.empty()) << during.failed.front();
-  EXPECT_NE(down.last_error(), "") << "Describe should report the journal's failure";
+  EXPECT_FALSE(down.healthy()) << "Describe should report the journal's failure";
+  EXPECT_TRUE(down.has_failing_since());
   EXPECT_NE(down.last_error().find("postgresql journal"), std::string::npos) << down.last_error();
   EXPECT_GT(down.dropped(), 0u) << "a 128 KiB queue cannot hold 2.5 s of traffic";
   EXPECT_LT(down.committed(), down.recorded());
@@ -114,6 +115,7 @@ TEST_F(PostgresOutageTest, AsyncHostKeepsRunningReconnectsAndKeepsEveryAcceptedM
   ASSERT_TRUE(server_->Start().ok());
   ASSERT_TRUE(during.flushed || host->WaitForLine("flushed", 60s).has_value());
   v1::JournalHealth up = Health(*stub);
+  EXPECT_TRUE(up.healthy()) << up.last_error();
   EXPECT_EQ(up.last_error(), "");
   EXPECT_EQ(up.queued(), 0u);
   EXPECT_EQ(up.committed(), up.recorded()) << "every accepted record reached the journal";
