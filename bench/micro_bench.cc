@@ -26,6 +26,7 @@ class NullJournal final : public Journal {
   StatusOr<std::vector<CountRow>> Count(std::string_view f, std::string_view g) override {
     return inner_->Count(f, g);
   }
+  StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override { return inner_->DropBefore(cutoff_us); }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return inner_->Channels(); }
   StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
     return inner_->Keys(f, max);

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "reprise/store/audit.h"
@@ -176,6 +177,26 @@ std::string PartitionName(int64_t day) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "messages_p%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   return buf;
+}
+
+// The day of a partition named by PartitionName; nullopt for other names.
+std::optional<int64_t> PartitionDay(std::string_view name) {
+  constexpr std::string_view kPrefix = "messages_p";
+  if (name.size() != kPrefix.size() + 8 || name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  int v[3] = {0, 0, 0};
+  const int widths[3] = {4, 2, 2};
+  size_t at = kPrefix.size();
+  for (int k = 0; k < 3; ++k) {
+    for (int d = 0; d < widths[k]; ++d, ++at) {
+      if (name[at] < '0' || name[at] > '9') return std::nullopt;
+      v[k] = v[k] * 10 + (name[at] - '0');
+    }
+  }
+  struct tm tm {};
+  tm.tm_year = v[0] - 1900;
+  tm.tm_mon = v[1] - 1;
+  tm.tm_mday = v[2];
+  return FloorDiv(static_cast<int64_t>(timegm(&tm)), 86400);
 }
 
 // Binary COPY encoding ---------------------------------------------------------
@@ -421,6 +442,35 @@ class PgJournal final : public Journal {
                                " keys match; narrow the filter (e.g. add `recorded > -1d`)");
     }
     return keys;
+  }
+
+  StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override {
+    const int64_t cutoff_day = FloorDiv(cutoff_us, kDayUs);
+    auto c = pool_.Borrow();
+    if (!c.ok()) return c.status();
+    // The partitions of this journal's messages table (its schema, as the
+    // search path resolves it), each named after its day.
+    auto parts = c->Exec(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'messages'::regclass ORDER BY 1",
+        "list partitions");
+    if (!parts.ok()) return parts.status();
+    uint64_t dropped = 0;
+    for (int i = 0; i < parts->rows(); ++i) {
+      const std::string name = parts->text(i, 0);
+      auto day = PartitionDay(name);
+      if (!day || *day >= cutoff_day) continue;
+      Transaction tx(*c);
+      REPRISE_RETURN_IF_ERROR(tx.Begin());
+      auto n = c->Exec("SELECT count(*) FROM " + name, "retention");
+      if (!n.ok()) return n.status();
+      REPRISE_RETURN_IF_ERROR(c->Run("DROP TABLE " + name, "retention"));
+      REPRISE_RETURN_IF_ERROR(tx.Commit());
+      dropped += static_cast<uint64_t>(n->integer(0, 0));
+      std::lock_guard<std::mutex> lock(partitions_mu_);
+      partitions_.erase(*day);
+    }
+    return dropped;
   }
 
   StatusOr<std::vector<ChannelInfo>> Channels() override {

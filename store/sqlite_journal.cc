@@ -332,6 +332,17 @@ class SqliteJournal final : public Journal {
     return keys;
   }
 
+  StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override {
+    constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
+    const int64_t day = cutoff_us / kDayUs - ((cutoff_us % kDayUs != 0) && cutoff_us < 0);
+    auto w = conns_->LockWriter();
+    Stmt del;
+    REPRISE_RETURN_IF_ERROR(del.Prepare(w.db(), "DELETE FROM messages WHERE recorded_at < ?1"));
+    del.BindInt(1, day * kDayUs);
+    if (int rc = sqlite3_step(del.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "retention");
+    return static_cast<uint64_t>(sqlite3_changes64(w.db()));
+  }
+
   StatusOr<std::vector<ChannelInfo>> Channels() override {
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();

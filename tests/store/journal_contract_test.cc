@@ -293,6 +293,33 @@ TEST_P(JournalContract, RefusesAJournalFromANewerVersion) {
   EXPECT_NE(j.status().message().find("newer"), std::string::npos);
 }
 
+TEST_P(JournalContract, RetentionDropsWholeDaysBeforeTheCutoff) {
+  constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
+  const int64_t day1 = 1795132800000000;  // 2026-11-20T00:00:00Z
+  auto at = [&](int64_t us) {
+    Message m = Make("a", "k");
+    m.recorded_at_us = us;
+    m.id = ids_.Next(us / 1000);
+    return m;
+  };
+  // Three messages on day 1, two on day 2, one now.
+  Write({at(day1 + 1), at(day1 + kDayUs / 2), at(day1 + kDayUs - 1), at(day1 + kDayUs),
+         at(day1 + kDayUs + 5), Make("a", "k")});
+  // The cutoff falls inside day 2: day 1 goes, day 2 stays whole.
+  auto dropped = journal_->DropBefore(day1 + kDayUs + kDayUs / 2);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(*dropped, 3u);
+  EXPECT_EQ(journal_->Count("", "")->front().count, 3u);
+  EXPECT_EQ(journal_->Count("recorded < 2026-11-21", "")->front().count, 0u);
+  // Nothing left before the cutoff: nothing more goes.
+  EXPECT_EQ(*journal_->DropBefore(day1 + kDayUs), 0u);
+  // Writing into a day that was dropped works again.
+  Write({at(day1 + 7)});
+  EXPECT_EQ(journal_->Count("", "")->front().count, 4u);
+  EXPECT_EQ(*journal_->DropBefore(day1 + 2 * kDayUs), 3u);
+  EXPECT_EQ(journal_->Count("", "")->front().count, 1u);
+}
+
 class AuditContract : public ContractBase {
  protected:
   std::string Append(std::string action, std::string who, StatusCode code = StatusCode::kOk) {

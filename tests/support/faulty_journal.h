@@ -61,6 +61,7 @@ class FaultyJournal final : public Journal {
   StatusOr<std::vector<CountRow>> Count(std::string_view f, std::string_view g) override {
     return real_->Count(f, g);
   }
+  StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override { return real_->DropBefore(cutoff_us); }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return real_->Channels(); }
   StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
     return real_->Keys(f, max);

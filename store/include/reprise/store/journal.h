@@ -105,6 +105,12 @@ class Journal {
   // (RESOURCE_EXHAUSTED when there are more).
   virtual StatusOr<std::vector<std::string>> Keys(std::string_view filter, size_t max) = 0;
 
+  // Retention: deletes the messages of every UTC day that ends at or before
+  // `cutoff_us` (whole days only: a day partly after the cutoff is kept) and
+  // returns how many messages went. PostgreSQL drops the days' partitions;
+  // SQLite deletes their rows.
+  virtual StatusOr<uint64_t> DropBefore(int64_t cutoff_us) = 0;
+
   // Jobs (reflows) kept in the same journal; see job.h.
   virtual JobStore& jobs() = 0;
   // The audit trail kept in the same journal; see audit.h.
