@@ -7,17 +7,31 @@
 namespace reprise {
 namespace {
 
+// What a string costs the heap: nothing while it fits the string itself
+// (short-string optimization), else its capacity rounded up to the
+// allocator's 16-byte chunks plus the chunk header. The bound is on memory,
+// so the estimate counts what malloc hands out, not just the characters.
+size_t HeapBytes(const std::string& s) {
+  if (s.capacity() <= 15) return 0;
+  return ((s.capacity() + 1 + 15) & ~size_t{15}) + 16;
+}
+
+// A queued record's memory: its slot in the queue (the variant holding it)
+// and its strings on the heap.
 size_t EstimateBytes(const Message& m) {
-  size_t n = sizeof(Message) + m.id.size() + m.channel.size() + m.key.size() +
-             m.correlation_id.size() + m.causation_id.size() + m.payload.size() +
-             m.content_type.size() + m.error.size() + m.origin_id.size() + m.job_id.size() +
-             m.flow_variant.size();
-  for (const auto& [k, v] : m.headers) n += k.size() + v.size() + 64;
+  size_t n = sizeof(std::variant<Message, OutcomeUpdate>) + sizeof(size_t) + HeapBytes(m.id) +
+             HeapBytes(m.channel) + HeapBytes(m.key) + HeapBytes(m.correlation_id) +
+             HeapBytes(m.causation_id) + HeapBytes(m.payload) + HeapBytes(m.content_type) +
+             HeapBytes(m.error) + HeapBytes(m.origin_id) + HeapBytes(m.job_id) +
+             HeapBytes(m.flow_variant);
+  // A map node: the pair, three pointers and a color, plus the chunk header.
+  for (const auto& [k, v] : m.headers) n += 96 + HeapBytes(k) + HeapBytes(v);
   return n;
 }
 
 size_t EstimateBytes(const OutcomeUpdate& o) {
-  return sizeof(OutcomeUpdate) + o.id.size() + o.error.size() + o.flow_variant.size();
+  return sizeof(std::variant<Message, OutcomeUpdate>) + sizeof(size_t) + HeapBytes(o.id) +
+         HeapBytes(o.error) + HeapBytes(o.flow_variant);
 }
 
 }  // namespace
@@ -61,16 +75,24 @@ Recorder::~Recorder() {
   writer_.join();
 }
 
+// The host's thread: estimate, one lock, an append into reused capacity,
+// and (in async durability) no system call while the writer is busy or
+// lingering; see WriterLoop.
 Status Recorder::Record(Message message) {
-  WriteBatch b;
-  b.messages.push_back(std::move(message));
-  return Submit(std::move(b));
+  const size_t bytes = EstimateBytes(message);
+  std::unique_lock<std::mutex> lock(mu_);
+  REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, 1));
+  queue_.push_back(Item{std::move(message), bytes});
+  ++stats_.recorded;
+  return Queued(lock, 1, bytes);
 }
 
 Status Recorder::RecordOutcome(OutcomeUpdate update) {
-  WriteBatch b;
-  b.outcomes.push_back(std::move(update));
-  return Submit(std::move(b));
+  const size_t bytes = EstimateBytes(update);
+  std::unique_lock<std::mutex> lock(mu_);
+  REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, 0));
+  queue_.push_back(Item{std::move(update), bytes});
+  return Queued(lock, 1, bytes);
 }
 
 Status Recorder::Submit(WriteBatch batch) {
@@ -80,12 +102,26 @@ Status Recorder::Submit(WriteBatch batch) {
   for (const auto& o : batch.outcomes) bytes += EstimateBytes(o);
 
   std::unique_lock<std::mutex> lock(mu_);
+  REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, batch.messages.size()));
+  for (auto& m : batch.messages) {
+    size_t b = EstimateBytes(m);
+    queue_.push_back(Item{std::move(m), b});
+    ++stats_.recorded;
+  }
+  for (auto& o : batch.outcomes) {
+    size_t b = EstimateBytes(o);
+    queue_.push_back(Item{std::move(o), b});
+  }
+  return Queued(lock, batch.messages.size() + batch.outcomes.size(), bytes);
+}
+
+Status Recorder::Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages) {
   // A batch larger than the whole bound is still admitted into an empty queue,
   // so that it cannot wait forever.
   auto has_room = [&] { return queued_bytes_ + bytes <= options_.max_queue_bytes || queued_bytes_ == 0; };
   if (!has_room()) {
     if (options_.overload == OverloadPolicy::kDrop) {
-      stats_.dropped += batch.messages.size();
+      stats_.dropped += messages;
       return ResourceExhausted("journal queue is full (" + std::to_string(queued_bytes_) +
                                " bytes waiting, bound " + std::to_string(options_.max_queue_bytes) +
                                "); record dropped by the `drop` overload policy");
@@ -93,25 +129,24 @@ Status Recorder::Submit(WriteBatch batch) {
     room_cv_.wait(lock, [&] { return has_room() || stopping_; });
   }
   if (stopping_) return Unavailable("the recorder is shutting down; record not accepted");
+  return Status::Ok();
+}
 
-  for (auto& m : batch.messages) {
-    size_t b = EstimateBytes(m);
-    queue_.push_back(Item{std::move(m), b, next_ticket_++});
-    ++stats_.recorded;
-  }
-  for (auto& o : batch.outcomes) {
-    size_t b = EstimateBytes(o);
-    queue_.push_back(Item{std::move(o), b, next_ticket_++});
-  }
-  const uint64_t last = next_ticket_ - 1;
+Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes) {
+  next_ticket_ += items;
   queued_bytes_ += bytes;
-  work_cv_.notify_one();
-  if (options_.durability == Durability::kAsync) return Status::Ok();
-  return WaitFor(lock, last);
+  const bool async = options_.durability == Durability::kAsync;
+  // Waking the writer is a system call: in async durability only a writer
+  // that has gone to sleep needs it; synchronous callers wait for the commit
+  // anyway and want it at once.
+  if (writer_asleep_ || !async) work_cv_.notify_one();
+  if (async) return Status::Ok();
+  return WaitFor(lock, next_ticket_ - 1);
 }
 
 Status Recorder::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
+  work_cv_.notify_one();
   return WaitFor(lock, next_ticket_ - 1);
 }
 
@@ -130,67 +165,48 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket) {
 RecorderStats Recorder::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   RecorderStats s = stats_;
-  s.queued = queue_.size() + writing_;
+  s.queued = static_cast<size_t>(next_ticket_ - 1 - committed_ticket_);
   s.queued_bytes = queued_bytes_;
   return s;
 }
 
+namespace {
+// While records keep coming, the writer looks for them every millisecond
+// instead of being woken for each; after this many empty looks it sleeps
+// until a producer wakes it, so an idle host costs nothing.
+constexpr auto kLinger = std::chrono::milliseconds(1);
+constexpr int kLingerPolls = 20;
+}  // namespace
+
 void Recorder::WriterLoop() {
   std::vector<Item> items;
   while (true) {
-    items.clear();
+    uint64_t first_ticket = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      int idle = 0;
+      while (queue_.empty() && !stopping_) {
+        if (idle++ < kLingerPolls) {
+          work_cv_.wait_for(lock, kLinger);
+        } else {
+          writer_asleep_ = true;
+          work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+          writer_asleep_ = false;
+        }
+      }
       if (queue_.empty() && stopping_) break;
-      size_t n = std::min(queue_.size(), options_.max_batch_records);
-      for (size_t i = 0; i < n; ++i) {
-        items.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      writing_ = n;
+      // Everything queued, at once: the producers get our emptied vector.
+      items.swap(queue_);
+      first_ticket = committed_ticket_ + 1;
     }
-
-    // Group commit. An outcome for a message in the same batch is folded into
-    // its insert: most Deliver calls then cost one row write, not two.
-    WriteBatch batch;
-    std::unordered_map<std::string_view, size_t> index;
-    size_t bytes = 0;
-    batch.messages.reserve(items.size());
-    for (auto& item : items) {
-      if (auto* m = std::get_if<Message>(&item.record)) batch.messages.push_back(std::move(*m));
+    for (size_t begin = 0; begin < items.size(); begin += options_.max_batch_records) {
+      const size_t end = std::min(items.size(), begin + options_.max_batch_records);
+      WriteChunk(items, begin, end, first_ticket + begin);
     }
-    for (size_t i = 0; i < batch.messages.size(); ++i) index[batch.messages[i].id] = i;
-    for (auto& item : items) {
-      bytes += item.bytes;
-      auto* o = std::get_if<OutcomeUpdate>(&item.record);
-      if (o == nullptr) continue;
-      auto it = index.find(o->id);
-      if (it != index.end()) {
-        Message& m = batch.messages[it->second];
-        m.outcome = o->outcome;
-        m.error = std::move(o->error);
-        if (!o->flow_variant.empty()) m.flow_variant = std::move(o->flow_variant);
-      } else {
-        batch.outcomes.push_back(std::move(*o));
-      }
-    }
-    const uint64_t last_ticket = items.back().ticket;
-    const size_t message_count = batch.messages.size();
-    bool written = WriteWithRetry(batch);
-
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      committed_ticket_ = last_ticket;
-      queued_bytes_ -= bytes;
-      writing_ = 0;
-      if (written) {
-        stats_.committed += message_count;
-        ++stats_.batches;
-      }
-    }
-    commit_cv_.notify_all();
-    room_cv_.notify_all();
+    items.clear();
+    // After an overload burst, give the memory back rather than keep the
+    // high-water capacity for ever.
+    if (items.capacity() > 4 * options_.max_batch_records) std::vector<Item>().swap(items);
   }
   std::lock_guard<std::mutex> lock(mu_);
   writer_done_ = true;
@@ -210,6 +226,46 @@ void Recorder::NoteWritten() {
   stats_.last_error.clear();
   stats_.failing_since = {};
   stats_.recovered_at = std::chrono::system_clock::now();
+}
+
+void Recorder::WriteChunk(std::vector<Item>& items, size_t begin, size_t end, uint64_t first_ticket) {
+  // Group commit. An outcome for a message in the same batch is folded into
+  // its insert: most Deliver calls then cost one row write, not two.
+  WriteBatch batch;
+  std::unordered_map<std::string_view, size_t> index;
+  size_t bytes = 0;
+  batch.messages.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    if (auto* m = std::get_if<Message>(&items[i].record)) batch.messages.push_back(std::move(*m));
+  }
+  for (size_t i = 0; i < batch.messages.size(); ++i) index[batch.messages[i].id] = i;
+  for (size_t i = begin; i < end; ++i) {
+    bytes += items[i].bytes;
+    auto* o = std::get_if<OutcomeUpdate>(&items[i].record);
+    if (o == nullptr) continue;
+    auto it = index.find(o->id);
+    if (it != index.end()) {
+      Message& m = batch.messages[it->second];
+      m.outcome = o->outcome;
+      m.error = std::move(o->error);
+      if (!o->flow_variant.empty()) m.flow_variant = std::move(o->flow_variant);
+    } else {
+      batch.outcomes.push_back(std::move(*o));
+    }
+  }
+  const size_t message_count = batch.messages.size();
+  bool written = WriteWithRetry(batch);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    committed_ticket_ = first_ticket + (end - begin) - 1;
+    queued_bytes_ -= bytes;
+    if (written) {
+      stats_.committed += message_count;
+      ++stats_.batches;
+    }
+  }
+  commit_cv_.notify_all();
+  room_cv_.notify_all();
 }
 
 bool Recorder::WriteWithRetry(WriteBatch& batch) {

@@ -6,8 +6,10 @@
 // durability mode:
 //
 //   async    returns once queued. A crash loses at most what was queued and
-//            not yet committed: at most `max_queue_bytes`; in steady state one
-//            group commit's worth (the writer commits as soon as it can).
+//            not yet committed: at most `max_queue_bytes`; in steady state
+//            about a millisecond of records (the writer looks for records
+//            every millisecond rather than being woken by each) plus one
+//            group commit.
 //   process  returns once committed to the journal (survives kill -9).
 //   power    returns once committed and fsynced (survives power loss).
 //
@@ -21,13 +23,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "reprise/store/journal.h"
 
@@ -92,10 +94,15 @@ class Recorder {
   struct Item {
     std::variant<Message, OutcomeUpdate> record;
     size_t bytes = 0;
-    uint64_t ticket = 0;
   };
+  // Admits `bytes` more (waiting or refusing per the overload policy); on
+  // success the caller appends its items and calls Queued.
+  Status Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
+  Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
   Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket);
   void WriterLoop();
+  // Writes items[begin, end) as one group commit; `first_ticket` is items[begin]'s.
+  void WriteChunk(std::vector<Item>& items, size_t begin, size_t end, uint64_t first_ticket);
   // Writes one batch, retrying transient failures; returns false if the
   // recorder is stopping and the batch could not be written.
   bool WriteWithRetry(WriteBatch& batch);
@@ -110,9 +117,12 @@ class Recorder {
   std::condition_variable work_cv_;   // writer waits for records
   std::condition_variable room_cv_;   // blocked producers wait for room
   std::condition_variable commit_cv_; // synchronous callers wait for commits
-  std::deque<Item> queue_;            // guarded by mu_
-  size_t queued_bytes_ = 0;           // guarded by mu_
-  size_t writing_ = 0;                // guarded by mu_: records the writer holds
+  // Guarded by mu_. The writer takes the whole queue at once by swapping it
+  // with its own (emptied) vector, so producers append into reused capacity
+  // and never wait for the writer to pick items one by one.
+  std::vector<Item> queue_;
+  bool writer_asleep_ = false;        // guarded by mu_: only then do producers notify
+  size_t queued_bytes_ = 0;           // guarded by mu_: admitted and not yet committed
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
   uint64_t write_failures_ = 0;       // guarded by mu_: waiters see failures after they began
