@@ -82,7 +82,7 @@ Status Recorder::Record(Message message) {
   const size_t bytes = EstimateBytes(message);
   std::unique_lock<std::mutex> lock(mu_);
   REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, 1));
-  queue_.push_back(Item{std::move(message), bytes});
+  Push(Item{std::move(message), bytes});
   ++stats_.recorded;
   return Queued(lock, 1, bytes);
 }
@@ -91,7 +91,7 @@ Status Recorder::RecordOutcome(OutcomeUpdate update) {
   const size_t bytes = EstimateBytes(update);
   std::unique_lock<std::mutex> lock(mu_);
   REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, 0));
-  queue_.push_back(Item{std::move(update), bytes});
+  Push(Item{std::move(update), bytes});
   return Queued(lock, 1, bytes);
 }
 
@@ -105,14 +105,29 @@ Status Recorder::Submit(WriteBatch batch) {
   REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, batch.messages.size()));
   for (auto& m : batch.messages) {
     size_t b = EstimateBytes(m);
-    queue_.push_back(Item{std::move(m), b});
+    Push(Item{std::move(m), b});
     ++stats_.recorded;
   }
   for (auto& o : batch.outcomes) {
     size_t b = EstimateBytes(o);
-    queue_.push_back(Item{std::move(o), b});
+    Push(Item{std::move(o), b});
   }
   return Queued(lock, batch.messages.size() + batch.outcomes.size(), bytes);
+}
+
+void Recorder::Push(Item item) {
+  if (queue_.empty() || queue_.back()->size() == kBlockItems) {
+    std::unique_ptr<Block> block;
+    if (!spare_.empty()) {
+      block = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      block = std::make_unique<Block>();
+      block->reserve(kBlockItems);
+    }
+    queue_.push_back(std::move(block));
+  }
+  queue_.back()->push_back(std::move(item));
 }
 
 Status Recorder::Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages) {
@@ -179,9 +194,11 @@ constexpr int kLingerPolls = 20;
 }  // namespace
 
 void Recorder::WriterLoop() {
-  std::vector<Item> items;
+  std::vector<std::unique_ptr<Block>> blocks;
+  std::vector<Item*> chunk;
+  chunk.reserve(options_.max_batch_records);
   while (true) {
-    uint64_t first_ticket = 0;
+    uint64_t ticket = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
       int idle = 0;
@@ -195,18 +212,34 @@ void Recorder::WriterLoop() {
         }
       }
       if (queue_.empty() && stopping_) break;
-      // Everything queued, at once: the producers get our emptied vector.
-      items.swap(queue_);
-      first_ticket = committed_ticket_ + 1;
+      // Everything queued, at once (a swap of block pointers): producers
+      // never wait while the writer picks records one by one.
+      blocks.swap(queue_);
+      ticket = committed_ticket_ + 1;
     }
-    for (size_t begin = 0; begin < items.size(); begin += options_.max_batch_records) {
-      const size_t end = std::min(items.size(), begin + options_.max_batch_records);
-      WriteChunk(items, begin, end, first_ticket + begin);
+    for (auto& block : blocks) {
+      for (Item& item : *block) {
+        chunk.push_back(&item);
+        if (chunk.size() == options_.max_batch_records) {
+          WriteChunk(chunk, ticket);
+          ticket += chunk.size();
+          chunk.clear();
+        }
+      }
     }
-    items.clear();
-    // After an overload burst, give the memory back rather than keep the
-    // high-water capacity for ever.
-    if (items.capacity() > 4 * options_.max_batch_records) std::vector<Item>().swap(items);
+    if (!chunk.empty()) {
+      WriteChunk(chunk, ticket);
+      chunk.clear();
+    }
+    // Emptied blocks go back to the producers; a few are kept, the rest
+    // (after an overload burst) are freed.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& block : blocks) {
+      if (spare_.size() >= kSpareBlocks) break;
+      block->clear();
+      spare_.push_back(std::move(block));
+    }
+    blocks.clear();
   }
   std::lock_guard<std::mutex> lock(mu_);
   writer_done_ = true;
@@ -228,20 +261,20 @@ void Recorder::NoteWritten() {
   stats_.recovered_at = std::chrono::system_clock::now();
 }
 
-void Recorder::WriteChunk(std::vector<Item>& items, size_t begin, size_t end, uint64_t first_ticket) {
+void Recorder::WriteChunk(const std::vector<Item*>& chunk, uint64_t first_ticket) {
   // Group commit. An outcome for a message in the same batch is folded into
   // its insert: most Deliver calls then cost one row write, not two.
   WriteBatch batch;
   std::unordered_map<std::string_view, size_t> index;
   size_t bytes = 0;
-  batch.messages.reserve(end - begin);
-  for (size_t i = begin; i < end; ++i) {
-    if (auto* m = std::get_if<Message>(&items[i].record)) batch.messages.push_back(std::move(*m));
+  batch.messages.reserve(chunk.size());
+  for (Item* item : chunk) {
+    if (auto* m = std::get_if<Message>(&item->record)) batch.messages.push_back(std::move(*m));
   }
   for (size_t i = 0; i < batch.messages.size(); ++i) index[batch.messages[i].id] = i;
-  for (size_t i = begin; i < end; ++i) {
-    bytes += items[i].bytes;
-    auto* o = std::get_if<OutcomeUpdate>(&items[i].record);
+  for (Item* item : chunk) {
+    bytes += item->bytes;
+    auto* o = std::get_if<OutcomeUpdate>(&item->record);
     if (o == nullptr) continue;
     auto it = index.find(o->id);
     if (it != index.end()) {
@@ -257,7 +290,7 @@ void Recorder::WriteChunk(std::vector<Item>& items, size_t begin, size_t end, ui
   bool written = WriteWithRetry(batch);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    committed_ticket_ = first_ticket + (end - begin) - 1;
+    committed_ticket_ = first_ticket + chunk.size() - 1;
     queued_bytes_ -= bytes;
     if (written) {
       stats_.committed += message_count;

@@ -97,12 +97,18 @@ class Recorder {
   };
   // Admits `bytes` more (waiting or refusing per the overload policy); on
   // success the caller appends its items and calls Queued.
+  // The queue is made of blocks of kBlockItems records; kSpareBlocks emptied
+  // blocks are kept for reuse (about 0.5 MiB of slots), the rest are freed.
+  using Block = std::vector<Item>;
+  static constexpr size_t kBlockItems = 128;
+  static constexpr size_t kSpareBlocks = 8;
+  void Push(Item item);  // with mu_ held
   Status Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
   Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
   Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket);
   void WriterLoop();
-  // Writes items[begin, end) as one group commit; `first_ticket` is items[begin]'s.
-  void WriteChunk(std::vector<Item>& items, size_t begin, size_t end, uint64_t first_ticket);
+  // Writes `chunk` as one group commit; `first_ticket` is chunk[0]'s.
+  void WriteChunk(const std::vector<Item*>& chunk, uint64_t first_ticket);
   // Writes one batch, retrying transient failures; returns false if the
   // recorder is stopping and the batch could not be written.
   bool WriteWithRetry(WriteBatch& batch);
@@ -117,10 +123,12 @@ class Recorder {
   std::condition_variable work_cv_;   // writer waits for records
   std::condition_variable room_cv_;   // blocked producers wait for room
   std::condition_variable commit_cv_; // synchronous callers wait for commits
-  // Guarded by mu_. The writer takes the whole queue at once by swapping it
-  // with its own (emptied) vector, so producers append into reused capacity
-  // and never wait for the writer to pick items one by one.
-  std::vector<Item> queue_;
+  // Guarded by mu_. The queue is a list of fixed-size blocks: producers
+  // append into reused capacity (no allocation per record, no reallocation
+  // of a growing array), and the writer takes the whole list at once by
+  // swapping it with its own.
+  std::vector<std::unique_ptr<Block>> queue_;
+  std::vector<std::unique_ptr<Block>> spare_;  // emptied blocks, at most kSpareBlocks
   bool writer_asleep_ = false;        // guarded by mu_: only then do producers notify
   size_t queued_bytes_ = 0;           // guarded by mu_: admitted and not yet committed
   uint64_t next_ticket_ = 1;          // guarded by mu_
