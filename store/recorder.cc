@@ -76,8 +76,7 @@ Recorder::~Recorder() {
 }
 
 // The host's thread: estimate, one lock, an append into reused capacity,
-// and (in async durability) no system call while the writer is busy or
-// lingering; see WriterLoop.
+// and no system call while the writer is busy writing.
 Status Recorder::Record(Message message) {
   const size_t bytes = EstimateBytes(message);
   std::unique_lock<std::mutex> lock(mu_);
@@ -150,12 +149,10 @@ Status Recorder::Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t 
 Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes) {
   next_ticket_ += items;
   queued_bytes_ += bytes;
-  const bool async = options_.durability == Durability::kAsync;
-  // Waking the writer is a system call: in async durability only a writer
-  // that has gone to sleep needs it; synchronous callers wait for the commit
-  // anyway and want it at once.
-  if (writer_asleep_ || !async) work_cv_.notify_one();
-  if (async) return Status::Ok();
+  // Waking the writer is a system call: only a writer that waits for work
+  // needs it. While it writes, records pile up for its next pass unnoticed.
+  if (writer_asleep_) work_cv_.notify_one();
+  if (options_.durability == Durability::kAsync) return Status::Ok();
   return WaitFor(lock, next_ticket_ - 1);
 }
 
@@ -185,14 +182,6 @@ RecorderStats Recorder::Stats() const {
   return s;
 }
 
-namespace {
-// While records keep coming, the writer looks for them every millisecond
-// instead of being woken for each; after this many empty looks it sleeps
-// until a producer wakes it, so an idle host costs nothing.
-constexpr auto kLinger = std::chrono::milliseconds(1);
-constexpr int kLingerPolls = 20;
-}  // namespace
-
 void Recorder::WriterLoop() {
   std::vector<std::unique_ptr<Block>> blocks;
   std::vector<Item*> chunk;
@@ -201,16 +190,9 @@ void Recorder::WriterLoop() {
     uint64_t ticket = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      int idle = 0;
-      while (queue_.empty() && !stopping_) {
-        if (idle++ < kLingerPolls) {
-          work_cv_.wait_for(lock, kLinger);
-        } else {
-          writer_asleep_ = true;
-          work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-          writer_asleep_ = false;
-        }
-      }
+      writer_asleep_ = true;
+      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      writer_asleep_ = false;
       if (queue_.empty() && stopping_) break;
       // Everything queued, at once (a swap of block pointers): producers
       // never wait while the writer picks records one by one.

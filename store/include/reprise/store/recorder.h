@@ -6,10 +6,8 @@
 // durability mode:
 //
 //   async    returns once queued. A crash loses at most what was queued and
-//            not yet committed: at most `max_queue_bytes`; in steady state
-//            about a millisecond of records (the writer looks for records
-//            every millisecond rather than being woken by each) plus one
-//            group commit.
+//            not yet committed: at most `max_queue_bytes`; in steady state one
+//            group commit's worth (the writer commits as soon as it can).
 //   process  returns once committed to the journal (survives kill -9).
 //   power    returns once committed and fsynced (survives power loss).
 //
@@ -129,7 +127,7 @@ class Recorder {
   // swapping it with its own.
   std::vector<std::unique_ptr<Block>> queue_;
   std::vector<std::unique_ptr<Block>> spare_;  // emptied blocks, at most kSpareBlocks
-  bool writer_asleep_ = false;        // guarded by mu_: only then do producers notify
+  bool writer_asleep_ = false;        // guarded by mu_: the writer waits for work; only then do producers notify
   size_t queued_bytes_ = 0;           // guarded by mu_: admitted and not yet committed
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
