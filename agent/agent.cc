@@ -15,12 +15,15 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <errno.h>
+
 #include "agent_core.h"
 #include "api_service.h"
 #include "audit_interceptor.h"
 #include "diff.h"
 #include "handler_context.h"
 #include "flows.h"
+#include "reprise/store/instance.h"
 #include "reprise/store/ulid.h"
 
 namespace reprise {
@@ -120,8 +123,9 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
         recorder_(journal_.get(), {.durability = options_.durability,
                                    .overload = options_.overload,
                                    .max_queue_bytes = options_.max_queue_bytes}),
-        engine_(std::make_unique<ReflowEngine>(journal_.get(), this,
-                                               EngineOptions{.instance = instance_})),
+        engine_(std::make_unique<ReflowEngine>(
+            journal_.get(), this,
+            EngineOptions{.instance = instance_, .service = options_.service, .lease = options_.lease})),
         flows_(std::make_unique<FlowRegistry>(&journal_->flows(), std::chrono::milliseconds(500))),
         started_at_(std::chrono::system_clock::now()) {
     // Jobs a previous process left unfinished resume once the host has had
@@ -142,10 +146,61 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     }
     resume_cv_.notify_all();
     resume_thread_.join();
+    if (fleet_thread_.joinable()) fleet_thread_.join();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     // Running jobs stop (resumable) while handlers, senders and the recorder
     // they use still exist; the recorder then drains into the journal.
     engine_.reset();
+    if (registered_) (void)journal_->instances().MarkGone(instance_, "stopped");
+  }
+
+  // Registers this instance in the fleet's registry and starts heartbeating.
+  void JoinFleet() {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    record_ = {.id = instance_,
+               .service = options_.service,
+               .host = host,
+               .pid = getpid(),
+               .address = listen_address_,
+               .agent_version = kAgentVersion,
+               .api_version = "reprise.v1",
+               .started_at_us = NowUs()};
+    Register();
+    registered_ = true;
+    fleet_thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(resume_mu_);
+      while (!resume_cv_.wait_for(lock, options_.heartbeat_every, [this] { return closing_; })) {
+        lock.unlock();
+        Heartbeat();
+        lock.lock();
+      }
+    });
+  }
+
+  void Register() {
+    Status st = journal_->instances().Register(record_);
+    std::lock_guard<std::mutex> lock(fleet_mu_);
+    if (st.ok()) last_heartbeat_us_ = NowUs();
+    heartbeat_error_ = st.ok() ? "" : st.ToString();
+  }
+
+  void Heartbeat() {
+    Status st = journal_->instances().Heartbeat(instance_);
+    if (st.code() == StatusCode::kNotFound) return Register();  // the registry was reset
+    if (st.ok()) {
+      // Whoever heartbeats also retires the silent: their job items are
+      // then claimed again without waiting for their leases.
+      auto expired = journal_->instances().ExpireStale(options_.gone_after);
+      if (!expired.ok()) st = expired.status();
+    }
+    {
+      std::lock_guard<std::mutex> lock(fleet_mu_);
+      if (st.ok()) last_heartbeat_us_ = NowUs();
+      heartbeat_error_ = st.ok() ? "" : st.ToString();
+    }
+    // Jobs other instances of the service started (or that dead ones left) join here.
+    if (jobs_resumed_) (void)engine_->ResumeUnfinished();
   }
 
   static std::string InstanceName(const AgentOptions& options) {
@@ -159,6 +214,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     Status result;
     std::call_once(resumed_, [&] {
       auto n = engine_->ResumeUnfinished();
+      jobs_resumed_ = true;
       if (!n.ok()) {
         result = n.status().WithPrefix("resuming unfinished jobs");
         std::fprintf(stderr, "reprise: %s\n", result.ToString().c_str());
@@ -357,6 +413,9 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     AgentStats s;
     s.recorder = recorder_.Stats();
     s.refused_oversize = refused_oversize_.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(fleet_mu_);
+    s.last_heartbeat_us = last_heartbeat_us_;
+    s.heartbeat_error = heartbeat_error_;
     return s;
   }
 
@@ -523,7 +582,15 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::condition_variable resume_cv_;
   bool closing_ = false;  // guarded by resume_mu_
   std::once_flag resumed_;
+  std::atomic<bool> jobs_resumed_{false};
   std::thread resume_thread_;
+
+  InstanceRecord record_;
+  bool registered_ = false;
+  std::thread fleet_thread_;  // heartbeats; stops with closing_
+  mutable std::mutex fleet_mu_;
+  int64_t last_heartbeat_us_ = 0;  // guarded by fleet_mu_
+  std::string heartbeat_error_;    // guarded by fleet_mu_
 
   std::unique_ptr<ApiService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -533,11 +600,13 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
 }  // namespace
 
 StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
+  if (options.service.empty()) options.service = program_invocation_short_name;
   if (options.service.empty()) return InvalidArgument("AgentOptions.service is empty; name the service");
   auto journal = Journal::Open(options.journal);
   if (!journal.ok()) return journal.status().WithPrefix("opening journal " + options.journal);
   auto agent = std::make_unique<AgentImpl>(std::move(options), std::move(*journal));
   REPRISE_RETURN_IF_ERROR(agent->StartServer());
+  agent->JoinFleet();
   return std::unique_ptr<Agent>(std::move(agent));
 }
 

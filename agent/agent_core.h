@@ -13,6 +13,8 @@
 
 namespace reprise {
 
+inline constexpr char kAgentVersion[] = "0.1.0";
+
 // How re-deriving one key went.
 struct RederiveOutcome {
   enum class Kind { kUnchanged, kChanged, kFailed };

@@ -12,11 +12,11 @@
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
+#include "reprise/store/instance.h"
 
 namespace reprise {
 namespace {
 
-constexpr char kAgentVersion[] = "0.1.0";
 
 // Journal queries are short and bounded (paged, indexed), so they run on the
 // callback thread rather than hopping to another pool.
@@ -128,6 +128,18 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   j->set_last_fault(r.last_fault);
   if (!r.last_fault.empty()) set_time(r.last_fault_at, j->mutable_last_fault_at());
   set_time(r.recovered_at, j->mutable_recovered_at());
+
+  v1::FleetHealth* fleet = response->mutable_fleet();
+  fleet->set_heartbeat_error(stats.heartbeat_error);
+  if (stats.last_heartbeat_us > 0) {
+    SetTimePoint(std::chrono::system_clock::time_point(std::chrono::microseconds(stats.last_heartbeat_us)),
+                 fleet->mutable_last_heartbeat());
+  }
+  if (auto live = core_->journal().instances().ListInstances(opts.service, false); live.ok()) {
+    fleet->set_live_instances(static_cast<uint32_t>(live->size()));
+  } else if (fleet->heartbeat_error().empty()) {
+    fleet->set_heartbeat_error(live.status().ToString());
+  }
 
   std::vector<std::string> handlers = core_->HandlerChannels();
   std::vector<std::string> senders = core_->SenderChannels();

@@ -38,7 +38,9 @@ struct ReflowEngine::Running {
   std::atomic<uint64_t> done{0}, failed{0}, redelivered{0};  // since launch
   Clock::time_point launched = Clock::now();
   std::mutex mu;
-  std::string end_reason;  // guarded by mu
+  std::condition_variable cv;  // wakes the lease keeper and waits between claims
+  std::string end_reason;      // guarded by mu
+  bool batches_over = false;   // guarded by mu: the keeper stops
   std::thread thread;
 };
 
@@ -55,6 +57,7 @@ ReflowEngine::~ReflowEngine() {
   for (auto& [id, job] : running) {
     job->shutdown = true;
     job->halt = true;
+    job->cv.notify_all();
   }
   for (auto& [id, job] : running) {
     if (job->thread.joinable()) job->thread.join();
@@ -69,6 +72,7 @@ StatusOr<JobPlan> ReflowEngine::DryRun(const JobSpec& spec) {
 StatusOr<JobRecord> ReflowEngine::Start(const JobSpec& input) {
   JobSpec spec = input;
   if (spec.concurrency == 0) spec.concurrency = 1;
+  spec.service = options_.service;
   REPRISE_RETURN_IF_ERROR(ValidateSpec(spec));
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -89,18 +93,20 @@ StatusOr<size_t> ReflowEngine::ResumeUnfinished() {
   if (!jobs.ok()) return jobs.status();
   size_t resumed = 0;
   for (JobRecord& job : *jobs) {
-    // Items the previous run left in flight are settled first: finished
-    // copies count, the rest are delivered again, marked.
-    auto marked = journal_->jobs().RecoverInFlight(job.id);
-    if (!marked.ok()) return marked.status();
+    if (!job.spec.service.empty() && job.spec.service != options_.service) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ReapFinished();
+      if (stopping_ || running_.count(job.id)) continue;
+    }
     if (job.state == JobState::kCancelling) {
+      // Whoever was cancelling it is gone or about to stop: end it.
       REPRISE_RETURN_IF_ERROR(journal_->jobs().SetJobState(job.id, JobState::kCancelled,
                                                            "cancelled while the process restarted"));
       continue;
     }
-    auto fresh = journal_->jobs().GetJob(job.id);
-    if (!fresh.ok()) return fresh.status();
-    Launch(*fresh);
+    // Items a dead instance left in flight are settled by the claims.
+    Launch(job);
     ++resumed;
   }
   return resumed;
@@ -111,6 +117,7 @@ void ReflowEngine::Launch(JobRecord record) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;
   ReapFinished();
+  if (running_.count(job->record.id)) return;  // already runs here
   running_[job->record.id] = job;
   job->thread = std::thread([this, job] { Run(job); });
 }
@@ -137,6 +144,7 @@ StatusOr<JobRecord> ReflowEngine::Cancel(const std::string& id, const std::strin
     REPRISE_RETURN_IF_ERROR(journal_->jobs().SetJobState(id, JobState::kCancelling, why));
     job->cancel = true;
     job->halt = true;
+    job->cv.notify_all();
   } else {
     // Not running in this process (it will be settled on resume): end it now.
     REPRISE_RETURN_IF_ERROR(journal_->jobs().SetJobState(id, JobState::kCancelled, why));
@@ -183,7 +191,14 @@ StatusOr<std::vector<JobRecord>> ReflowEngine::List(uint32_t limit) {
 }
 
 void ReflowEngine::Run(std::shared_ptr<Running> job) {
+  std::thread keeper([this, &job] { KeepLease(*job); });
   RunBatches(*job);
+  {
+    std::lock_guard<std::mutex> lock(job->mu);
+    job->batches_over = true;
+  }
+  job->cv.notify_all();
+  keeper.join();
   JobState final_state = JobState::kCompleted;
   std::string reason;
   {
@@ -242,14 +257,25 @@ void ReflowEngine::RunBatches(Running& job) {
 
   while (!job.halt) {
     std::vector<JobItem> items;
+    const ItemClaim claim{.instance = options_.instance, .max = options_.batch_size,
+                          .lease = options_.lease};
     Status claimed = Retry(id, job.shutdown, [&] {
-      auto got = journal_->jobs().ClaimItems(id, options_.batch_size);
+      auto got = journal_->jobs().ClaimItems(id, claim);
       if (!got.ok()) return Status(got.status());
       items = std::move(*got);
       return Status::Ok();
     });
     if (!claimed.ok()) return;  // shutting down; resumable
-    if (items.empty()) return;
+    if (items.empty()) {
+      // Nothing to claim: the job is over when every item is done, by
+      // whichever instance. Otherwise others hold items (or an earlier item
+      // of their keys): wait for them, or for their leases to run out.
+      auto now = journal_->jobs().GetJob(id);
+      if (now.ok() && (now->done >= now->total || IsFinal(now->state))) return;
+      std::unique_lock<std::mutex> lock(job.mu);
+      job.cv.wait_for(lock, options_.tick, [&] { return job.halt.load(); });
+      continue;
+    }
 
     // Lanes by key: one key's items stay in one lane, in selection order.
     std::vector<std::vector<size_t>> lane_items(lanes);
@@ -297,12 +323,42 @@ void ReflowEngine::RunBatches(Running& job) {
     // between the two leaves items in flight with a copy, which recovery
     // counts instead of delivering again.
     if (!Retry(id, job.shutdown, [&] { return dispatcher_->Flush(); }).ok()) return;
-    if (!Retry(id, job.shutdown, [&] { return journal_->jobs().CompleteItems(id, finished); }).ok()) {
+    if (!Retry(id, job.shutdown, [&] { return journal_->jobs().CompleteItems(id, options_.instance, finished); }).ok()) {
       return;
     }
-    if (!Retry(id, job.shutdown, [&] { return journal_->jobs().ReleaseItems(id, unprocessed); }).ok()) {
+    if (!Retry(id, job.shutdown, [&] { return journal_->jobs().ReleaseItems(id, options_.instance, unprocessed); }).ok()) {
       return;
     }
+  }
+}
+
+void ReflowEngine::KeepLease(Running& job) {
+  const std::string& id = job.record.id;
+  const JobSpec& spec = job.record.spec;
+  std::unique_lock<std::mutex> lock(job.mu);
+  while (!job.batches_over) {
+    job.cv.wait_for(lock, options_.tick, [&] { return job.batches_over; });
+    if (job.batches_over) break;
+    lock.unlock();
+    // Renewing also reads the job as the whole fleet sees it: a cancel or a
+    // stop made through another instance, and everyone's failures.
+    auto now = journal_->jobs().RenewLease(id, options_.instance, options_.lease);
+    lock.lock();
+    if (!now.ok()) continue;  // the journal is away; the leases outlast a few ticks
+    bool halt = false;
+    if (now->state == JobState::kCancelling || now->state == JobState::kCancelled) {
+      job.cancel = true;
+      halt = true;
+    } else if (now->state == JobState::kStopped || now->state == JobState::kCompleted) {
+      halt = true;
+    } else if (spec.max_failures > 0 && now->failed > spec.max_failures && job.end_reason.empty()) {
+      job.end_reason = "stopped: " + std::to_string(now->failed) +
+                       " deliveries failed across the fleet, more than max_failures " +
+                       std::to_string(spec.max_failures);
+      halt = true;
+    }
+    if (halt && job.end_reason.empty()) job.end_reason = now->reason;
+    if (halt) job.halt = true;
   }
 }
 

@@ -11,7 +11,7 @@ using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
 constexpr const char* kJobColumns =
     "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
-    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at";
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service";
 constexpr size_t kSampleSize = 5;
 
 JobRecord ReadJob(sqlite3_stmt* s) {
@@ -36,6 +36,7 @@ JobRecord ReadJob(sqlite3_stmt* s) {
   j.redelivered = static_cast<uint64_t>(sqlite3_column_int64(s, 16));
   j.created_at_us = sqlite3_column_int64(s, 17);
   j.finished_at_us = sqlite3_column_int64(s, 18);
+  j.spec.service = ColumnText(s, 19);
   return j;
 }
 
@@ -193,21 +194,27 @@ class SqliteJobStore final : public JobStore {
     return SelectJobs(r.db(), "WHERE state IN (1, 2) ORDER BY id");
   }
 
-  StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, size_t max) override {
+  StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, const ItemClaim& claim) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
     std::vector<JobItem> items;
+    const int64_t now = NowUs();
     Status st = [&]() -> Status {
+      REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
+      // Pending items in selection order whose key has nothing in flight
+      // (anything in flight now is held by a live instance).
       Stmt select;
       REPRISE_RETURN_IF_ERROR(select.Prepare(
           db, std::string("SELECT i.seq, i.redelivery, ") + PrefixedColumns("m") +
                   ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
-                  "WHERE i.job_id = ?1 AND i.state = 0 ORDER BY i.seq LIMIT ?2"));
+                  "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
+                  "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key = i.message_key) "
+                  "ORDER BY i.seq LIMIT ?2"));
       select.BindInt(1, *n);
-      select.BindInt(2, static_cast<int64_t>(max));
+      select.BindInt(2, static_cast<int64_t>(claim.max));
       int rc;
       while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
         JobItem item;
@@ -217,19 +224,25 @@ class SqliteJobStore final : public JobStore {
         items.push_back(std::move(item));
       }
       if (rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
-      if (items.empty()) return Status::Ok();
       Stmt mark;
       REPRISE_RETURN_IF_ERROR(mark.Prepare(
-          db, "UPDATE job_items SET state = 1 WHERE job_id = ?1 AND state = 0 AND seq <= ?2"));
-      mark.BindInt(1, *n);
-      mark.BindInt(2, items.back().seq);
-      if (int rc2 = sqlite3_step(mark.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "claim job items");
+          db, "UPDATE job_items SET state = 1, claimed_by = ?3, lease_until = ?4 "
+              "WHERE job_id = ?1 AND seq = ?2"));
+      for (const JobItem& item : items) {
+        sqlite3_reset(mark.get());
+        mark.BindInt(1, *n);
+        mark.BindInt(2, item.seq);
+        mark.BindOptionalText(3, claim.instance);
+        mark.BindInt(4, now + claim.lease.count() * 1000);
+        if (int rc2 = sqlite3_step(mark.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "claim job items");
+      }
       return Status::Ok();
     }();
     return Commit(db, st, std::move(items));
   }
 
-  Status CompleteItems(std::string_view job_id, const std::vector<ItemResult>& results) override {
+  Status CompleteItems(std::string_view job_id, std::string_view instance,
+                       const std::vector<ItemResult>& results) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     if (results.empty()) return Status::Ok();
@@ -240,7 +253,7 @@ class SqliteJobStore final : public JobStore {
       Stmt done;
       REPRISE_RETURN_IF_ERROR(done.Prepare(
           db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 "
-              "WHERE job_id = ?1 AND seq = ?2 AND state != 2"));
+              "WHERE job_id = ?1 AND seq = ?2 AND state = 1 AND claimed_by IS ?5"));
       uint64_t count = 0, failed = 0, redelivered = 0;
       for (const ItemResult& r : results) {
         sqlite3_reset(done.get());
@@ -248,8 +261,9 @@ class SqliteJobStore final : public JobStore {
         done.BindInt(2, r.seq);
         done.BindOptionalText(3, r.copy_id);
         done.BindInt(4, static_cast<int>(r.outcome));
+        done.BindOptionalText(5, instance);
         if (int rc = sqlite3_step(done.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "complete job items");
-        if (sqlite3_changes(db) == 0) continue;  // already counted
+        if (sqlite3_changes(db) == 0) continue;  // no longer ours
         ++count;
         if (r.outcome == Outcome::kFailed) ++failed;
         if (r.redelivery) ++redelivered;
@@ -259,7 +273,8 @@ class SqliteJobStore final : public JobStore {
     return Commit(db, st);
   }
 
-  Status ReleaseItems(std::string_view job_id, const std::vector<int64_t>& seqs) override {
+  Status ReleaseItems(std::string_view job_id, std::string_view instance,
+                      const std::vector<int64_t>& seqs) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     if (seqs.empty()) return Status::Ok();
@@ -269,11 +284,13 @@ class SqliteJobStore final : public JobStore {
     Status st = [&]() -> Status {
       Stmt release;
       REPRISE_RETURN_IF_ERROR(release.Prepare(
-          db, "UPDATE job_items SET state = 0 WHERE job_id = ?1 AND seq = ?2 AND state = 1"));
+          db, "UPDATE job_items SET state = 0, claimed_by = NULL, lease_until = NULL "
+              "WHERE job_id = ?1 AND seq = ?2 AND state = 1 AND claimed_by IS ?3"));
       for (int64_t seq : seqs) {
         sqlite3_reset(release.get());
         release.BindInt(1, *n);
         release.BindInt(2, seq);
+        release.BindOptionalText(3, instance);
         if (int rc = sqlite3_step(release.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
       }
       return Status::Ok();
@@ -281,60 +298,29 @@ class SqliteJobStore final : public JobStore {
     return Commit(db, st);
   }
 
-  StatusOr<uint64_t> RecoverInFlight(std::string_view job_id) override {
+  StatusOr<JobRecord> RenewLease(std::string_view job_id, std::string_view instance,
+                                 std::chrono::milliseconds lease) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    uint64_t marked = 0;
+    std::vector<JobRecord> jobs;
     Status st = [&]() -> Status {
-      // For each item left in flight, the newest copy this job recorded of it.
-      Stmt select;
-      REPRISE_RETURN_IF_ERROR(select.Prepare(
-          db, "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i "
-              "LEFT JOIN messages c ON c.id = (SELECT id FROM messages WHERE origin_id = "
-              "i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) "
-              "WHERE i.job_id = ?1 AND i.state = 1 ORDER BY i.seq"));
-      select.BindInt(1, *n);
-      select.BindText(2, std::to_string(*n));
-      struct Row { int64_t seq; bool redelivery; std::string copy; int outcome; };
-      std::vector<Row> rows;
-      int rc;
-      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
-        rows.push_back({sqlite3_column_int64(select.get(), 0), sqlite3_column_int(select.get(), 1) != 0,
-                        ColumnText(select.get(), 2), sqlite3_column_int(select.get(), 3)});
-      }
-      if (rc != SQLITE_DONE) return SqliteError(db, rc, "recover job items");
-      Stmt done, again;
-      REPRISE_RETURN_IF_ERROR(done.Prepare(
-          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 WHERE job_id = ?1 AND seq = ?2"));
-      REPRISE_RETURN_IF_ERROR(again.Prepare(
-          db, "UPDATE job_items SET state = 0, redelivery = 1 WHERE job_id = ?1 AND seq = ?2"));
-      uint64_t count = 0, failed = 0, redelivered = 0;
-      for (const Row& row : rows) {
-        // A copy with a final outcome finished before the crash: count it,
-        // do not deliver it again. Anything else may or may not have reached
-        // the handler or downstream: deliver again, marked.
-        bool finished = !row.copy.empty() && row.outcome != static_cast<int>(Outcome::kPending);
-        Stmt& s = finished ? done : again;
-        sqlite3_reset(s.get());
-        s.BindInt(1, *n);
-        s.BindInt(2, row.seq);
-        if (finished) {
-          s.BindText(3, row.copy);
-          s.BindInt(4, row.outcome);
-          ++count;
-          if (row.outcome == static_cast<int>(Outcome::kFailed)) ++failed;
-          if (row.redelivery) ++redelivered;
-        } else {
-          ++marked;
-        }
-        if (int rc2 = sqlite3_step(s.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "recover job items");
-      }
-      return AddCounters(db, *n, count, failed, redelivered);
+      Stmt renew;
+      REPRISE_RETURN_IF_ERROR(renew.Prepare(
+          db, "UPDATE job_items SET lease_until = ?3 WHERE job_id = ?1 AND state = 1 AND claimed_by IS ?2"));
+      renew.BindInt(1, *n);
+      renew.BindOptionalText(2, instance);
+      renew.BindInt(3, NowUs() + lease.count() * 1000);
+      if (int rc = sqlite3_step(renew.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
+      auto got = SelectJobs(db, "WHERE id = " + std::to_string(*n));
+      if (!got.ok()) return got.status();
+      jobs = std::move(*got);
+      return jobs.empty() ? JobNotFound(job_id) : Status::Ok();
     }();
-    return Commit(db, st, marked);
+    REPRISE_RETURN_IF_ERROR(Commit(db, st));
+    return std::move(jobs.front());
   }
 
   Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
@@ -345,15 +331,19 @@ class SqliteJobStore final : public JobStore {
     Stmt s;
     REPRISE_RETURN_IF_ERROR(s.Prepare(
         db, "UPDATE jobs SET state = ?2, end_reason = COALESCE(?3, end_reason), "
-            "finished_at = CASE WHEN ?4 THEN ?5 ELSE finished_at END WHERE id = ?1"));
+            "finished_at = CASE WHEN ?4 THEN ?5 ELSE finished_at END "
+            "WHERE id = ?1 AND state NOT IN (3, 4, 5)"));
     s.BindInt(1, *n);
     s.BindInt(2, static_cast<int>(state));
     s.BindOptionalText(3, reason);
     s.BindInt(4, IsFinal(state) ? 1 : 0);
     s.BindInt(5, NowUs());
     if (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "set job state");
-    if (sqlite3_changes(db) == 0) return JobNotFound(id);
-    return Status::Ok();
+    if (sqlite3_changes(db) > 0) return Status::Ok();
+    // Nothing changed: the job has already ended (final states stay), or it does not exist.
+    auto jobs = SelectJobs(db, "WHERE id = " + std::to_string(*n));
+    if (!jobs.ok()) return jobs.status();
+    return jobs->empty() ? JobNotFound(id) : Status::Ok();
   }
 
  private:
@@ -380,8 +370,8 @@ class SqliteJobStore final : public JobStore {
     Stmt insert;
     REPRISE_RETURN_IF_ERROR(insert.Prepare(
         db, "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
-            "reason, created_by, instance, state, created_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)"));
+            "reason, created_by, instance, state, created_at, service) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)"));
     insert.BindText(1, spec.kind);
     insert.BindText(2, spec.filter);
     insert.BindInt(3, static_cast<int>(spec.target));
@@ -393,6 +383,7 @@ class SqliteJobStore final : public JobStore {
     insert.BindOptionalText(9, spec.created_by);
     insert.BindOptionalText(10, instance);
     insert.BindInt(11, NowUs());
+    insert.BindOptionalText(12, spec.service);
     if (int rc = sqlite3_step(insert.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "create job");
     const int64_t job_id = sqlite3_last_insert_rowid(db);
 
@@ -401,8 +392,8 @@ class SqliteJobStore final : public JobStore {
     const int p = static_cast<int>(sel.params.size()) + 1;
     Stmt items;
     REPRISE_RETURN_IF_ERROR(items.Prepare(
-        db, "INSERT INTO job_items (job_id, seq, message_id) SELECT ?" + std::to_string(p) +
-                ", row_number() OVER (ORDER BY id), id FROM (" + sel.sql + ")"));
+        db, "INSERT INTO job_items (job_id, seq, message_id, message_key) SELECT ?" + std::to_string(p) +
+                ", row_number() OVER (ORDER BY id), id, message_key FROM (" + sel.sql + ")"));
     BindAll(items, sel.params);
     items.BindInt(p, job_id);
     if (int rc = sqlite3_step(items.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "select job items");
@@ -417,6 +408,57 @@ class SqliteJobStore final : public JobStore {
     auto jobs = SelectJobs(db, "WHERE id = " + std::to_string(job_id));
     if (!jobs.ok()) return jobs.status();
     return std::move(jobs->front());
+  }
+
+  // Items in flight whose lease ran out or whose claimer is no live instance
+  // (it died, or never registered): a copy recorded with a final outcome
+  // finished before the claimer went away, so the item is completed; any
+  // other may or may not have reached the handler or downstream, so it goes
+  // back to pending, marked redelivery.
+  Status SettleAbandoned(sqlite3* db, int64_t job, int64_t now) {
+    Stmt select;
+    REPRISE_RETURN_IF_ERROR(select.Prepare(
+        db, "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i "
+            "LEFT JOIN messages c ON c.id = (SELECT id FROM messages WHERE origin_id = "
+            "i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) "
+            "WHERE i.job_id = ?1 AND i.state = 1 AND (i.lease_until IS NULL OR i.lease_until < ?3 "
+            "OR i.claimed_by IS NULL OR i.claimed_by NOT IN (SELECT id FROM instances WHERE state = 1)) "
+            "ORDER BY i.seq"));
+    select.BindInt(1, job);
+    select.BindText(2, std::to_string(job));
+    select.BindInt(3, now);
+    struct Row { int64_t seq; bool redelivery; std::string copy; int outcome; };
+    std::vector<Row> rows;
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      rows.push_back({sqlite3_column_int64(select.get(), 0), sqlite3_column_int(select.get(), 1) != 0,
+                      ColumnText(select.get(), 2), sqlite3_column_int(select.get(), 3)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "settle abandoned job items");
+    if (rows.empty()) return Status::Ok();
+    Stmt done, again;
+    REPRISE_RETURN_IF_ERROR(done.Prepare(
+        db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 WHERE job_id = ?1 AND seq = ?2"));
+    REPRISE_RETURN_IF_ERROR(again.Prepare(
+        db, "UPDATE job_items SET state = 0, redelivery = 1, claimed_by = NULL, lease_until = NULL "
+            "WHERE job_id = ?1 AND seq = ?2"));
+    uint64_t count = 0, failed = 0, redelivered = 0;
+    for (const Row& row : rows) {
+      bool finished = !row.copy.empty() && row.outcome != static_cast<int>(Outcome::kPending);
+      Stmt& s = finished ? done : again;
+      sqlite3_reset(s.get());
+      s.BindInt(1, job);
+      s.BindInt(2, row.seq);
+      if (finished) {
+        s.BindText(3, row.copy);
+        s.BindInt(4, row.outcome);
+        ++count;
+        if (row.outcome == static_cast<int>(Outcome::kFailed)) ++failed;
+        if (row.redelivery) ++redelivered;
+      }
+      if (int rc2 = sqlite3_step(s.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "settle abandoned job items");
+    }
+    return AddCounters(db, job, count, failed, redelivered);
   }
 
   Status AddCounters(sqlite3* db, int64_t job, uint64_t done, uint64_t failed, uint64_t redelivered) {

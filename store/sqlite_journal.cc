@@ -12,6 +12,7 @@
 #include "sqlite_connections.h"
 #include "sqlite_audit.h"
 #include "sqlite_flows.h"
+#include "sqlite_instances.h"
 #include "sqlite_jobs.h"
 #include "sqlite_util.h"
 #include "reprise/store/filter.h"
@@ -22,7 +23,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -143,6 +144,31 @@ const char* const kMigrations[] = {
     );
     CREATE INDEX flow_history_by_flow ON flow_history (flow, version);
     )sql",
+    // v5: the fleet: registered instances, jobs shared by a service's
+    // instances, and items claimed with a lease.
+    R"sql(
+    CREATE TABLE instances (
+      id            TEXT    PRIMARY KEY,
+      service       TEXT    NOT NULL,
+      host          TEXT    NOT NULL,
+      pid           INTEGER NOT NULL,
+      address       TEXT,
+      agent_version TEXT,
+      api_version   TEXT,
+      started_at    INTEGER NOT NULL,
+      heartbeat_at  INTEGER NOT NULL,
+      state         INTEGER NOT NULL,
+      gone_reason   TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX instances_by_service ON instances (service, state);
+    ALTER TABLE jobs ADD COLUMN service TEXT;
+    ALTER TABLE job_items ADD COLUMN message_key TEXT;
+    ALTER TABLE job_items ADD COLUMN claimed_by TEXT;
+    ALTER TABLE job_items ADD COLUMN lease_until INTEGER;
+    UPDATE job_items SET message_key =
+      (SELECT message_key FROM messages WHERE messages.id = job_items.message_id);
+    CREATE INDEX job_items_in_flight ON job_items (job_id, message_key, seq) WHERE state = 1;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -152,7 +178,8 @@ class SqliteJournal final : public Journal {
       : conns_(std::move(conns)),
         jobs_(NewSqliteJobStore(conns_.get())),
         audit_(NewSqliteAuditStore(conns_.get())),
-        flows_(NewSqliteFlowStore(conns_.get())) {}
+        flows_(NewSqliteFlowStore(conns_.get())),
+        instances_(NewSqliteInstanceStore(conns_.get())) {}
   ~SqliteJournal() override {
     auto w = conns_->LockWriter();
     insert_.reset();
@@ -183,6 +210,7 @@ class SqliteJournal final : public Journal {
   JobStore& jobs() override { return *jobs_; }
   AuditStore& audit() override { return *audit_; }
   FlowStore& flows() override { return *flows_; }
+  InstanceStore& instances() override { return *instances_; }
   int SchemaVersion() const override { return kSchemaVersion; }
 
   Status Write(const WriteBatch& batch, bool sync) override {
@@ -383,6 +411,17 @@ class SqliteJournal final : public Journal {
     }
     for (int v = current; v < kSchemaVersion; ++v) {
       REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+      // Several processes may open a new journal at once: the version read
+      // above may be stale, so it is read again under the write lock.
+      sqlite3_reset(q.get());
+      if (int rc2 = sqlite3_step(q.get()); rc2 != SQLITE_ROW) {
+        (void)Exec(db, "ROLLBACK");
+        return SqliteError(db, rc2, "read schema version");
+      }
+      if (sqlite3_column_int(q.get(), 0) > v) {
+        REPRISE_RETURN_IF_ERROR(Exec(db, "COMMIT"));
+        continue;
+      }
       Status st = Exec(db, kMigrations[v]);
       if (st.ok()) {
         std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
@@ -466,6 +505,7 @@ class SqliteJournal final : public Journal {
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<AuditStore> audit_;
   std::unique_ptr<FlowStore> flows_;
+  std::unique_ptr<InstanceStore> instances_;
   std::unique_ptr<Stmt> insert_;   // used under the writer lock
   std::unique_ptr<Stmt> update_;   // used under the writer lock
   bool synchronous_full_ = true;   // SQLite's default; used under the writer lock

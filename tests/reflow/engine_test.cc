@@ -271,7 +271,8 @@ TEST_F(EngineTest, RecoveryCountsFinishedCopiesAndMarksTheRestAsRedeliveries) {
   // were recorded with a final outcome, the third only as pending.
   auto job = journal_->jobs().CreateJob({.filter = "outcome = failed"}, "dead-instance");
   ASSERT_TRUE(job.ok());
-  auto claimed = journal_->jobs().ClaimItems(job->id, 100);
+  // "dead-instance" never registered, so nothing vouches for its claims.
+  auto claimed = journal_->jobs().ClaimItems(job->id, {.instance = "dead-instance", .max = 100});
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 6u);
   WriteBatch copies;

@@ -279,7 +279,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   journal_.reset();
   auto j = Journal::Open(url_);
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->SchemaVersion(), 4);
+  EXPECT_EQ((*j)->SchemaVersion(), 5);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 

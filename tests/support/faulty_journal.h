@@ -69,6 +69,7 @@ class FaultyJournal final : public Journal {
   JobStore& jobs() override { return real_->jobs(); }
   AuditStore& audit() override { return real_->audit(); }
   FlowStore& flows() override { return real_->flows(); }
+  InstanceStore& instances() override { return real_->instances(); }
 
  private:
   std::unique_ptr<Journal> real_;

@@ -32,7 +32,8 @@
 namespace reprise {
 
 struct AgentOptions {
-  std::string service = "service";
+  // Instances of one service share its jobs in a fleet (docs/fleet.md).
+  std::string service;   // default: the program's name
   std::string instance;  // default: host:pid
   std::string journal = "sqlite:reprise.journal";
   // gRPC listen address; "" disables the API server (tests, tools).
@@ -48,6 +49,15 @@ struct AgentOptions {
   // Reflow jobs left unfinished by a previous process resume this long after
   // Start (time for the host to register handlers), or at ResumeJobs().
   std::chrono::milliseconds resume_jobs_after{2000};
+  // The fleet (docs/fleet.md): the instance registers in the journal and
+  // heartbeats every `heartbeat_every`, which is also how often it joins
+  // jobs that other instances of its service started; an instance silent for
+  // `gone_after` is marked gone. Job items it claims are its own for `lease`
+  // (renewed while it works): the items of a dead instance are claimed again
+  // when it is marked gone or its lease runs out, whichever comes first.
+  std::chrono::milliseconds heartbeat_every{1000};
+  std::chrono::milliseconds gone_after{5000};
+  std::chrono::milliseconds lease{10000};
 };
 
 // What a handler sees besides the message: where to put what it produces.
@@ -108,6 +118,10 @@ struct DeliverResult {
 struct AgentStats {
   RecorderStats recorder;
   uint64_t refused_oversize = 0;
+  // The fleet registry: this instance's last heartbeat that the journal
+  // took (0: none yet), and the last error of registering or heartbeating.
+  int64_t last_heartbeat_us = 0;
+  std::string heartbeat_error;
 };
 
 class Agent {

@@ -9,6 +9,12 @@
 // delivery and done after their copies are committed, so after a crash only
 // the items in flight are delivered again, and those are marked.
 //
+// In a fleet (several processes on one journal) every live instance of the
+// job's service runs it: each claims items with a lease (JobStore::ClaimItems)
+// and renews it while delivering; the items of an instance that dies are
+// claimed again by the others once its lease runs out or the registry marks
+// it gone. The job completes when every item is done, whoever did it.
+//
 // Thread-safe. Each running job has its own thread.
 #pragma once
 
@@ -49,9 +55,16 @@ class Dispatcher {
 };
 
 struct EngineOptions {
-  std::string instance;          // recorded on jobs this engine runs
+  std::string instance;          // claims items and is recorded on jobs this engine starts
+  // Jobs of this service (and jobs without one) are shared with the other
+  // live instances of the service on the same journal.
+  std::string service;
   size_t batch_size = 256;       // items claimed per transaction
   size_t max_running_jobs = 4;   // more are refused with RESOURCE_EXHAUSTED
+  // Claimed items stay this instance's for `lease` unless renewed; renewed
+  // every `tick`, which is also how soon a cancel made elsewhere is seen.
+  std::chrono::milliseconds lease{10000};
+  std::chrono::milliseconds tick{250};
 };
 
 // A job's state with live figures.
@@ -73,7 +86,9 @@ class ReflowEngine {
   StatusOr<JobPlan> DryRun(const JobSpec& spec);
   // Validates `spec`, fixes the selection, and starts the job.
   StatusOr<JobRecord> Start(const JobSpec& spec);
-  // Resumes jobs left running by a previous process; returns how many.
+  // Joins the unfinished jobs of this service that do not run here yet:
+  // jobs left running by a previous process, and jobs other instances of a
+  // fleet started. Returns how many it launched. Call it periodically.
   StatusOr<size_t> ResumeUnfinished();
   // Asks a job to stop; it does within a second. Returns the job.
   StatusOr<JobRecord> Cancel(const std::string& id, const std::string& reason);
@@ -84,6 +99,7 @@ class ReflowEngine {
   struct Running;
   void Run(std::shared_ptr<Running> job);
   void RunBatches(Running& job);
+  void KeepLease(Running& job);  // the job's lease keeper, every options_.tick
   void Launch(JobRecord record);
   void ReapFinished();  // joins jobs whose Run returned; needs mu_
 

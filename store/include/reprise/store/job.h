@@ -2,6 +2,7 @@
 // migration) job, its fixed selection of messages ("items"), and progress.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct JobSpec {
   uint64_t limit = 0;         // 0: every selected message
   std::string reason;
   std::string created_by;
+  // The service whose live instances share the job (set by the agent; ""
+  // for jobs of journals from before fleets: any instance runs them).
+  std::string service;
   // Narrow the selection further (migrations use these; not stored with the
   // job, which keeps its fixed selection instead):
   std::vector<std::string> keys;  // only messages of these keys, when not empty
@@ -66,7 +70,16 @@ struct JobRecord {
 struct JobItem {
   int64_t seq = 0;           // position in the job's selection (oldest first)
   Message message;           // the original, with payload
-  bool redelivery = false;   // it was in flight when a previous run crashed
+  bool redelivery = false;   // it was in flight when an instance died or crashed
+};
+
+// Who claims items, how many, and for how long. An item stays claimed until
+// its lease runs out unless the claimer renews the lease (RenewLease) or
+// completes or releases the item.
+struct ItemClaim {
+  std::string instance;
+  size_t max = 256;
+  std::chrono::milliseconds lease{10000};
 };
 
 struct ItemResult {
@@ -99,20 +112,34 @@ class JobStore {
   virtual StatusOr<JobRecord> CreateJob(const JobSpec& spec, const std::string& instance) = 0;
   virtual StatusOr<JobRecord> GetJob(std::string_view id) = 0;
   virtual StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) = 0;
-  // Jobs in state running or cancelling (to resume after a restart).
+  // Jobs in state running or cancelling (to resume after a restart, and for
+  // every instance of a fleet to join).
   virtual StatusOr<std::vector<JobRecord>> UnfinishedJobs() = 0;
 
-  // Marks up to `max` pending items in flight (committed before returning)
-  // and returns them in selection order with their messages.
-  virtual StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, size_t max) = 0;
-  // Records how claimed items ended and adds them to the job's counters.
-  virtual Status CompleteItems(std::string_view job_id, const std::vector<ItemResult>& results) = 0;
-  // Returns claimed-but-unfinished items to pending (after a cancel).
-  virtual Status ReleaseItems(std::string_view job_id, const std::vector<int64_t>& seqs) = 0;
-  // After a crash: items left in flight whose copy was recorded with a final
-  // outcome are completed; the others go back to pending, marked redelivery.
-  // Returns how many were marked.
-  virtual StatusOr<uint64_t> RecoverInFlight(std::string_view job_id) = 0;
+  // Claims up to claim.max items for claim.instance, in selection order, in
+  // one write transaction (committed before returning), with their messages.
+  // Per key, order is kept: an item is claimed only when no earlier item of
+  // its key is in flight elsewhere. Items in flight whose lease ran out, or
+  // whose claimer is not a live instance in the registry (it died), are
+  // settled first: one whose copy was recorded with a final outcome is
+  // completed; the others are claimed again, marked redelivery.
+  virtual StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id,
+                                                    const ItemClaim& claim) = 0;
+  // Records how items claimed by `instance` ended and adds them to the job's
+  // counters, in one transaction. Items that are no longer this instance's
+  // (its lease ran out and another instance took them) are left alone.
+  virtual Status CompleteItems(std::string_view job_id, std::string_view instance,
+                               const std::vector<ItemResult>& results) = 0;
+  // Returns items claimed by `instance` but not delivered to pending (after a
+  // cancel or a clean stop).
+  virtual Status ReleaseItems(std::string_view job_id, std::string_view instance,
+                              const std::vector<int64_t>& seqs) = 0;
+  // Extends the lease of every item `instance` holds in the job to now +
+  // `lease`, and returns the job as it stands (state, fleet-wide counters).
+  virtual StatusOr<JobRecord> RenewLease(std::string_view job_id, std::string_view instance,
+                                         std::chrono::milliseconds lease) = 0;
+  // Sets the state. A final state (cancelled, completed, stopped) is never
+  // changed again: setting another one is a no-op.
   virtual Status SetJobState(std::string_view id, JobState state, std::string_view reason) = 0;
 };
 

@@ -71,6 +71,7 @@ struct ChannelInfo {
 
 class AuditStore;  // audit.h
 class FlowStore;   // flow.h
+class InstanceStore;  // instance.h
 class JobStore;    // job.h
 
 class Journal {
@@ -117,6 +118,8 @@ class Journal {
   virtual AuditStore& audit() = 0;
   // Flows (declarations, assignments, history) kept in the same journal; see flow.h.
   virtual FlowStore& flows() = 0;
+  // The fleet's registry of agent instances sharing this journal; see instance.h.
+  virtual InstanceStore& instances() = 0;
 };
 
 }  // namespace reprise

@@ -1,0 +1,217 @@
+// Lease-based claims of job items, as a fleet of instances uses them.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "reprise/store/instance.h"
+#include "reprise/store/job.h"
+#include "reprise/store/journal.h"
+#include "reprise/store/ulid.h"
+#include "support/test_env.h"
+
+namespace reprise {
+namespace {
+
+using namespace std::chrono_literals;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SqliteJobsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    journal_ = Open();
+    for (const char* id : {"x", "y"}) {
+      ASSERT_TRUE(journal_->instances().Register({.id = id, .service = "ledger", .host = "h"}).ok());
+    }
+  }
+  std::unique_ptr<Journal> Open() {
+    auto j = Journal::Open("sqlite:" + dir_.File("jobs.journal"));
+    EXPECT_TRUE(j.ok()) << j.status().ToString();
+    return j.ok() ? std::move(*j) : nullptr;
+  }
+  JobStore& jobs() { return journal_->jobs(); }
+
+  // Inbound failed messages; message i has key keys[i].
+  std::vector<Message> Seed(const std::vector<std::string>& keys) {
+    std::vector<Message> out;
+    WriteBatch b;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      Message m;
+      int64_t now = NowMicros();
+      m.id = ids_.Next(now / 1000);
+      m.recorded_at_us = now;
+      m.direction = Direction::kIn;
+      m.channel = "payments.received";
+      m.key = keys[i];
+      m.payload = "{\"n\":" + std::to_string(i) + "}";
+      m.outcome = Outcome::kFailed;
+      b.messages.push_back(m);
+      out.push_back(m);
+    }
+    EXPECT_TRUE(journal_->Write(b, false).ok());
+    return out;
+  }
+
+  std::string NewJob() {
+    auto job = jobs().CreateJob({.filter = "outcome = failed", .service = "ledger"}, "x");
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return job.ok() ? job->id : "";
+  }
+
+  static std::vector<int64_t> Seqs(const std::vector<JobItem>& items) {
+    std::vector<int64_t> out;
+    for (const JobItem& i : items) out.push_back(i.seq);
+    return out;
+  }
+  static std::vector<ItemResult> Ok(const std::vector<JobItem>& items) {
+    std::vector<ItemResult> out;
+    for (const JobItem& i : items) {
+      out.push_back({.seq = i.seq, .copy_id = "", .outcome = Outcome::kOk, .redelivery = i.redelivery});
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Journal> journal_;
+  UlidGenerator ids_;
+};
+
+TEST_F(SqliteJobsTest, ClaimsKeepPerKeyOrderAcrossInstances) {
+  Seed({"a", "b", "a", "b", "c"});  // seqs 1..5
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 1});
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(Seqs(*x), (std::vector<int64_t>{1}));
+  // y may take b and c, but not a's later item while x holds a's earlier one.
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ(Seqs(*y), (std::vector<int64_t>{2, 4, 5}));
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
+  auto next = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(Seqs(*next), (std::vector<int64_t>{3}));
+  ASSERT_TRUE(jobs().CompleteItems(job, "y", Ok(*y)).ok());
+  ASSERT_TRUE(jobs().CompleteItems(job, "y", Ok(*next)).ok());
+  auto end = jobs().GetJob(job);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->done, 5u);
+  EXPECT_EQ(end->total, 5u);
+}
+
+TEST_F(SqliteJobsTest, AnExpiredLeaseIsClaimedAgainMarkedAndTheLateOwnerIsIgnored) {
+  Seed({"a", "b"});
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 30ms});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(x->size(), 2u);
+  auto early = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(early.ok());
+  EXPECT_TRUE(early->empty()) << "a live lease is not taken";
+  std::this_thread::sleep_for(60ms);
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(y->size(), 2u);
+  EXPECT_TRUE((*y)[0].redelivery && (*y)[1].redelivery);
+  // x wakes up late: its results no longer count.
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
+  ASSERT_TRUE(jobs().CompleteItems(job, "y", Ok(*y)).ok());
+  auto end = jobs().GetJob(job);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->done, 2u);
+  EXPECT_EQ(end->redelivered, 2u);
+}
+
+TEST_F(SqliteJobsTest, RenewedLeasesHoldAndAGoneClaimerLosesThemAtOnce) {
+  std::vector<Message> seeded = Seed({"a", "b"});
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 80ms});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(x->size(), 2u);
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(40ms);
+    auto renewed = jobs().RenewLease(job, "x", 80ms);
+    ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+    EXPECT_EQ(renewed->state, JobState::kRunning);
+  }
+  auto held = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(held.ok());
+  EXPECT_TRUE(held->empty()) << "renewed leases are still x's";
+
+  // x recorded a finished copy of the first item, then died.
+  Message copy = seeded[0];
+  copy.id = ids_.Next(NowMicros() / 1000);
+  copy.origin_id = seeded[0].id;
+  copy.job_id = job;
+  copy.outcome = Outcome::kOk;
+  ASSERT_TRUE(journal_->Write({.messages = {copy}}, false).ok());
+  ASSERT_TRUE(journal_->instances().MarkGone("x", "no heartbeat").ok());
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(Seqs(*y), (std::vector<int64_t>{2})) << "the finished copy counts, it is not repeated";
+  EXPECT_TRUE((*y)[0].redelivery);
+  auto mid = jobs().GetJob(job);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(mid->done, 1u);
+}
+
+TEST_F(SqliteJobsTest, FinalStatesAreSticky) {
+  Seed({"a"});
+  const std::string job = NewJob();
+  ASSERT_TRUE(jobs().SetJobState(job, JobState::kCancelled, "cancelled by alice").ok());
+  ASSERT_TRUE(jobs().SetJobState(job, JobState::kCompleted, "").ok());
+  auto end = jobs().GetJob(job);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->state, JobState::kCancelled);
+  EXPECT_EQ(end->reason, "cancelled by alice");
+  EXPECT_EQ(end->spec.service, "ledger");
+  EXPECT_EQ(jobs().SetJobState("999", JobState::kCancelled, "").code(), StatusCode::kNotFound);
+}
+
+// Two connections to one file (as two processes have) claim and complete
+// concurrently: every item is done exactly once and the counters add up.
+TEST_F(SqliteJobsTest, ConcurrentInstancesCompleteEachItemOnce) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) keys.push_back("k" + std::to_string(i % 13));
+  Seed(keys);
+  const std::string job = NewJob();
+  std::mutex mu;
+  std::multiset<int64_t> delivered;
+  auto run = [&](const std::string& instance) {
+    auto journal = Open();
+    ASSERT_NE(journal, nullptr);
+    for (int round = 0; round < 1000; ++round) {
+      auto items = journal->jobs().ClaimItems(job, {.instance = instance, .max = 7});
+      if (!items.ok()) continue;  // busy: try again
+      if (items->empty()) {
+        auto j = journal->jobs().GetJob(job);
+        if (j.ok() && j->done == j->total) return;
+        std::this_thread::sleep_for(1ms);
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        for (const JobItem& i : *items) delivered.insert(i.seq);
+      }
+      while (!journal->jobs().CompleteItems(job, instance, Ok(*items)).ok()) {
+      }
+    }
+  };
+  std::thread tx(run, "x"), ty(run, "y");
+  tx.join();
+  ty.join();
+  EXPECT_EQ(delivered.size(), 300u);
+  EXPECT_EQ(std::set<int64_t>(delivered.begin(), delivered.end()).size(), 300u);
+  auto end = jobs().GetJob(job);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->done, 300u);
+  EXPECT_EQ(end->redelivered, 0u);
+}
+
+}  // namespace
+}  // namespace reprise
