@@ -257,8 +257,9 @@ void ReflowEngine::RunBatches(Running& job) {
 
   while (!job.halt) {
     std::vector<JobItem> items;
+    // A few keys per lane at a time: the other instances of a fleet get keys too.
     const ItemClaim claim{.instance = options_.instance, .max = options_.batch_size,
-                          .lease = options_.lease};
+                          .max_keys = lanes * 4, .lease = options_.lease};
     Status claimed = Retry(id, job.shutdown, [&] {
       auto got = journal_->jobs().ClaimItems(id, claim);
       if (!got.ok()) return Status(got.status());

@@ -1,6 +1,7 @@
 #include "sqlite_jobs.h"
 
 #include <cstdlib>
+#include <set>
 
 #include "sqlite_util.h"
 
@@ -205,25 +206,43 @@ class SqliteJobStore final : public JobStore {
     Status st = [&]() -> Status {
       REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
       // Pending items in selection order whose key has nothing in flight
-      // (anything in flight now is held by a live instance).
-      Stmt select;
-      REPRISE_RETURN_IF_ERROR(select.Prepare(
-          db, std::string("SELECT i.seq, i.redelivery, ") + PrefixedColumns("m") +
-                  ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
-                  "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
-                  "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key = i.message_key) "
-                  "ORDER BY i.seq LIMIT ?2"));
-      select.BindInt(1, *n);
-      select.BindInt(2, static_cast<int64_t>(claim.max));
-      int rc;
-      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      // (anything in flight now is held by a live instance), from the first
+      // claim.max_keys such keys only, so that the other instances find keys
+      // left to work on. The scan is bounded; a later claim goes further.
+      Stmt scan;
+      REPRISE_RETURN_IF_ERROR(scan.Prepare(
+          db, "SELECT i.seq, i.redelivery, i.message_key FROM job_items i "
+              "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
+              "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
+              "ORDER BY i.seq LIMIT ?2"));
+      scan.BindInt(1, *n);
+      scan.BindInt(2, static_cast<int64_t>(claim.max) * 16);
+      std::set<std::string> keys;
+      int rc = SQLITE_DONE;
+      while (items.size() < claim.max && (rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
+        std::string key = ColumnText(scan.get(), 2);
+        if (!keys.count(key)) {
+          if (claim.max_keys > 0 && keys.size() >= claim.max_keys) continue;
+          keys.insert(key);
+        }
         JobItem item;
-        item.seq = sqlite3_column_int64(select.get(), 0);
-        item.redelivery = sqlite3_column_int(select.get(), 1) != 0;
-        item.message = ReadMessageAt(select.get(), 2, true);
+        item.seq = sqlite3_column_int64(scan.get(), 0);
+        item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
         items.push_back(std::move(item));
       }
-      if (rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+      if (items.size() < claim.max && rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+      Stmt read;
+      REPRISE_RETURN_IF_ERROR(read.Prepare(
+          db, std::string("SELECT ") + PrefixedColumns("m") +
+                  ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
+                  "WHERE i.job_id = ?1 AND i.seq = ?2"));
+      for (JobItem& item : items) {
+        sqlite3_reset(read.get());
+        read.BindInt(1, *n);
+        read.BindInt(2, item.seq);
+        if (int rc2 = sqlite3_step(read.get()); rc2 != SQLITE_ROW) return SqliteError(db, rc2, "read job item");
+        item.message = ReadMessageAt(read.get(), 0, true);
+      }
       Stmt mark;
       REPRISE_RETURN_IF_ERROR(mark.Prepare(
           db, "UPDATE job_items SET state = 1, claimed_by = ?3, lease_until = ?4 "

@@ -13,6 +13,8 @@
 //   reprise-test-host --ledger ...  the demo's ledger (flow ledger.rounding, deriver balance)
 //                                   instead of the test handlers, seeded with three payments
 //                                   for each of account:1..4 (v1 balance 6.10, v2 6.12)
+//   reprise-test-host --instance NAME --heartbeat-ms N --gone-after-ms N --lease-ms N
+//                                   fleet settings (several hosts on one journal)
 #include <signal.h>
 
 #include <atomic>
@@ -141,7 +143,7 @@ int SeedLedger(reprise::Agent& agent) {
 int main(int argc, char** argv) {
   reprise::AgentOptions options{.service = "test-host", .listen = "127.0.0.1:0"};
   bool deliver_forever = false, seed = true, flows = false, ledger = false;
-  int seed_failures = 0;
+  int seed_failures = 0, seed_keys = 5;
   int deliver_rate = 0;    // per second; 0: as fast as possible
   int deliver_for_ms = 0;  // 0: until killed
   HostOptions host;
@@ -160,11 +162,16 @@ int main(int argc, char** argv) {
     else if (a == "--max-queue-bytes") options.max_queue_bytes = std::stoul(next());
     else if (a == "--no-seed") seed = false;
     else if (a == "--seed-failures") seed_failures = std::stoi(next());
+    else if (a == "--seed-keys") seed_keys = std::stoi(next());
     else if (a == "--fixed") host.fixed = true;
     else if (a == "--flows") flows = true;
     else if (a == "--ledger") ledger = true;
     else if (a == "--healthy-downstream") host.healthy_downstream = true;
     else if (a == "--handler-delay-ms") host.handler_delay_ms = std::stoi(next());
+    else if (a == "--instance") options.instance = next();
+    else if (a == "--heartbeat-ms") options.heartbeat_every = std::chrono::milliseconds(std::stoi(next()));
+    else if (a == "--gone-after-ms") options.gone_after = std::chrono::milliseconds(std::stoi(next()));
+    else if (a == "--lease-ms") options.lease = std::chrono::milliseconds(std::stoi(next()));
     else {
       std::fprintf(stderr, "reprise-test-host: unknown option %s\n", a.c_str());
       return 2;
@@ -226,7 +233,7 @@ int main(int argc, char** argv) {
     sigwait(&signals, &sig);
     return 0;
   }
-  if (seed_failures > 0) SeedFailures(**agent, seed_failures, 5);
+  if (seed_failures > 0) SeedFailures(**agent, seed_failures, seed_keys);
   if (seed) std::printf("seeded %d inbound messages\n", ledger ? SeedLedger(**agent) : Seed(**agent));
   if (auto st = (*agent)->Flush(); !st.ok()) {
     std::fprintf(stderr, "reprise-test-host: %s\n", st.ToString().c_str());

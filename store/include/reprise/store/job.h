@@ -79,6 +79,9 @@ struct JobItem {
 struct ItemClaim {
   std::string instance;
   size_t max = 256;
+  // Items of at most this many keys per claim (0: no limit), which leaves
+  // keys for the other instances: a key's items go to one instance at a time.
+  size_t max_keys = 0;
   std::chrono::milliseconds lease{10000};
 };
 
