@@ -1,7 +1,9 @@
 // Jobs in the PostgreSQL journal (tables jobs and job_items, schema v2).
-// Same semantics as sqlite_jobs.cc; claims use FOR UPDATE SKIP LOCKED so that
-// several processes may claim from one job without taking the same item.
+// Same semantics as sqlite_jobs.cc. A claim locks the job's row, so claims of
+// one job are serialized (which keeps per-key order across instances), and
+// takes its items FOR UPDATE SKIP LOCKED.
 #include <algorithm>
+#include <set>
 
 #include "json_text.h"
 #include "pg_journal.h"
@@ -14,7 +16,7 @@ using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
 constexpr const char* kJobColumns =
     "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
-    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at";
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service";
 constexpr size_t kSampleSize = 5;
 
 JobRecord ReadJob(const Result& r, int i) {
@@ -39,6 +41,7 @@ JobRecord ReadJob(const Result& r, int i) {
   j.redelivered = static_cast<uint64_t>(r.integer(i, 16));
   j.created_at_us = r.integer(i, 17);
   j.finished_at_us = r.integer(i, 18);
+  j.spec.service = r.text(i, 19);
   return j;
 }
 
@@ -159,6 +162,7 @@ class PgJobStore final : public JobStore {
     p.OptionalText(spec.created_by);
     p.OptionalText(instance);
     p.Int(NowUs());
+    p.OptionalText(spec.service);
     Params ps;
     auto sel = SelectionFor(spec, ps);
     if (!sel.ok()) return sel.status();
@@ -168,8 +172,8 @@ class PgJobStore final : public JobStore {
     REPRISE_RETURN_IF_ERROR(tx.Begin());
     auto job = c->Exec(
         "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
-        "reason, created_by, instance, state, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11) RETURNING id",
+        "reason, created_by, instance, state, created_at, service) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12) RETURNING id",
         p, "create job");
     if (!job.ok()) return job.status();
     // The selection is fixed here, in the job's own transaction: messages
@@ -177,8 +181,8 @@ class PgJobStore final : public JobStore {
     const std::string id = ps.Next();
     ps.Int(job->integer(0, 0));
     auto r = c->Exec(
-        "WITH items AS (INSERT INTO job_items (job_id, seq, message_id) SELECT " + id +
-            ", row_number() OVER (ORDER BY s.id), s.id FROM (" + *sel + ") s RETURNING 1) "
+        "WITH items AS (INSERT INTO job_items (job_id, seq, message_id, message_key) SELECT " + id +
+            ", row_number() OVER (ORDER BY s.id), s.id, s.message_key FROM (" + *sel + ") s RETURNING 1) "
             "UPDATE jobs SET total = (SELECT count(*) FROM items) WHERE id = " + id +
             " RETURNING " + kJobColumns,
         ps, "create job");
@@ -206,34 +210,97 @@ class PgJobStore final : public JobStore {
     return SelectJobs("WHERE state IN (1, 2) ORDER BY id");
   }
 
-  StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, size_t max) override {
+  StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, const ItemClaim& claim) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
-    Params p;
-    p.Int(*n);
-    p.Int(static_cast<int64_t>(max));
+    const int64_t now = NowUs();
     auto c = pool_->Borrow();
     if (!c.ok()) return c.status();
-    auto r = c->Exec(
-        "WITH claimed AS (UPDATE job_items SET state = 1 WHERE job_id = $1 AND seq IN ("
-        "SELECT seq FROM job_items WHERE job_id = $1 AND state = 0 ORDER BY seq LIMIT $2 "
-        "FOR UPDATE SKIP LOCKED) RETURNING seq, redelivery, message_id) "
-        "SELECT i.seq, i.redelivery, " + PrefixedColumns("m") +
-            ", m.payload FROM claimed i JOIN messages m ON m.id = i.message_id ORDER BY i.seq",
-        p, "claim job items");
-    if (!r.ok()) return r.status();
-    std::vector<JobItem> items;
-    for (int i = 0; i < r->rows(); ++i) {
-      JobItem item;
-      item.seq = r->integer(i, 0);
-      item.redelivery = r->text(i, 1) == "t";
-      item.message = ReadMessage(*r, i, 2, true);
-      items.push_back(std::move(item));
+    Transaction tx(*c);
+    REPRISE_RETURN_IF_ERROR(tx.Begin());
+    Params pj;
+    pj.Int(*n);
+    auto locked = c->Exec("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", pj, "claim job items");
+    if (!locked.ok()) return locked.status();
+    if (locked->rows() == 0) return std::vector<JobItem>();  // no such job: nothing to claim
+    // Items in flight whose lease ran out or whose claimer is no live
+    // instance: a copy with a final outcome finished, so the item is done;
+    // any other goes back to pending, marked redelivery.
+    Params ps;
+    ps.Int(*n);
+    ps.Text(std::to_string(*n));
+    ps.Int(now);
+    auto settled = c->Exec(
+        "WITH stuck AS (SELECT i.seq, i.redelivery, c.id AS copy, c.outcome FROM job_items i "
+        "LEFT JOIN LATERAL (SELECT id, outcome FROM messages WHERE origin_id = i.message_id "
+        "AND job_id = $2 ORDER BY id DESC LIMIT 1) c ON true "
+        "WHERE i.job_id = $1 AND i.state = 1 AND (i.lease_until IS NULL OR i.lease_until < $3 "
+        "OR i.claimed_by IS NULL OR i.claimed_by NOT IN (SELECT id FROM instances WHERE state = 1)) "
+        "FOR UPDATE OF i), "
+        "finished AS (UPDATE job_items i SET state = 2, copy_id = s.copy, outcome = s.outcome "
+        "FROM stuck s WHERE i.job_id = $1 AND i.seq = s.seq AND s.copy IS NOT NULL AND s.outcome != 1 "
+        "RETURNING s.outcome, s.redelivery), "
+        "again AS (UPDATE job_items i SET state = 0, redelivery = true, claimed_by = NULL, lease_until = NULL "
+        "FROM stuck s WHERE i.job_id = $1 AND i.seq = s.seq AND (s.copy IS NULL OR s.outcome = 1) RETURNING 1) "
+        "UPDATE jobs SET done = done + (SELECT count(*) FROM finished), "
+        "failed = failed + (SELECT count(*) FROM finished WHERE outcome = 3), "
+        "redelivered = redelivered + (SELECT count(*) FROM finished WHERE redelivery) "
+        "WHERE id = $1",  // `again` runs too: PostgreSQL runs every data-modifying WITH
+        ps, "settle abandoned job items");
+    if (!settled.ok()) return settled.status();
+    // Pending items whose key has nothing in flight, from the first
+    // claim.max_keys such keys, in selection order; the scan is bounded.
+    Params pc;
+    pc.Int(*n);
+    pc.Int(static_cast<int64_t>(claim.max) * 16);
+    auto candidates = c->Exec(
+        "SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
+        "AND NOT EXISTS (SELECT 1 FROM job_items f WHERE f.job_id = $1 AND f.state = 1 "
+        "AND f.message_key IS NOT DISTINCT FROM i.message_key) ORDER BY i.seq LIMIT $2 "
+        "FOR UPDATE OF i SKIP LOCKED",
+        pc, "claim job items");
+    if (!candidates.ok()) return candidates.status();
+    std::set<std::string> keys;
+    std::string list = "[";
+    size_t taken = 0;
+    for (int i = 0; i < candidates->rows() && taken < claim.max; ++i) {
+      std::string key = candidates->text(i, 1);
+      if (!keys.count(key)) {
+        if (claim.max_keys > 0 && keys.size() >= claim.max_keys) continue;
+        keys.insert(key);
+      }
+      list += (taken++ ? "," : "") + candidates->text(i, 0);
     }
+    list += "]";
+    std::vector<JobItem> items;
+    if (taken > 0) {
+      Params pm;
+      pm.Int(*n);
+      pm.Text(list);
+      pm.OptionalText(claim.instance);
+      pm.Int(now + claim.lease.count() * 1000);
+      auto r = c->Exec(
+          "WITH claimed AS (UPDATE job_items SET state = 1, claimed_by = $3, lease_until = $4 "
+          "WHERE job_id = $1 AND seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
+          "RETURNING seq, redelivery, message_id) "
+          "SELECT i.seq, i.redelivery, " + PrefixedColumns("m") +
+              ", m.payload FROM claimed i JOIN messages m ON m.id = i.message_id ORDER BY i.seq",
+          pm, "claim job items");
+      if (!r.ok()) return r.status();
+      for (int i = 0; i < r->rows(); ++i) {
+        JobItem item;
+        item.seq = r->integer(i, 0);
+        item.redelivery = r->text(i, 1) == "t";
+        item.message = ReadMessage(*r, i, 2, true);
+        items.push_back(std::move(item));
+      }
+    }
+    REPRISE_RETURN_IF_ERROR(tx.Commit());
     return items;
   }
 
-  Status CompleteItems(std::string_view job_id, const std::vector<ItemResult>& results) override {
+  Status CompleteItems(std::string_view job_id, std::string_view instance,
+                       const std::vector<ItemResult>& results) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     if (results.empty()) return Status::Ok();
@@ -250,14 +317,16 @@ class PgJobStore final : public JobStore {
     Params p;
     p.Int(*n);
     p.Text(rows);
+    p.OptionalText(instance);
     auto c = pool_->Borrow();
     if (!c.ok()) return c.status();
-    // Items already done are not counted twice.
+    // Only items still this instance's count, and only once.
     return c->Exec(
                 "WITH r AS (SELECT DISTINCT ON (seq) * FROM jsonb_to_recordset($2::jsonb) AS "
                 "x(seq bigint, copy text, outcome smallint, redelivery boolean)), "
                 "done AS (UPDATE job_items i SET state = 2, copy_id = r.copy, outcome = r.outcome "
-                "FROM r WHERE i.job_id = $1 AND i.seq = r.seq AND i.state != 2 "
+                "FROM r WHERE i.job_id = $1 AND i.seq = r.seq AND i.state = 1 "
+                "AND i.claimed_by IS NOT DISTINCT FROM $3::text "
                 "RETURNING r.outcome, r.redelivery) "
                 "UPDATE jobs SET done = done + (SELECT count(*) FROM done), "
                 "failed = failed + (SELECT count(*) FROM done WHERE outcome = 3), "
@@ -267,7 +336,8 @@ class PgJobStore final : public JobStore {
         .status();
   }
 
-  Status ReleaseItems(std::string_view job_id, const std::vector<int64_t>& seqs) override {
+  Status ReleaseItems(std::string_view job_id, std::string_view instance,
+                      const std::vector<int64_t>& seqs) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     if (seqs.empty()) return Status::Ok();
@@ -277,45 +347,35 @@ class PgJobStore final : public JobStore {
     Params p;
     p.Int(*n);
     p.Text(list);
+    p.OptionalText(instance);
     auto c = pool_->Borrow();
     if (!c.ok()) return c.status();
     return c->Exec(
-                "UPDATE job_items SET state = 0 WHERE job_id = $1 AND state = 1 AND seq IN "
+                "UPDATE job_items SET state = 0, claimed_by = NULL, lease_until = NULL "
+                "WHERE job_id = $1 AND state = 1 AND claimed_by IS NOT DISTINCT FROM $3::text AND seq IN "
                 "(SELECT (jsonb_array_elements_text($2::jsonb))::bigint)",
                 p, "release job items")
         .status();
   }
 
-  StatusOr<uint64_t> RecoverInFlight(std::string_view job_id) override {
+  StatusOr<JobRecord> RenewLease(std::string_view job_id, std::string_view instance,
+                                 std::chrono::milliseconds lease) override {
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     Params p;
     p.Int(*n);
-    p.Text(std::to_string(*n));
+    p.OptionalText(instance);
+    p.Int(NowUs() + lease.count() * 1000);
     auto c = pool_->Borrow();
     if (!c.ok()) return c.status();
-    // For each item left in flight, the newest copy this job recorded of it.
-    // A copy with a final outcome finished before the crash: count it, do not
-    // deliver it again. Anything else may or may not have reached the handler
-    // or downstream: deliver again, marked.
     auto r = c->Exec(
-        "WITH stuck AS (SELECT i.seq, i.redelivery, c.id AS copy, c.outcome FROM job_items i "
-        "LEFT JOIN LATERAL (SELECT id, outcome FROM messages WHERE origin_id = i.message_id "
-        "AND job_id = $2 ORDER BY id DESC LIMIT 1) c ON true "
-        "WHERE i.job_id = $1 AND i.state = 1 FOR UPDATE OF i), "
-        "finished AS (UPDATE job_items i SET state = 2, copy_id = s.copy, outcome = s.outcome "
-        "FROM stuck s WHERE i.job_id = $1 AND i.seq = s.seq AND s.copy IS NOT NULL AND s.outcome != 1 "
-        "RETURNING s.outcome, s.redelivery), "
-        "again AS (UPDATE job_items i SET state = 0, redelivery = true FROM stuck s "
-        "WHERE i.job_id = $1 AND i.seq = s.seq AND (s.copy IS NULL OR s.outcome = 1) RETURNING 1), "
-        "counters AS (UPDATE jobs SET done = done + (SELECT count(*) FROM finished), "
-        "failed = failed + (SELECT count(*) FROM finished WHERE outcome = 3), "
-        "redelivered = redelivered + (SELECT count(*) FROM finished WHERE redelivery) "
-        "WHERE id = $1 RETURNING 1) "
-        "SELECT (SELECT count(*) FROM again), (SELECT count(*) FROM counters)",
-        p, "recover job items");
+        std::string("WITH renewed AS (UPDATE job_items SET lease_until = $3 WHERE job_id = $1 AND state = 1 "
+                    "AND claimed_by IS NOT DISTINCT FROM $2::text RETURNING 1) "
+                    "SELECT ") + kJobColumns + " FROM jobs WHERE id = $1",
+        p, "renew lease");
     if (!r.ok()) return r.status();
-    return static_cast<uint64_t>(r->integer(0, 0));
+    if (r->rows() == 0) return JobNotFound(job_id);
+    return ReadJob(*r, 0);
   }
 
   Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
@@ -331,11 +391,15 @@ class PgJobStore final : public JobStore {
     if (!c.ok()) return c.status();
     auto r = c->Exec(
         "UPDATE jobs SET state = $2, end_reason = COALESCE($3, end_reason), "
-        "finished_at = CASE WHEN $4::boolean THEN $5::bigint ELSE finished_at END WHERE id = $1",
+        "finished_at = CASE WHEN $4::boolean THEN $5::bigint ELSE finished_at END "
+        "WHERE id = $1 AND state NOT IN (3, 4, 5)",
         p, "set job state");
     if (!r.ok()) return r.status();
-    if (r->changed() == 0) return JobNotFound(id);
-    return Status::Ok();
+    if (r->changed() > 0) return Status::Ok();
+    // Nothing changed: the job has already ended (final states stay), or it does not exist.
+    auto jobs = SelectJobs("WHERE id = " + std::to_string(*n));
+    if (!jobs.ok()) return jobs.status();
+    return jobs->empty() ? JobNotFound(id) : Status::Ok();
   }
 
  private:

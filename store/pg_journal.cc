@@ -15,6 +15,7 @@
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
+#include "reprise/store/instance.h"
 #include "reprise/store/job.h"
 #include "reprise/store/ulid.h"
 
@@ -23,7 +24,7 @@ namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
@@ -155,6 +156,29 @@ const char* const kMigrations[] = {
       change   text NOT NULL
     );
     CREATE INDEX flow_history_by_flow ON flow_history (flow, version);
+    )sql",
+    // v5: the fleet: registered instances, jobs shared by a service's
+    // instances, and items claimed with a lease.
+    R"sql(
+    CREATE TABLE instances (
+      id            text COLLATE "C" PRIMARY KEY,
+      service       text COLLATE "C" NOT NULL,
+      host          text NOT NULL,
+      pid           bigint NOT NULL,
+      address       text,
+      agent_version text,
+      api_version   text,
+      started_at    bigint NOT NULL,
+      heartbeat_at  bigint NOT NULL,
+      state         smallint NOT NULL,
+      gone_reason   text
+    );
+    CREATE INDEX instances_by_service ON instances (service, state);
+    ALTER TABLE jobs ADD COLUMN service text COLLATE "C";
+    ALTER TABLE job_items ADD COLUMN message_key text COLLATE "C",
+      ADD COLUMN claimed_by text COLLATE "C", ADD COLUMN lease_until bigint;
+    UPDATE job_items i SET message_key = m.message_key FROM messages m WHERE m.id = i.message_id;
+    CREATE INDEX job_items_in_flight ON job_items (job_id, message_key, seq) WHERE state = 1;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -294,7 +318,8 @@ class PgJournal final : public Journal {
         append_(url.append),
         jobs_(NewPgJobStore(&pool_)),
         audit_(NewPgAuditStore(&pool_)),
-        flows_(NewPgFlowStore(&pool_)) {}
+        flows_(NewPgFlowStore(&pool_)),
+        instances_(NewPgInstanceStore(&pool_)) {}
 
   Status Init() {
     auto c = pool_.Borrow();
@@ -307,6 +332,7 @@ class PgJournal final : public Journal {
   JobStore& jobs() override { return *jobs_; }
   AuditStore& audit() override { return *audit_; }
   FlowStore& flows() override { return *flows_; }
+  InstanceStore& instances() override { return *instances_; }
 
   Status Write(const WriteBatch& batch, bool sync) override {
     if (batch.empty()) return Status::Ok();
@@ -711,6 +737,7 @@ class PgJournal final : public Journal {
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<AuditStore> audit_;
   std::unique_ptr<FlowStore> flows_;
+  std::unique_ptr<InstanceStore> instances_;
   std::mutex partitions_mu_;
   std::set<int64_t> partitions_;  // days known to have a partition; guarded by partitions_mu_
 };

@@ -23,5 +23,6 @@ StatusOr<std::unique_ptr<Journal>> OpenPostgresJournal(std::string_view url);
 std::unique_ptr<JobStore> NewPgJobStore(pg::Pool* pool);
 std::unique_ptr<AuditStore> NewPgAuditStore(pg::Pool* pool);
 std::unique_ptr<FlowStore> NewPgFlowStore(pg::Pool* pool);
+std::unique_ptr<InstanceStore> NewPgInstanceStore(pg::Pool* pool);
 
 }  // namespace reprise

@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <thread>
 
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
+#include "reprise/store/instance.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
 #include "reprise/store/ulid.h"
@@ -606,7 +608,8 @@ TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
   EXPECT_EQ(job->instance, "host:1");
   Write({Make("a", "k9")});  // recorded later: never joins
 
-  auto first = jobs().ClaimItems(job->id, 3);
+  ASSERT_TRUE(journal_->instances().Register({.id = "x", .service = "s", .host = "h"}).ok());
+  auto first = jobs().ClaimItems(job->id, {.instance = "x", .max = 3});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_EQ(first->size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -615,11 +618,16 @@ TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
     EXPECT_EQ((*first)[i].message.payload, seeded[i].payload);
     EXPECT_FALSE((*first)[i].redelivery);
   }
-  auto rest = jobs().ClaimItems(job->id, 10);
+  // Keys k0 and k1 are in flight: nothing more until those items are done.
+  EXPECT_TRUE(jobs().ClaimItems(job->id, {.instance = "x", .max = 10})->empty());
+  std::vector<ItemResult> results;
+  for (const JobItem& i : *first) results.push_back({.seq = i.seq, .copy_id = "", .outcome = Outcome::kOk});
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "x", results).ok());
+  auto rest = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
   ASSERT_TRUE(rest.ok());
   ASSERT_EQ(rest->size(), 2u);
   EXPECT_EQ((*rest)[1].message.id, seeded[4].id);
-  EXPECT_TRUE(jobs().ClaimItems(job->id, 10)->empty());
+  EXPECT_TRUE(jobs().ClaimItems(job->id, {.instance = "x", .max = 10})->empty());
 
   auto unfinished = jobs().UnfinishedJobs();
   ASSERT_TRUE(unfinished.ok());
@@ -635,7 +643,7 @@ TEST_P(JobContract, SelectionByKeysOriginalsAndLimit) {
   auto job = jobs().CreateJob({.filter = "channel = a", .limit = 2, .keys = {"k1"}, .originals_only = true}, "");
   ASSERT_TRUE(job.ok()) << job.status().ToString();
   EXPECT_EQ(job->total, 2u);
-  auto items = jobs().ClaimItems(job->id, 10);
+  auto items = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
   ASSERT_TRUE(items.ok());
   ASSERT_EQ(items->size(), 2u);
   EXPECT_EQ((*items)[0].message.id, seeded[1].id);
@@ -646,14 +654,16 @@ TEST_P(JobContract, CompletionCountsEachItemOnce) {
   Seed();
   auto job = jobs().CreateJob({.filter = "channel = a"}, "");
   ASSERT_TRUE(job.ok());
-  auto items = jobs().ClaimItems(job->id, 5);
+  ASSERT_TRUE(journal_->instances().Register({.id = "x", .service = "s", .host = "h"}).ok());
+  auto items = jobs().ClaimItems(job->id, {.instance = "x", .max = 5});
   ASSERT_TRUE(items.ok());
   ASSERT_EQ(items->size(), 5u);
   std::vector<ItemResult> results = {{.seq = 1, .copy_id = "c1", .outcome = Outcome::kOk},
                                      {.seq = 2, .copy_id = "c2", .outcome = Outcome::kFailed},
                                      {.seq = 3, .copy_id = "c3", .outcome = Outcome::kOk, .redelivery = true}};
-  ASSERT_TRUE(jobs().CompleteItems(job->id, results).ok());
-  ASSERT_TRUE(jobs().CompleteItems(job->id, {results[1]}).ok());  // again: not counted twice
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "x", results).ok());
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "x", {results[1]}).ok());  // again: not counted twice
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "y", {results[0]}).ok());  // not y's: ignored
   auto got = jobs().GetJob(job->id);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->done, 3u);
@@ -661,8 +671,8 @@ TEST_P(JobContract, CompletionCountsEachItemOnce) {
   EXPECT_EQ(got->redelivered, 1u);
 
   // Released items go back to pending and are claimed again.
-  ASSERT_TRUE(jobs().ReleaseItems(job->id, {4, 5}).ok());
-  auto again = jobs().ClaimItems(job->id, 10);
+  ASSERT_TRUE(jobs().ReleaseItems(job->id, "x", {4, 5}).ok());
+  auto again = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->size(), 2u);
   EXPECT_EQ((*again)[0].seq, 4);
@@ -674,11 +684,12 @@ TEST_P(JobContract, CompletionCountsEachItemOnce) {
   EXPECT_TRUE(jobs().UnfinishedJobs()->empty());
 }
 
-TEST_P(JobContract, RecoveryCompletesFinishedItemsAndMarksTheRest) {
+TEST_P(JobContract, RecoveryOfADeadClaimerCompletesFinishedItemsAndMarksTheRest) {
   auto seeded = Seed();
   auto job = jobs().CreateJob({.filter = "channel = a"}, "");
   ASSERT_TRUE(job.ok());
-  auto items = jobs().ClaimItems(job->id, 3);
+  // "dead" never registered (or died): nothing vouches for its claims.
+  auto items = jobs().ClaimItems(job->id, {.instance = "dead", .max = 3});
   ASSERT_TRUE(items.ok());
   ASSERT_EQ(items->size(), 3u);
   // Before the "crash": item 1's copy finished, item 2's copy is pending,
@@ -691,13 +702,10 @@ TEST_P(JobContract, RecoveryCompletesFinishedItemsAndMarksTheRest) {
   pending.job_id = job->id;
   Write({done, pending});
 
-  auto marked = jobs().RecoverInFlight(job->id);
-  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
-  EXPECT_EQ(*marked, 2u);
+  auto again = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
   auto got = jobs().GetJob(job->id);
   EXPECT_EQ(got->done, 1u);
   EXPECT_EQ(got->failed, 1u);
-  auto again = jobs().ClaimItems(job->id, 10);
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->size(), 4u);
   EXPECT_EQ((*again)[0].seq, 2);
@@ -706,11 +714,75 @@ TEST_P(JobContract, RecoveryCompletesFinishedItemsAndMarksTheRest) {
   EXPECT_FALSE((*again)[2].redelivery);
 }
 
+TEST_P(JobContract, LeasesKeepPerKeyOrderAndExpireIntoMarkedRedeliveries) {
+  Seed();  // channel a: k0, k1, k0, k1, k0 (seqs 1..5)
+  for (const char* id : {"x", "y"}) {
+    ASSERT_TRUE(journal_->instances().Register({.id = id, .service = "s", .host = "h"}).ok());
+  }
+  auto job = jobs().CreateJob({.filter = "channel = a", .service = "s"}, "x");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->spec.service, "s");
+  auto x = jobs().ClaimItems(job->id, {.instance = "x", .max = 1, .lease = std::chrono::milliseconds(50)});
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  ASSERT_EQ(x->size(), 1u);
+  EXPECT_EQ((*x)[0].seq, 1);
+  // y takes k1's items, not k0's while x holds k0's first one.
+  auto y = jobs().ClaimItems(job->id, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(y->size(), 2u);
+  EXPECT_EQ((*y)[0].seq, 2);
+  EXPECT_EQ((*y)[1].seq, 4);
+  auto renewed = jobs().RenewLease(job->id, "y", std::chrono::milliseconds(10000));
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_EQ(renewed->state, JobState::kRunning);
+  // x's lease runs out: y gets k0's items, the first one marked.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto z = jobs().ClaimItems(job->id, {.instance = "y", .max = 10});
+  ASSERT_TRUE(z.ok());
+  ASSERT_EQ(z->size(), 3u);
+  EXPECT_EQ((*z)[0].seq, 1);
+  EXPECT_TRUE((*z)[0].redelivery);
+  EXPECT_FALSE((*z)[1].redelivery);
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "x", {{.seq = 1, .copy_id = "", .outcome = Outcome::kOk}}).ok());
+  EXPECT_EQ(jobs().GetJob(job->id)->done, 0u) << "x's late result is not x's to give";
+  // Final states stay.
+  ASSERT_TRUE(jobs().SetJobState(job->id, JobState::kCancelled, "by alice").ok());
+  ASSERT_TRUE(jobs().SetJobState(job->id, JobState::kCompleted, "").ok());
+  EXPECT_EQ(jobs().GetJob(job->id)->state, JobState::kCancelled);
+}
+
+TEST_P(JobContract, RegistryMarksSilentInstancesGone) {
+  InstanceStore& reg = journal_->instances();
+  ASSERT_TRUE(reg.Register({.id = "h:1", .service = "ledger", .host = "h", .pid = 1, .address = "127.0.0.1:1"}).ok());
+  ASSERT_TRUE(reg.Register({.id = "h:2", .service = "ledger", .host = "h", .pid = 2}).ok());
+  ASSERT_TRUE(reg.Register({.id = "h:3", .service = "billing", .host = "h", .pid = 3}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(reg.Heartbeat("h:2").ok());
+  auto expired = reg.ExpireStale(std::chrono::milliseconds(30));
+  ASSERT_TRUE(expired.ok()) << expired.status().ToString();
+  EXPECT_EQ(*expired, 2u);
+  auto live = reg.ListInstances("ledger", false);
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "h:2");
+  auto all = reg.ListInstances("ledger", true);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].id, "h:1");
+  EXPECT_EQ((*all)[1].address, "127.0.0.1:1");
+  EXPECT_EQ((*all)[1].state, InstanceState::kGone);
+  ASSERT_TRUE(reg.Heartbeat("h:1").ok());
+  EXPECT_EQ(reg.ListInstances("ledger", false)->size(), 2u) << "a heartbeat brings it back";
+  ASSERT_TRUE(reg.MarkGone("h:1", "stopped").ok());
+  EXPECT_EQ(reg.ListInstances("", false)->size(), 1u);
+  EXPECT_EQ(reg.Heartbeat("nobody").code(), StatusCode::kNotFound);
+}
+
 TEST_P(JobContract, UnknownJobsAreNotFound) {
   for (std::string id : {"x", "999", ""}) {
     EXPECT_EQ(jobs().GetJob(id).status().code(), StatusCode::kNotFound) << id;
     // A well-formed id of no job has nothing to claim; a malformed one names no job.
-    auto claimed = jobs().ClaimItems(id, 1);
+    auto claimed = jobs().ClaimItems(id, {.instance = "x", .max = 1});
     if (id == "999") EXPECT_TRUE(claimed.ok() && claimed->empty());
     else EXPECT_EQ(claimed.status().code(), StatusCode::kNotFound) << id;
     EXPECT_EQ(jobs().SetJobState(id, JobState::kCancelled, "").code(), StatusCode::kNotFound) << id;
