@@ -46,7 +46,25 @@ int RunConsole(int argc, char** argv) {
                 {.json = options.json,
                  .color = terminal.color && !options.json,
                  .width = terminal.width});
-  AgentClient agent(options.agent, options.timeout);
+  // Fleet mode: queries go to the first live instance; status and knob go to
+  // each (see fleet.h).
+  FleetMode fleet{.journal = options.fleet, .service = options.service, .instance = options.instance};
+  std::string address = options.agent;
+  if (!options.fleet.empty()) {
+    fleet::ReadResult targets = fleet.Targets();
+    if (targets.error.empty() && targets.instances.empty()) {
+      targets.error = "no live instance" +
+                      (options.instance.empty() ? "" : " " + options.instance) +
+                      (options.service.empty() ? "" : " of service " + options.service) +
+                      " is registered in " + options.fleet;
+    }
+    if (!targets.error.empty()) {
+      std::cerr << "reprise: " << targets.error << "\n";
+      return 3;
+    }
+    address = targets.instances.front().address;
+  }
+  AgentClient agent(address, options.timeout);
   std::unique_ptr<Pager> pager;
   if (terminal.stdin_tty && terminal.stdout_tty && !options.json) {
     pager = std::make_unique<TerminalPager>(std::cout, terminal.height);
@@ -59,6 +77,7 @@ int RunConsole(int argc, char** argv) {
                   {.assume_yes = options.yes,
                    .interactive = interactive,
                    .terminal = terminal.stdin_tty && terminal.stdout_tty});
+  if (!options.fleet.empty()) session.set_fleet(&fleet);
   Shell shell(session);
 
   if (options.commands) return shell.RunCommands(*options.commands);
@@ -78,8 +97,9 @@ int RunConsole(int argc, char** argv) {
   std::cout << "reprise " << REPRISE_VERSION << " connected to "
             << output.Paint(SanitizeForTerminal(d.service()), Style::kBold);
   if (!d.instance().empty()) std::cout << " (" << SanitizeForTerminal(d.instance()) << ")";
-  std::cout << " at " << options.agent
-            << ". Type help for commands; Tab completes; Ctrl-D quits.\n";
+  std::cout << " at " << address;
+  if (!options.fleet.empty()) std::cout << " (fleet mode: status and knob run on every live instance)";
+  std::cout << ". Type help for commands; Tab completes; Ctrl-D quits.\n";
   ReadlineLineReader reader(DefaultHistoryPath(), [&shell](std::string_view line) {
     return shell.CompleteLine(line);
   });

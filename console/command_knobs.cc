@@ -63,6 +63,7 @@ CommandStatus Knob(Session& session, const TokenizedLine& line) {
     }
     (*request.mutable_args())[word.substr(0, eq)] = word.substr(eq + 1);
   }
+  if (session.fleet()) return FleetKnob(session, request);
   v1::InvokeKnobResponse response;
   grpc::Status rpc = session.agent().InvokeKnob(request, &response);
   if (!rpc.ok()) return session.RpcFailure(rpc);

@@ -20,6 +20,7 @@ std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items) {
 
 CommandStatus Status(Session& session, const TokenizedLine& line) {
   if (line.tokens.size() != 1) return CommandStatus::Usage("usage: status");
+  if (session.fleet()) return FleetStatus(session);
   v1::DescribeResponse response;
   grpc::Status rpc = session.agent().Describe(&response);
   if (!rpc.ok()) return session.RpcFailure(rpc);

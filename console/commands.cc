@@ -5,6 +5,7 @@ namespace reprise::console {
 void RegisterBuiltinCommands(CommandRegistry& registry) {
   // Registration order is the order of `help`.
   RegisterStatusCommand(registry);
+  RegisterFleetCommands(registry);
   RegisterFindCommand(registry);
   RegisterShowCommand(registry);
   RegisterCountCommand(registry);

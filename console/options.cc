@@ -78,6 +78,12 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
         return parsed;
       }
       o.timeout = *d;
+    } else if (arg == "--fleet") {
+      if (!value(&o.fleet)) return parsed;
+    } else if (arg == "--service") {
+      if (!value(&o.service)) return parsed;
+    } else if (arg == "--instance") {
+      if (!value(&o.instance)) return parsed;
     } else if (arg == "--help" || arg == "-h") {
       o.help = true;
     } else if (arg == "--version") {
@@ -90,6 +96,11 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
                      " ...\")";
       return parsed;
     }
+  }
+  if ((!o.service.empty() || !o.instance.empty()) && o.fleet.empty()) {
+    parsed.error = std::string(o.service.empty() ? "--instance" : "--service") +
+                   " chooses instances in fleet mode: add --fleet JOURNAL_URL";
+    return parsed;
   }
   // "host:port", "[v6]:port" or a gRPC target such as "unix:/path".
   if (o.agent.find(':') == std::string::npos) {
@@ -108,6 +119,11 @@ the service journaled.
 
 options:
   -a, --agent HOST:PORT   the agent (default 127.0.0.1:7070, or $REPRISE_AGENT)
+      --fleet JOURNAL_URL fleet mode: the live instances registered in this
+                          journal (sqlite:PATH or postgresql://...); status and
+                          knob run on each of them, other commands on one
+      --service NAME      fleet mode: only this service's instances
+      --instance ID       fleet mode: only this instance
   -c, --command "CMDS"    run the commands (separated by ;) and exit
       --json              machine-readable output: one JSON document per command
   -y, --yes               do not ask for confirmation (mutating commands)

@@ -18,6 +18,7 @@ void RegisterBuiltinCommands(CommandRegistry& registry);
 
 void RegisterHelpCommands(CommandRegistry& registry);  // help, quit
 void RegisterStatusCommand(CommandRegistry& registry);
+void RegisterFleetCommands(CommandRegistry& registry);  // instances
 void RegisterFindCommand(CommandRegistry& registry);
 void RegisterShowCommand(CommandRegistry& registry);
 void RegisterCountCommand(CommandRegistry& registry);
@@ -44,6 +45,11 @@ struct TrailingClause {
   std::string error;                 // keyword without a value
 };
 // What `status` prints for a Describe response.
+// Fleet mode (command_fleet.cc): status and knob on every target instance,
+// with the answers side by side and totals.
+CommandStatus FleetStatus(Session& session);
+CommandStatus FleetKnob(Session& session, const v1::InvokeKnobRequest& request);
+
 std::string RenderStatus(const v1::DescribeResponse& describe, const Output& output);
 
 // A time as `audit since=`, `migrate ... since` take it: relative to now

@@ -16,6 +16,10 @@ struct Options {
   std::chrono::milliseconds timeout{10000};  // --timeout, per call
   bool help = false;                      // --help
   bool version = false;                   // --version
+  // Fleet mode: the journal whose registry lists the instances (docs/fleet.md).
+  std::string fleet;                      // --fleet JOURNAL_URL
+  std::string service;                    // --service NAME
+  std::string instance;                   // --instance ID
 };
 
 struct ParsedOptions {

@@ -9,6 +9,7 @@
 
 #include "reprise/console/agent_client.h"
 #include "reprise/console/command_registry.h"
+#include "reprise/console/fleet.h"
 #include "reprise/console/output.h"
 #include "reprise/console/pager.h"
 #include "reprise/v1/agent.pb.h"
@@ -34,6 +35,9 @@ class Session {
   AgentClient& agent() { return agent_; }
   Pager& pager() { return pager_; }
   const SessionOptions& options() const { return options_; }
+  // Fleet mode (nullptr outside it); `fleet` must outlive the session.
+  const FleetMode* fleet() const { return fleet_; }
+  void set_fleet(const FleetMode* fleet) { fleet_ = fleet; }
 
   // Calls Describe once and keeps the answer (completion, help, prompt).
   // Fails with kUnreachable when the agent cannot be reached.
@@ -69,6 +73,7 @@ class Session {
   AgentClient& agent_;
   Pager& pager_;
   SessionOptions options_;
+  const FleetMode* fleet_ = nullptr;
   std::optional<v1::DescribeResponse> describe_;
   Vocabulary vocabulary_;
 };

@@ -1,0 +1,90 @@
+// Fleet mode of the real `reprise` binary through a pipe: three test hosts
+// share one journal; `reprise --fleet sqlite:PATH` lists them and fans
+// status and a knob out to each, aggregating the answers.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "console_harness.h"
+
+namespace reprise::console {
+namespace {
+
+using testing::RunReprise;
+
+class ConsoleFleetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    journal_ = dir_.File("fleet.journal");
+    for (const char* name : {"fleet-1", "fleet-2", "fleet-3"}) {
+      hosts_.push_back(std::make_unique<testing::TestHost>(
+          std::vector<std::string>{"--no-seed", "--flows", "--instance", name}, journal_));
+      ASSERT_FALSE(hosts_.back()->address().empty()) << name << " did not start";
+    }
+  }
+  reprise::testing::CommandResult Fleet(std::vector<std::string> args) {
+    std::vector<std::string> all = {"--fleet", "sqlite:" + journal_, "--service", "test-host"};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunReprise(all);
+  }
+
+  reprise::testing::TempDir dir_;
+  std::string journal_;
+  std::vector<std::unique_ptr<testing::TestHost>> hosts_;
+};
+
+TEST_F(ConsoleFleetTest, ListsTheInstancesAndAggregatesStatusAndAKnob) {
+  auto r = Fleet({"-c", "instances; status; knob flow.probe keys=a,b"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const auto& h : hosts_) {
+    EXPECT_NE(r.out.find(h->address()), std::string::npos) << h->address() << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("3 live instances"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test-host, 3 live instances in sqlite:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 of 3 reachable"), std::string::npos) << r.out;
+  // The knob ran on each instance: one result row per instance.
+  size_t rows = 0;
+  for (size_t at = r.out.find("a=v1,b=v1"); at != std::string::npos; at = r.out.find("a=v1,b=v1", at + 1)) ++rows;
+  EXPECT_EQ(rows, 3u) << r.out;
+  for (const char* name : {"fleet-1", "fleet-2", "fleet-3"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  }
+}
+
+TEST_F(ConsoleFleetTest, JsonAnswersCarryEveryInstanceAndTheTotals) {
+  auto r = Fleet({"--json", "-c", "status; knob flow.probe keys=z"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> lines = testing::SplitLines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_NE(lines[0].find("\"total\":{\"instances\":3,\"reachable\":3"), std::string::npos) << lines[0];
+  for (const char* name : {"fleet-1", "fleet-2", "fleet-3"}) {
+    EXPECT_NE(lines[0].find(std::string("\"id\":\"") + name + "\""), std::string::npos) << name;
+    EXPECT_NE(lines[1].find(std::string("{\"instance\":\"") + name + "\",\"result\":\"z=v1\"}"),
+              std::string::npos)
+        << lines[1];
+  }
+}
+
+TEST_F(ConsoleFleetTest, InstanceChoosesOneAndQueriesGoThroughALiveInstance) {
+  auto r = Fleet({"--instance", "fleet-2", "-c", "knob flow.probe keys=q; count"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("fleet-2"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("fleet-1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("fleet-3"), std::string::npos) << r.out;
+
+  // A stopped instance leaves the registry's live list at once.
+  hosts_[0]->Stop();
+  auto after = Fleet({"-c", "instances"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_NE(after.out.find("2 live instances"), std::string::npos) << after.out;
+
+  auto none = RunReprise({"--fleet", "sqlite:" + journal_, "--service", "nobody", "-c", "status"});
+  EXPECT_EQ(none.exit_code, 3);
+  EXPECT_NE(none.err.find("no live instance of service nobody"), std::string::npos) << none.err;
+  auto usage = RunReprise({"--service", "x", "-c", "status"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("add --fleet JOURNAL_URL"), std::string::npos) << usage.err;
+}
+
+}  // namespace
+}  // namespace reprise::console
