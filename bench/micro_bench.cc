@@ -34,6 +34,7 @@ class NullJournal final : public Journal {
   JobStore& jobs() override { return inner_->jobs(); }
   AuditStore& audit() override { return inner_->audit(); }
   FlowStore& flows() override { return inner_->flows(); }
+  InstanceStore& instances() override { return inner_->instances(); }
 
  private:
   std::unique_ptr<Journal> inner_;
