@@ -722,7 +722,8 @@ TEST_P(JobContract, LeasesKeepPerKeyOrderAndExpireIntoMarkedRedeliveries) {
   auto job = jobs().CreateJob({.filter = "channel = a", .service = "s"}, "x");
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->spec.service, "s");
-  auto x = jobs().ClaimItems(job->id, {.instance = "x", .max = 1, .lease = std::chrono::milliseconds(50)});
+  // Leases long enough for a loaded machine to claim again before x's runs out.
+  auto x = jobs().ClaimItems(job->id, {.instance = "x", .max = 1, .lease = std::chrono::milliseconds(1000)});
   ASSERT_TRUE(x.ok()) << x.status().ToString();
   ASSERT_EQ(x->size(), 1u);
   EXPECT_EQ((*x)[0].seq, 1);
@@ -736,7 +737,7 @@ TEST_P(JobContract, LeasesKeepPerKeyOrderAndExpireIntoMarkedRedeliveries) {
   ASSERT_TRUE(renewed.ok());
   EXPECT_EQ(renewed->state, JobState::kRunning);
   // x's lease runs out: y gets k0's items, the first one marked.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto z = jobs().ClaimItems(job->id, {.instance = "y", .max = 10});
   ASSERT_TRUE(z.ok());
   ASSERT_EQ(z->size(), 3u);

@@ -118,13 +118,13 @@ TEST_F(SqliteJobsTest, AClaimTakesAFewKeysAndLeavesTheRestToOthers) {
 TEST_F(SqliteJobsTest, AnExpiredLeaseIsClaimedAgainMarkedAndTheLateOwnerIsIgnored) {
   Seed({"a", "b"});
   const std::string job = NewJob();
-  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 30ms});
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 1000ms});
   ASSERT_TRUE(x.ok());
   ASSERT_EQ(x->size(), 2u);
   auto early = jobs().ClaimItems(job, {.instance = "y", .max = 10});
   ASSERT_TRUE(early.ok());
   EXPECT_TRUE(early->empty()) << "a live lease is not taken";
-  std::this_thread::sleep_for(60ms);
+  std::this_thread::sleep_for(1100ms);
   auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
   ASSERT_TRUE(y.ok());
   ASSERT_EQ(y->size(), 2u);
@@ -141,12 +141,12 @@ TEST_F(SqliteJobsTest, AnExpiredLeaseIsClaimedAgainMarkedAndTheLateOwnerIsIgnore
 TEST_F(SqliteJobsTest, RenewedLeasesHoldAndAGoneClaimerLosesThemAtOnce) {
   std::vector<Message> seeded = Seed({"a", "b"});
   const std::string job = NewJob();
-  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 80ms});
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 400ms});
   ASSERT_TRUE(x.ok());
   ASSERT_EQ(x->size(), 2u);
   for (int i = 0; i < 4; ++i) {
-    std::this_thread::sleep_for(40ms);
-    auto renewed = jobs().RenewLease(job, "x", 80ms);
+    std::this_thread::sleep_for(200ms);
+    auto renewed = jobs().RenewLease(job, "x", 400ms);
     ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
     EXPECT_EQ(renewed->state, JobState::kRunning);
   }
