@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <functional>
 
 #include <chrono>
 #include <cstdlib>
@@ -71,8 +72,14 @@ Status Chown(const std::string& path, const ServerUser& u) {
 
 // initdb once per build tree; later servers copy the result. A lock file
 // keeps parallel test processes from racing on the first initdb.
+// It lives in the system's temp dir, not the build tree: the server's user
+// must reach it, and a build tree may sit under a directory only its owner
+// can enter (mktemp -d makes those).
 StatusOr<std::string> TemplateCluster(const ServerUser& u) {
-  const std::string base = std::string(REPRISE_BINARY_DIR) + "/postgres-template";
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string base = std::string(tmp && *tmp ? tmp : "/tmp") + "/reprise-pg-template-" +
+                           std::to_string(getuid()) + "-" +
+                           std::to_string(std::hash<std::string>{}(REPRISE_BINARY_DIR));
   const std::string data = base + "/data";
   const std::string lock_path = base + ".lock";
   int lock = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
@@ -89,7 +96,9 @@ StatusOr<std::string> TemplateCluster(const ServerUser& u) {
   chmod(base.c_str(), 0755);
   REPRISE_RETURN_IF_ERROR(Chown(base, u));
   std::vector<std::string> argv;
-  if (u.switch_user) argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+  // From "/": initdb looks up its own directory and fails in a working
+  // directory its user cannot enter.
+  if (u.switch_user) argv = {"/usr/sbin/runuser", "-u", "postgres", "--", "/usr/bin/env", "-C", "/"};
   for (std::string a : {std::string(kBinDir) + "/initdb", std::string("-D"), data,
                         std::string("-A"), std::string("trust"), std::string("-U"),
                         std::string("postgres"), std::string("-E"), std::string("UTF8"),
