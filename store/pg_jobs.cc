@@ -6,6 +6,7 @@
 #include <set>
 
 #include "json_text.h"
+#include "job_ids.h"
 #include "pg_journal.h"
 #include "reprise/store/job.h"
 
@@ -43,21 +44,6 @@ JobRecord ReadJob(const Result& r, int i) {
   j.finished_at_us = r.integer(i, 18);
   j.spec.service = r.text(i, 19);
   return j;
-}
-
-// Job ids are small integers; anything else cannot name a job.
-std::optional<int64_t> ParseJobId(std::string_view id) {
-  if (id.empty() || id.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : id) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-Status JobNotFound(std::string_view id) {
-  return NotFound("job " + std::string(id) + " does not exist; list jobs with `jobs`");
 }
 
 // m.seq-less column list with a table alias: "m.id, m.direction, ..."

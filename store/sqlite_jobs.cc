@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "job_ids.h"
 #include "sqlite_util.h"
 
 namespace reprise {
@@ -39,21 +40,6 @@ JobRecord ReadJob(sqlite3_stmt* s) {
   j.finished_at_us = sqlite3_column_int64(s, 18);
   j.spec.service = ColumnText(s, 19);
   return j;
-}
-
-// Job ids are small integers; anything else cannot name a job.
-std::optional<int64_t> ParseJobId(std::string_view id) {
-  if (id.empty() || id.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : id) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-Status JobNotFound(std::string_view id) {
-  return NotFound("job " + std::string(id) + " does not exist; list jobs with `jobs`");
 }
 
 Direction TargetDirection(ReflowTarget t) {
