@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "console_harness.h"
+#include "support/postgres_server.h"
 
 namespace reprise::console {
 namespace {
@@ -84,6 +85,48 @@ TEST_F(ConsoleFleetTest, InstanceChoosesOneAndQueriesGoThroughALiveInstance) {
   auto usage = RunReprise({"--service", "x", "-c", "status"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.err.find("add --fleet JOURNAL_URL"), std::string::npos) << usage.err;
+}
+
+// The same on PostgreSQL: `reprise --fleet postgresql://...` reads the
+// registry through libpq and fans out to three hosts sharing the server.
+TEST(ConsoleFleetPostgresTest, ListsTheInstancesAndAggregatesStatusAndAKnob) {
+  auto server = reprise::testing::PostgresServer::Shared();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto url = (*server)->NewJournalUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  std::vector<std::unique_ptr<testing::TestHost>> hosts;
+  for (const char* name : {"pg-1", "pg-2", "pg-3"}) {
+    hosts.push_back(std::make_unique<testing::TestHost>(
+        std::vector<std::string>{"--no-seed", "--flows", "--instance", name}, *url));
+    ASSERT_FALSE(hosts.back()->address().empty()) << name << " did not start";
+  }
+  auto r = RunReprise({"--fleet", *url, "--service", "test-host", "-c",
+                       "instances; status; knob flow.probe keys=a,b"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const auto& h : hosts) {
+    EXPECT_NE(r.out.find(h->address()), std::string::npos) << h->address() << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("3 live instances"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test-host, 3 live instances in postgresql://"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 of 3 reachable"), std::string::npos) << r.out;
+  size_t rows = 0;
+  for (size_t at = r.out.find("a=v1,b=v1"); at != std::string::npos; at = r.out.find("a=v1,b=v1", at + 1)) ++rows;
+  EXPECT_EQ(rows, 3u) << r.out;
+  for (const char* name : {"pg-1", "pg-2", "pg-3"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  }
+
+  auto json = RunReprise({"--fleet", *url, "--service", "test-host", "--json", "-c",
+                          "status; knob flow.probe keys=z"});
+  ASSERT_EQ(json.exit_code, 0) << json.out << json.err;
+  std::vector<std::string> lines = testing::SplitLines(json.out);
+  ASSERT_EQ(lines.size(), 2u) << json.out;
+  EXPECT_NE(lines[0].find("\"total\":{\"instances\":3,\"reachable\":3"), std::string::npos) << lines[0];
+  for (const char* name : {"pg-1", "pg-2", "pg-3"}) {
+    EXPECT_NE(lines[1].find(std::string("{\"instance\":\"") + name + "\",\"result\":\"z=v1\"}"),
+              std::string::npos)
+        << lines[1];
+  }
 }
 
 }  // namespace

@@ -21,11 +21,13 @@ class TestHost {
   TestHost() : TestHost(std::vector<std::string>{}) {}
   // With extra reprise-test-host options (--no-seed, --seed-failures N,
   // --fixed, --flows, ...) and optionally a journal of the caller's (so a
-  // second host can open what a first one wrote).
+  // second host can open what a first one wrote): a SQLite file's path, or a
+  // journal URL (postgresql://...).
   explicit TestHost(const std::vector<std::string>& extra, std::string journal = "") {
     if (journal.empty()) journal = dir_.File("test.journal");
+    if (journal.rfind("postgresql://", 0) != 0) journal = "sqlite:" + journal;
     std::vector<std::string> argv = {reprise::testing::BinaryPath("reprise-test-host"), "--listen",
-                                     "127.0.0.1:0", "--journal", "sqlite:" + journal};
+                                     "127.0.0.1:0", "--journal", journal};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto started = reprise::testing::Subprocess::Start(argv);
     if (!started) return;
