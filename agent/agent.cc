@@ -24,6 +24,8 @@
 #include "handler_context.h"
 #include "flows.h"
 #include "reprise/store/instance.h"
+#include "gatekeeper.h"
+#include "server_security.h"
 #include "reprise/store/ulid.h"
 
 namespace reprise {
@@ -33,12 +35,6 @@ int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-bool IsLoopback(std::string_view listen) {
-  std::string_view host = listen.substr(0, listen.rfind(':'));
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" ||
-         host.substr(0, 4) == "127." || listen.substr(0, 5) == "unix:";
 }
 
 // Runs host code and turns whatever it does, including throwing, into a Status.
@@ -227,21 +223,26 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
 
   Status StartServer() {
     if (options_.listen.empty()) return Status::Ok();
-    if (!IsLoopback(options_.listen) && !options_.insecure) {
-      return FailedPrecondition("refusing to listen on " + options_.listen +
-                                " without TLS and tokens; listen on 127.0.0.1 or start insecure "
-                                "(AgentOptions.insecure / --insecure) on a trusted network");
+    auto credentials = ServerCredentialsFor(options_);
+    if (!credentials.ok()) return credentials.status();
+    Gatekeeper::Options access{.mutating_calls_per_minute = options_.mutating_calls_per_minute};
+    if (!options_.token_file.empty()) {
+      auto tokens = LoadTokenFile(options_.token_file);
+      if (!tokens.ok()) return tokens.status();
+      access.tokens = std::move(*tokens);
     }
-    service_ = std::make_unique<ApiService>(this);
+    gatekeeper_ = std::make_unique<Gatekeeper>(std::move(access));
+    service_ = std::make_unique<ApiService>(this, gatekeeper_.get());
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(options_.listen, *credentials, &port);
     builder.RegisterService(service_.get());
     builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_payload_bytes + (1 << 20)));
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-    interceptors.push_back(std::make_unique<AuditInterceptorFactory>(&journal_->audit(), instance_));
+    interceptors.push_back(
+        std::make_unique<AuditInterceptorFactory>(&journal_->audit(), gatekeeper_.get(), instance_));
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = builder.BuildAndStart();
     if (!server_ || port == 0) {
@@ -592,6 +593,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   int64_t last_heartbeat_us_ = 0;  // guarded by fleet_mu_
   std::string heartbeat_error_;    // guarded by fleet_mu_
 
+  std::unique_ptr<Gatekeeper> gatekeeper_;  // used by service_ and server_'s interceptors
   std::unique_ptr<ApiService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string listen_address_;

@@ -31,9 +31,12 @@ void SetTimePoint(std::chrono::system_clock::time_point t, google::protobuf::Tim
                out);
 }
 
-// Who asked, for the job record (and the audit trail once it lands): the
-// peer's address until tokens carry names.
-std::string Caller(grpc::CallbackServerContext* ctx) { return ctx->peer(); }
+// A stream refused before it starts.
+class RefusedWriteReactor final : public grpc::ServerWriteReactor<v1::JobProgress> {
+ public:
+  explicit RefusedWriteReactor(const Status& status) { Finish(ToGrpc(status)); }
+  void OnDone() override { delete this; }
+};
 
 // Streams a job's progress every 250 ms until it ends. Finish is called
 // exactly once: from Next() or OnWriteDone(), never while the alarm is set.
@@ -84,9 +87,21 @@ class WatchJobReactor final : public grpc::ServerWriteReactor<v1::JobProgress> {
 
 }  // namespace
 
+grpc::ServerUnaryReactor* ApiService::Admit(grpc::CallbackServerContext* ctx,
+                                            std::string_view method, Caller* caller) {
+  Status st = gatekeeper_->Admit(*ctx, method, caller);
+  return st.ok() ? nullptr : Finish(ctx, st);
+}
+
+bool ApiService::Redact(const Caller& caller) const {
+  return caller.role == Role::kViewer && core_->options().redact_payloads_for_viewers;
+}
+
 grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
                                                const v1::DescribeRequest*,
                                                v1::DescribeResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   const AgentOptions& opts = core_->options();
   response->set_service(opts.service);
   response->set_instance(core_->instance());
@@ -182,15 +197,22 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* ctx,
                                                    const v1::ListMessagesRequest* request,
                                                    v1::ListMessagesResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   ListQuery q;
   q.filter = request->filter();
   q.page_size = request->page_size();
   q.page_token = request->page_token();
-  q.with_payload = request->with_payload();
+  const bool redact = request->with_payload() && Redact(caller);
+  q.with_payload = request->with_payload() && !redact;
   q.oldest_first = request->oldest_first();
   auto page = core_->journal().List(q);
   if (!page.ok()) return Finish(ctx, page.status());
-  for (const Message& m : page->messages) ToProto(m, response->add_messages());
+  for (const Message& m : page->messages) {
+    v1::Message* out = response->add_messages();
+    ToProto(m, out);
+    out->set_payload_redacted(redact);
+  }
   response->set_next_page_token(page->next_page_token);
   return Finish(ctx, Status::Ok());
 }
@@ -198,6 +220,8 @@ grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ctx,
                                                  const v1::GetMessageRequest* request,
                                                  v1::GetMessageResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   if (request->id().empty()) {
     return Finish(ctx, InvalidArgument("id is empty; pass the id of a message (see `find`)"));
   }
@@ -207,12 +231,24 @@ grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ct
   for (const Message& m : lineage->causes) ToProto(m, response->add_causes());
   for (const Message& m : lineage->effects) ToProto(m, response->add_effects());
   for (const Message& m : lineage->copies) ToProto(m, response->add_copies());
+  if (Redact(caller)) {
+    auto redact = [](v1::Message* m) {
+      m->clear_payload();
+      m->set_payload_redacted(true);
+    };
+    redact(response->mutable_message());
+    for (auto* list : {response->mutable_causes(), response->mutable_effects(), response->mutable_copies()}) {
+      for (v1::Message& m : *list) redact(&m);
+    }
+  }
   return Finish(ctx, Status::Ok());
 }
 
 grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext* ctx,
                                                     const v1::CountMessagesRequest* request,
                                                     v1::CountMessagesResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto rows = core_->journal().Count(request->filter(), request->group_by());
   if (!rows.ok()) return Finish(ctx, rows.status());
   uint64_t total = 0;
@@ -235,6 +271,8 @@ grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* ctx,
                                                   const v1::StartReflowRequest* request,
                                                   v1::StartReflowResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   JobSpec spec;
   spec.filter = request->filter();
   spec.target = request->target() == v1::DOWNSTREAM ? ReflowTarget::kDownstream : ReflowTarget::kSelf;
@@ -243,7 +281,7 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
   spec.max_failures = request->max_failures();
   spec.limit = request->limit();
   spec.reason = request->reason();
-  spec.created_by = Caller(ctx);
+  spec.created_by = caller.who;
   if (request->dry_run()) {
     auto plan = core_->reflow().DryRun(spec);
     if (!plan.ok()) return Finish(ctx, plan.status());
@@ -257,13 +295,16 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
 }
 
 grpc::ServerWriteReactor<v1::JobProgress>* ApiService::WatchJob(
-    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
+    grpc::CallbackServerContext* ctx, const v1::WatchJobRequest* request) {
+  if (Status st = gatekeeper_->Admit(*ctx, __func__); !st.ok()) return new RefusedWriteReactor(st);
   return new WatchJobReactor(&core_->reflow(), request->id());
 }
 
 grpc::ServerUnaryReactor* ApiService::ListJobs(grpc::CallbackServerContext* ctx,
                                                const v1::ListJobsRequest* request,
                                                v1::ListJobsResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto jobs = core_->reflow().List(request->limit());
   if (!jobs.ok()) return Finish(ctx, jobs.status());
   for (const JobRecord& j : *jobs) ToProto(j, response->add_jobs());
@@ -272,6 +313,8 @@ grpc::ServerUnaryReactor* ApiService::ListJobs(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* ApiService::GetJob(grpc::CallbackServerContext* ctx,
                                              const v1::GetJobRequest* request, v1::Job* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto p = core_->reflow().Progress(request->id());
   if (!p.ok()) return Finish(ctx, p.status());
   ToProto(p->job, response);
@@ -281,6 +324,8 @@ grpc::ServerUnaryReactor* ApiService::GetJob(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx,
                                                 const v1::CancelJobRequest* request,
                                                 v1::Job* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto job = core_->reflow().Cancel(request->id(), request->reason());
   if (!job.ok()) return Finish(ctx, job.status());
   ToProto(*job, response);
@@ -290,6 +335,8 @@ grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
                                                const v1::RederiveRequest* request,
                                                v1::RederiveResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   constexpr size_t kMaxKeys = 1000;  // per call; each key reads all of its inputs
   if (request->deriver().empty()) {
     return Finish(ctx, InvalidArgument("rederive: name a deriver (see Describe.derivers)"));
@@ -337,6 +384,8 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::ListKnobs(grpc::CallbackServerContext* ctx,
                                                 const v1::ListKnobsRequest*,
                                                 v1::ListKnobsResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   for (const KnobInfo& k : core_->knobs().List()) {
     v1::Knob* out = response->add_knobs();
     out->set_name(k.name);
@@ -358,6 +407,8 @@ grpc::ServerUnaryReactor* ApiService::ListKnobs(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* ApiService::InvokeKnob(grpc::CallbackServerContext* ctx,
                                                  const v1::InvokeKnobRequest* request,
                                                  v1::InvokeKnobResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   // Slow knobs block this callback thread until their deadline at most.
   std::map<std::string, std::string> args(request->args().begin(), request->args().end());
   auto result = core_->knobs().Invoke(request->name(), args);
@@ -383,6 +434,8 @@ static void FlowToProto(const FlowRecord& f, const std::vector<std::string>& dec
 grpc::ServerUnaryReactor* ApiService::ListFlows(grpc::CallbackServerContext* ctx,
                                                 const v1::ListFlowsRequest*,
                                                 v1::ListFlowsResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto flows = core_->journal().flows().List();
   if (!flows.ok()) return Finish(ctx, flows.status());
   std::vector<std::string> declared = core_->flows().Names();
@@ -393,6 +446,8 @@ grpc::ServerUnaryReactor* ApiService::ListFlows(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* ApiService::GetFlow(grpc::CallbackServerContext* ctx,
                                               const v1::GetFlowRequest* request,
                                               v1::GetFlowResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   FlowStore& store = core_->journal().flows();
   auto flow = store.Get(request->name());
   if (!flow.ok()) return Finish(ctx, flow.status());
@@ -421,6 +476,8 @@ grpc::ServerUnaryReactor* ApiService::GetFlow(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
                                               const v1::SetFlowRequest* request,
                                               v1::SetFlowResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   if (request->flow().empty()) {
     return Finish(ctx, InvalidArgument("flow is empty; name a flow (see ListFlows)"));
   }
@@ -432,7 +489,7 @@ grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
   if (request->has_rollout()) {
     change.rollout = FlowRollout{request->rollout().variant(), request->rollout().percent()};
   }
-  change.who = Caller(ctx);
+  change.who = caller.who;
   change.reason = request->reason();
   auto flow = core_->flows().Set(change);
   if (!flow.ok()) return Finish(ctx, flow.status());
@@ -444,6 +501,8 @@ grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
                                               const v1::MigrateRequest* request,
                                               v1::MigrateResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   MigrationRequest r{.flow = request->flow(),
                      .variant = request->variant(),
                      .keys = {request->keys().begin(), request->keys().end()},
@@ -451,7 +510,7 @@ grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
                      .percent = request->percent() > 0 ? request->percent() : -1,
                      .dry_run = request->dry_run(),
                      .reason = request->reason(),
-                     .who = Caller(ctx),
+                     .who = caller.who,
                      .rate = request->rate(),
                      .concurrency = request->concurrency()};
   if (request->has_reflow_since()) {
@@ -470,6 +529,8 @@ grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::ListAudit(grpc::CallbackServerContext* ctx,
                                                 const v1::ListAuditRequest* request,
                                                 v1::ListAuditResponse* response) {
+  Caller caller;
+  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   AuditQuery q;
   q.action = request->action();
   q.who = request->who();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "agent_core.h"
+#include "gatekeeper.h"
 #include "reprise/v1/agent.grpc.pb.h"
 
 namespace reprise {
@@ -10,7 +11,7 @@ namespace reprise {
 // (journal, stats, registries) is itself thread-safe.
 class ApiService final : public v1::Agent::CallbackService {
  public:
-  explicit ApiService(AgentCore* core) : core_(core) {}
+  ApiService(AgentCore* core, Gatekeeper* gatekeeper) : core_(core), gatekeeper_(gatekeeper) {}
 
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* ctx,
                                      const v1::DescribeRequest* request,
@@ -63,7 +64,15 @@ class ApiService final : public v1::Agent::CallbackService {
                                       v1::ListAuditResponse* response) override;
 
  private:
+  // Every method starts here: nullptr when the caller may go on (and
+  // *caller says who it is), else a reactor finished with the refusal.
+  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* ctx, std::string_view method,
+                                  Caller* caller);
+  // Viewers see metadata only when the agent says so (redact_payloads_for_viewers).
+  bool Redact(const Caller& caller) const;
+
   AgentCore* const core_;
+  Gatekeeper* const gatekeeper_;
 };
 
 }  // namespace reprise

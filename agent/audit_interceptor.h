@@ -1,30 +1,30 @@
 // Audits every call to a method the API declares MUTATE (the `access` option
-// in agent.proto): who, when, the request and the result, appended to the
-// journal's audit trail. One place for every mutating method, present and
-// future, so none can be forgotten.
+// in agent.proto), and every refused call (UNAUTHENTICATED, PERMISSION_DENIED)
+// of any method: who (as the Gatekeeper names the caller), when, the request
+// and the result, appended to the journal's audit trail. One place for every
+// method, present and future, so none can be forgotten.
 #pragma once
 
 #include <grpcpp/support/server_interceptor.h>
 
 #include <string>
 
+#include "gatekeeper.h"
 #include "reprise/store/audit.h"
 
 namespace reprise {
 
 class AuditInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  AuditInterceptorFactory(AuditStore* audit, std::string instance)
-      : audit_(audit), instance_(std::move(instance)) {}
+  AuditInterceptorFactory(AuditStore* audit, const Gatekeeper* gatekeeper, std::string instance)
+      : audit_(audit), gatekeeper_(gatekeeper), instance_(std::move(instance)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
   AuditStore* const audit_;
+  const Gatekeeper* const gatekeeper_;
   const std::string instance_;
 };
-
-// True when the API declares `method` ("/reprise.v1.Agent/StartReflow") MUTATE.
-bool IsMutating(const std::string& method);
 
 }  // namespace reprise

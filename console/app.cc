@@ -15,6 +15,7 @@
 #include "reprise/console/session.h"
 #include "reprise/console/shell.h"
 #include "reprise/console/terminal.h"
+#include "reprise/console/token.h"
 
 #ifndef REPRISE_VERSION
 #define REPRISE_VERSION "unknown"
@@ -25,6 +26,9 @@ namespace reprise::console {
 int RunConsole(int argc, char** argv) {
   std::setlocale(LC_CTYPE, "");  // readline: multibyte input
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "token") {
+    return RunTokenCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
   ParsedOptions parsed = ParseOptions(args, std::getenv("REPRISE_AGENT"));
   if (!parsed.error.empty()) {
     std::cerr << "reprise: " << parsed.error << "\n(reprise --help lists the options)\n";
@@ -46,6 +50,26 @@ int RunConsole(int argc, char** argv) {
                 {.json = options.json,
                  .color = terminal.color && !options.json,
                  .width = terminal.width});
+  ClientSecurity security;
+  std::string error;
+  auto read = [&](const std::string& path, std::string* out) {
+    if (path.empty()) return true;
+    auto text = ReadWholeFile(path, &error);
+    if (text) *out = std::move(*text);
+    return text.has_value();
+  };
+  if (!options.token_file.empty()) {
+    auto token = ReadTokenFile(options.token_file, &error);
+    if (token) security.token = std::move(*token);
+  } else if (const char* env = std::getenv("REPRISE_TOKEN"); env != nullptr) {
+    security.token = env;
+  }
+  if (!error.empty() || !read(options.tls_ca, &security.tls_ca_pem) ||
+      !read(options.tls_cert, &security.tls_cert_pem) ||
+      !read(options.tls_key, &security.tls_key_pem)) {
+    std::cerr << "reprise: " << error << "\n";
+    return 2;
+  }
   // Fleet mode: queries go to the first live instance; status and knob go to
   // each (see fleet.h).
   FleetMode fleet{.journal = options.fleet, .service = options.service, .instance = options.instance};
@@ -64,7 +88,7 @@ int RunConsole(int argc, char** argv) {
     }
     address = targets.instances.front().address;
   }
-  AgentClient agent(address, options.timeout);
+  AgentClient agent(address, options.timeout, std::move(security));
   std::unique_ptr<Pager> pager;
   if (terminal.stdin_tty && terminal.stdout_tty && !options.json) {
     pager = std::make_unique<TerminalPager>(std::cout, terminal.height);

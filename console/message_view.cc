@@ -126,7 +126,9 @@ std::string RenderMessageDetail(const v1::GetMessageResponse& response, const Ou
 
   std::string kind = m.content_type().empty() ? "" : SanitizeForTerminal(m.content_type()) + ", ";
   heading("payload (" + kind + std::to_string(m.payload().size()) + " bytes)");
-  if (m.payload().empty()) {
+  if (m.payload_redacted()) {
+    out << "  redacted: the agent shows viewer tokens metadata only\n";
+  } else if (m.payload().empty()) {
     out << (m.payload_size() > 0 ? "  not returned by the agent\n" : "  empty\n");
   } else {
     out << RenderPayload(m.payload(), m.content_type());

@@ -84,6 +84,18 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
       if (!value(&o.service)) return parsed;
     } else if (arg == "--instance") {
       if (!value(&o.instance)) return parsed;
+    } else if (arg == "--token-file") {
+      if (!value(&o.token_file)) return parsed;
+    } else if (arg == "--tls-ca") {
+      if (!value(&o.tls_ca)) return parsed;
+    } else if (arg == "--tls-cert") {
+      if (!value(&o.tls_cert)) return parsed;
+    } else if (arg == "--tls-key") {
+      if (!value(&o.tls_key)) return parsed;
+    } else if (arg == "--token") {
+      parsed.error = "--token: a token on the command line shows in ps and shell history; "
+                     "use --token-file FILE or $REPRISE_TOKEN";
+      return parsed;
     } else if (arg == "--help" || arg == "-h") {
       o.help = true;
     } else if (arg == "--version") {
@@ -102,6 +114,10 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
                    " chooses instances in fleet mode: add --fleet JOURNAL_URL";
     return parsed;
   }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    parsed.error = "--tls-cert and --tls-key go together (a client certificate and its key)";
+    return parsed;
+  }
   // "host:port", "[v6]:port" or a gRPC target such as "unix:/path".
   if (o.agent.find(':') == std::string::npos) {
     parsed.error = "--agent: expected HOST:PORT, not \"" + o.agent + "\"";
@@ -113,6 +129,8 @@ std::string UsageText() {
   return R"(usage: reprise [options]                 interactive console (on a terminal)
        reprise [options] -c "CMD; CMD"     run commands and exit
        reprise [options] < script          run commands from standard input
+       reprise token new NAME viewer|operator
+                                           make an API token (docs/security.md)
 
 Connects to one Reprise agent through its gRPC API to inspect the messages
 the service journaled.
@@ -128,6 +146,11 @@ options:
       --json              machine-readable output: one JSON document per command
   -y, --yes               do not ask for confirmation (mutating commands)
       --timeout DURATION  deadline of each call to the agent (default 10s)
+      --token-file FILE   the API token to send (default: $REPRISE_TOKEN)
+      --tls-ca FILE       connect with TLS; FILE is the CA that signed the agent's
+                          certificate (PEM)
+      --tls-cert FILE     client certificate for agents that require mutual TLS
+      --tls-key FILE      its private key
   -h, --help              this text
       --version           the console's version
 

@@ -31,6 +31,12 @@ options:
   --invalid-rate P       share of payments with a malformed amount (default 0.03)
   --accounts N           number of accounts (default 40)
   --seed N               random seed, for repeatable traffic (default: random)
+  --tls-cert FILE        serve the API over TLS with this certificate (PEM) ...
+  --tls-key FILE         ... and its private key (PEM)
+  --tls-client-ca FILE   mutual TLS: only clients with a certificate from this CA
+  --token-file FILE      require API tokens ("NAME ROLE sha256:HEX" lines; make
+                         them with `reprise token new NAME viewer|operator`)
+  --redact-viewers       viewer tokens see message metadata only, no payloads
   --insecure             allow a non-loopback --listen without TLS and tokens
   --help                 this text
 )";
@@ -84,6 +90,16 @@ int main(int argc, char** argv) {
       ledger_options.accounts = static_cast<int>(d);
     } else if (a == "--seed" && ParseDouble(value(), &d) && d >= 0) {
       ledger_options.seed = static_cast<uint64_t>(d);
+    } else if (a == "--tls-cert") {
+      agent_options.tls_cert = value();
+    } else if (a == "--tls-key") {
+      agent_options.tls_key = value();
+    } else if (a == "--tls-client-ca") {
+      agent_options.tls_client_ca = value();
+    } else if (a == "--token-file") {
+      agent_options.token_file = value();
+    } else if (a == "--redact-viewers") {
+      agent_options.redact_payloads_for_viewers = true;
     } else if (a == "--insecure") {
       agent_options.insecure = true;
     } else {

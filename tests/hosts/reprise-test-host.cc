@@ -10,6 +10,8 @@
 //   reprise-test-host --no-seed --seed-failures 500 ...  then --fixed to "deploy the fix"
 //   reprise-test-host --flows ...  declares test.flow (v1, v2, v3; default v1) and a knob
 //                                  flow.probe keys=a,b,c that reports each key's variant
+//   reprise-test-host --token-file F --tls-cert C --tls-key K [--tls-client-ca CA] ...
+//                                  security (docs/security.md)
 //   reprise-test-host --ledger ...  the demo's ledger (flow ledger.rounding, deriver balance)
 //                                   instead of the test handlers, seeded with three payments
 //                                   for each of account:1..4 (v1 balance 6.10, v2 6.12)
@@ -155,6 +157,13 @@ int main(int argc, char** argv) {
     else if (a == "--service") options.service = next();
     else if (a == "--durability") options.durability = reprise::ParseDurability(next()).value_or(reprise::Durability::kAsync);
     else if (a == "--max-payload") options.max_payload_bytes = std::stoul(next());
+    else if (a == "--tls-cert") options.tls_cert = next();
+    else if (a == "--tls-key") options.tls_key = next();
+    else if (a == "--tls-client-ca") options.tls_client_ca = next();
+    else if (a == "--token-file") options.token_file = next();
+    else if (a == "--redact-viewers") options.redact_payloads_for_viewers = true;
+    else if (a == "--insecure") options.insecure = true;
+    else if (a == "--mutating-calls-per-minute") options.mutating_calls_per_minute = std::stoul(next());
     else if (a == "--deliver-forever") deliver_forever = true;
     else if (a == "--deliver-rate") deliver_rate = std::stoi(next());
     else if (a == "--deliver-for-ms") deliver_for_ms = std::stoi(next());

@@ -39,9 +39,24 @@ struct AgentOptions {
   // gRPC listen address; "" disables the API server (tests, tools).
   // Port 0 picks a free port: see Agent::listen_address().
   std::string listen = "127.0.0.1:7070";
-  // Listening anywhere but loopback is refused unless this is set (TLS and
-  // tokens come with the security work; see docs/security.md).
+  // Security: docs/security.md. With tls_cert and tls_key (PEM files) the
+  // API is served over TLS; with tls_client_ca as well, only clients with a
+  // certificate signed by that CA can connect (mutual TLS).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // Bearer tokens: a file of "NAME ROLE sha256:HEX" lines (`reprise token
+  // new NAME ROLE` makes one). When set, every API call needs one of its
+  // tokens, and viewer tokens may only call the API's READ methods.
+  std::string token_file;
+  // Viewer tokens see messages' metadata only: payloads are withheld.
+  bool redact_payloads_for_viewers = false;
+  // Listening anywhere but loopback without TLS and tokens is refused unless
+  // this is set (a trusted network, or TLS terminated in front of the agent).
   bool insecure = false;
+  // Limits: docs/operations.md#limits. Mutating API calls per caller (token
+  // name, else certificate, else address) per minute; 0: no limit.
+  uint32_t mutating_calls_per_minute = 120;
   Durability durability = Durability::kAsync;
   OverloadPolicy overload = OverloadPolicy::kBlock;
   size_t max_queue_bytes = 64u << 20;

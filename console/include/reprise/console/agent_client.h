@@ -12,12 +12,22 @@
 
 namespace reprise::console {
 
+// How the console proves who it is and whom it talks to (docs/security.md).
+struct ClientSecurity {
+  std::string token;  // sent as "authorization: Bearer TOKEN"; "" for none
+  // TLS when any is set. The CA verifies the agent (default: the system's
+  // roots); a certificate and key are for agents that require mutual TLS.
+  std::string tls_ca_pem, tls_cert_pem, tls_key_pem;
+  bool tls() const { return !tls_ca_pem.empty() || !tls_cert_pem.empty(); }
+};
+
 // A channel and stub for the agent at `address`, with a deadline on every
 // call. Creating it does not connect; the first call does. Thread-safe (as
 // gRPC stubs are), though the console uses it from one thread.
 class AgentClient {
  public:
-  AgentClient(std::string address, std::chrono::milliseconds timeout);
+  AgentClient(std::string address, std::chrono::milliseconds timeout,
+              ClientSecurity security = {});
 
   const std::string& address() const { return address_; }
   std::chrono::milliseconds timeout() const { return timeout_; }
@@ -32,7 +42,8 @@ class AgentClient {
   grpc::Status StartReflow(const v1::StartReflowRequest& request,
                            v1::StartReflowResponse* response);
   // The progress stream of a job. `context` belongs to the caller (it has no
-  // deadline: a watch lasts as long as the job; TryCancel() ends it).
+  // deadline: a watch lasts as long as the job; TryCancel() ends it); the
+  // token is added to it.
   std::unique_ptr<grpc::ClientReader<v1::JobProgress>> WatchJob(
       grpc::ClientContext* context, const v1::WatchJobRequest& request);
   grpc::Status ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response);
@@ -55,6 +66,7 @@ class AgentClient {
 
   std::string address_;
   std::chrono::milliseconds timeout_;
+  std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Agent::Stub> stub_;
 };

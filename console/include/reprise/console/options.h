@@ -14,6 +14,9 @@ struct Options {
   bool json = false;                      // --json
   bool yes = false;                       // --yes
   std::chrono::milliseconds timeout{10000};  // --timeout, per call
+  // Never the token itself: arguments show in `ps` and shell history.
+  std::string token_file;                 // --token-file, else $REPRISE_TOKEN
+  std::string tls_ca, tls_cert, tls_key;  // --tls-ca, --tls-cert, --tls-key (PEM files)
   bool help = false;                      // --help
   bool version = false;                   // --version
   // Fleet mode: the journal whose registry lists the instances (docs/fleet.md).
