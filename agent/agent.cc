@@ -26,6 +26,7 @@
 #include "reprise/store/instance.h"
 #include "gatekeeper.h"
 #include "server_security.h"
+#include "reprise/store/filter.h"
 #include "reprise/store/ulid.h"
 
 namespace reprise {
@@ -121,7 +122,10 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                                    .max_queue_bytes = options_.max_queue_bytes}),
         engine_(std::make_unique<ReflowEngine>(
             journal_.get(), this,
-            EngineOptions{.instance = instance_, .service = options_.service, .lease = options_.lease})),
+            EngineOptions{.instance = instance_,
+                          .service = options_.service,
+                          .max_running_jobs = options_.max_running_jobs,
+                          .lease = options_.lease})),
         flows_(std::make_unique<FlowRegistry>(&journal_->flows(), std::chrono::milliseconds(500))),
         started_at_(std::chrono::system_clock::now()) {
     // Jobs a previous process left unfinished resume once the host has had
@@ -239,7 +243,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     int port = 0;
     builder.AddListeningPort(options_.listen, *credentials, &port);
     builder.RegisterService(service_.get());
-    builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_payload_bytes + (1 << 20)));
+    builder.SetMaxReceiveMessageSize(
+        static_cast<int>(std::min<size_t>(options_.max_request_bytes, INT32_MAX)));
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
     interceptors.push_back(
         std::make_unique<AuditInterceptorFactory>(&journal_->audit(), gatekeeper_.get(), instance_));
@@ -604,6 +609,17 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
 StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (options.service.empty()) options.service = program_invocation_short_name;
   if (options.service.empty()) return InvalidArgument("AgentOptions.service is empty; name the service");
+  if (options.max_page_size == 0 || options.max_page_size > kMaxPageSize) {
+    return InvalidArgument("AgentOptions.max_page_size must be 1.." + std::to_string(kMaxPageSize));
+  }
+  if (options.max_filter_length == 0 || options.max_filter_length > filter::kMaxFilterLength) {
+    return InvalidArgument("AgentOptions.max_filter_length must be 1.." +
+                           std::to_string(filter::kMaxFilterLength));
+  }
+  if (options.max_running_jobs == 0 || options.max_request_bytes < 1024) {
+    return InvalidArgument(
+        "AgentOptions.max_running_jobs must be at least 1 and max_request_bytes at least 1024");
+  }
   auto journal = Journal::Open(options.journal);
   if (!journal.ok()) return journal.status().WithPrefix("opening journal " + options.journal);
   auto agent = std::make_unique<AgentImpl>(std::move(options), std::move(*journal));

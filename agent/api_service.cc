@@ -93,6 +93,20 @@ grpc::ServerUnaryReactor* ApiService::Admit(grpc::CallbackServerContext* ctx,
   return st.ok() ? nullptr : Finish(ctx, st);
 }
 
+grpc::ServerUnaryReactor* ApiService::CheckFilter(grpc::CallbackServerContext* ctx,
+                                                  const std::string& filter) {
+  const size_t limit = core_->options().max_filter_length;
+  if (filter.size() <= limit) return nullptr;
+  return Finish(ctx, InvalidArgument("filter: " + std::to_string(filter.size()) +
+                                     " bytes, over the limit of " + std::to_string(limit) +
+                                     " (max_filter_length); narrow it with fewer, broader terms "
+                                     "(a prefix such as key = \"account:*\" instead of a list)"));
+}
+
+uint32_t ApiService::PageSize(uint32_t requested) const {
+  return std::min(requested, core_->options().max_page_size);
+}
+
 bool ApiService::Redact(const Caller& caller) const {
   return caller.role == Role::kViewer && core_->options().redact_payloads_for_viewers;
 }
@@ -199,9 +213,10 @@ grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* 
                                                    v1::ListMessagesResponse* response) {
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   ListQuery q;
   q.filter = request->filter();
-  q.page_size = request->page_size();
+  q.page_size = PageSize(request->page_size());
   q.page_token = request->page_token();
   const bool redact = request->with_payload() && Redact(caller);
   q.with_payload = request->with_payload() && !redact;
@@ -249,6 +264,7 @@ grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext*
                                                     v1::CountMessagesResponse* response) {
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   auto rows = core_->journal().Count(request->filter(), request->group_by());
   if (!rows.ok()) return Finish(ctx, rows.status());
   uint64_t total = 0;
@@ -273,6 +289,7 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
                                                   v1::StartReflowResponse* response) {
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   JobSpec spec;
   spec.filter = request->filter();
   spec.target = request->target() == v1::DOWNSTREAM ? ReflowTarget::kDownstream : ReflowTarget::kSelf;
@@ -337,6 +354,7 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
                                                v1::RederiveResponse* response) {
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   constexpr size_t kMaxKeys = 1000;  // per call; each key reads all of its inputs
   if (request->deriver().empty()) {
     return Finish(ctx, InvalidArgument("rederive: name a deriver (see Describe.derivers)"));
@@ -452,7 +470,7 @@ grpc::ServerUnaryReactor* ApiService::GetFlow(grpc::CallbackServerContext* ctx,
   auto flow = store.Get(request->name());
   if (!flow.ok()) return Finish(ctx, flow.status());
   FlowToProto(*flow, core_->flows().Names(), response->mutable_flow());
-  auto page = store.Assignments(request->name(), request->page_size(), request->page_token());
+  auto page = store.Assignments(request->name(), PageSize(request->page_size()), request->page_token());
   if (!page.ok()) return Finish(ctx, page.status());
   for (const FlowAssignment& a : page->assignments) {
     v1::FlowAssignment* out = response->add_assignments();
@@ -503,6 +521,7 @@ grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
                                               v1::MigrateResponse* response) {
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   MigrationRequest r{.flow = request->flow(),
                      .variant = request->variant(),
                      .keys = {request->keys().begin(), request->keys().end()},
@@ -538,7 +557,7 @@ grpc::ServerUnaryReactor* ApiService::ListAudit(grpc::CallbackServerContext* ctx
     q.since_us = request->since().seconds() * 1000000 + request->since().nanos() / 1000;
   }
   q.failed_only = request->failed_only();
-  q.limit = request->page_size();
+  q.limit = PageSize(request->page_size());
   q.page_token = request->page_token();
   auto page = core_->journal().audit().List(q);
   if (!page.ok()) return Finish(ctx, page.status());

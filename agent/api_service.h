@@ -68,6 +68,10 @@ class ApiService final : public v1::Agent::CallbackService {
   // *caller says who it is), else a reactor finished with the refusal.
   grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* ctx, std::string_view method,
                                   Caller* caller);
+  // INVALID_ARGUMENT (finished) when `filter` is over max_filter_length.
+  grpc::ServerUnaryReactor* CheckFilter(grpc::CallbackServerContext* ctx, const std::string& filter);
+  // The page size to ask the store for: at most max_page_size.
+  uint32_t PageSize(uint32_t requested) const;
   // Viewers see metadata only when the agent says so (redact_payloads_for_viewers).
   bool Redact(const Caller& caller) const;
 

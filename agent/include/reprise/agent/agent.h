@@ -57,6 +57,10 @@ struct AgentOptions {
   // Limits: docs/operations.md#limits. Mutating API calls per caller (token
   // name, else certificate, else address) per minute; 0: no limit.
   uint32_t mutating_calls_per_minute = 120;
+  size_t max_request_bytes = 4u << 20;  // an API request's encoded size
+  uint32_t max_page_size = 1000;        // longer pages are cut (at most kMaxPageSize)
+  size_t max_filter_length = 4096;      // characters (at most kMaxFilterLength)
+  size_t max_running_jobs = 4;          // reflow, re-derive and migration jobs at once
   Durability durability = Durability::kAsync;
   OverloadPolicy overload = OverloadPolicy::kBlock;
   size_t max_queue_bytes = 64u << 20;
