@@ -4,17 +4,17 @@ namespace reprise::console {
 
 AgentClient::AgentClient(std::string address, std::chrono::milliseconds timeout,
                          ClientSecurity security)
-    : address_(std::move(address)), timeout_(timeout), token_(std::move(security.token)) {
+    : address_(std::move(address)), timeout_(timeout), security_(std::move(security)) {
   grpc::ChannelArguments args;
   // Payloads can be large (the agent's limit is a setting): do not let the
   // client's default 4 MiB cap hide a message from `show`.
   args.SetMaxReceiveMessageSize(256 << 20);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (security.tls()) {
+  if (security_.tls()) {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = security.tls_ca_pem;
-    ssl.pem_cert_chain = security.tls_cert_pem;
-    ssl.pem_private_key = security.tls_key_pem;
+    ssl.pem_root_certs = security_.tls_ca_pem;
+    ssl.pem_cert_chain = security_.tls_cert_pem;
+    ssl.pem_private_key = security_.tls_key_pem;
     credentials = grpc::SslCredentials(ssl);
   }
   channel_ = grpc::CreateCustomChannel(address_, credentials, args);
@@ -24,7 +24,7 @@ AgentClient::AgentClient(std::string address, std::chrono::milliseconds timeout,
 std::unique_ptr<grpc::ClientContext> AgentClient::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout_);
-  if (!token_.empty()) context->AddMetadata("authorization", "Bearer " + token_);
+  if (!security_.token.empty()) context->AddMetadata("authorization", "Bearer " + security_.token);
   return context;
 }
 
@@ -114,7 +114,7 @@ grpc::Status AgentClient::ListFlows(v1::ListFlowsResponse* response) {
 
 std::unique_ptr<grpc::ClientReader<v1::JobProgress>> AgentClient::WatchJob(
     grpc::ClientContext* context, const v1::WatchJobRequest& request) {
-  if (!token_.empty()) context->AddMetadata("authorization", "Bearer " + token_);
+  if (!security_.token.empty()) context->AddMetadata("authorization", "Bearer " + security_.token);
   return stub_->WatchJob(context, request);
 }
 

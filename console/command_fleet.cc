@@ -120,7 +120,7 @@ CommandStatus FleetStatus(Session& session) {
   std::vector<Row> rows;
   AgentClient& primary = session.agent();
   for (const fleet::Instance& n : list) {
-    AgentClient client(n.address, primary.timeout());
+    AgentClient client(n.address, primary.timeout(), primary.security());
     Row row{&n, {}, {}};
     row.status = n.address.empty() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "it serves no API")
                                    : client.Describe(&row.describe);
@@ -209,7 +209,7 @@ CommandStatus FleetKnob(Session& session, const v1::InvokeKnobRequest& request) 
   std::vector<Row> rows;
   size_t failed = 0;
   for (const fleet::Instance& n : list) {
-    AgentClient client(n.address, session.agent().timeout());
+    AgentClient client(n.address, session.agent().timeout(), session.agent().security());
     Row row{&n, {}, {}};
     row.status = n.address.empty() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "it serves no API")
                                    : client.InvokeKnob(request, &row.response);

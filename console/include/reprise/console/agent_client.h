@@ -31,6 +31,9 @@ class AgentClient {
 
   const std::string& address() const { return address_; }
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // What this client sends and checks; fleet mode gives every instance's
+  // client the same (docs/fleet.md).
+  const ClientSecurity& security() const { return security_; }
 
   grpc::Status Describe(v1::DescribeResponse* response);
   grpc::Status ListMessages(const v1::ListMessagesRequest& request,
@@ -66,7 +69,7 @@ class AgentClient {
 
   std::string address_;
   std::chrono::milliseconds timeout_;
-  std::string token_;
+  ClientSecurity security_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Agent::Stub> stub_;
 };
