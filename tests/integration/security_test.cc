@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <map>
@@ -136,6 +137,23 @@ TEST_F(SecurityTest, EveryMethodChecksTheTokenAndTheRole) {
     EXPECT_NE(as_operator.error_code(), grpc::StatusCode::UNAUTHENTICATED) << m->name();
   }
   EXPECT_GE(mutating, 6);
+
+  // Every one of those refusals is in the audit trail: three UNAUTHENTICATED
+  // per method (no token, a guessed one, the hash), and the viewer's
+  // PERMISSION_DENIED for each MUTATE method, under the name vera.
+  std::map<std::string, int> unauthenticated, denied_to_vera;  // method -> records
+  for (const auto& r : Audit()) {
+    if (r.result().rfind("UNAUTHENTICATED: ", 0) == 0) ++unauthenticated[r.action()];
+    if (r.who() == "vera" && r.result().rfind("PERMISSION_DENIED: ", 0) == 0) {
+      ++denied_to_vera[r.action()];
+    }
+  }
+  for (int i = 0; i < service->method_count(); ++i) {
+    const auto* m = service->method(i);
+    EXPECT_EQ(unauthenticated[m->name()], 3) << m->name();
+    const bool mutates = m->options().GetExtension(v1::access) == v1::MUTATE;
+    EXPECT_EQ(denied_to_vera[m->name()], mutates ? 1 : 0) << m->name();
+  }
 }
 
 TEST_F(SecurityTest, ViewerCannotReflowSetFlowsOrCallKnobsAndEveryRefusalIsAudited) {
@@ -435,6 +453,59 @@ TEST_F(TlsTest, BeyondLoopbackNeedsTlsAndTokensOrInsecure) {
                         .listen = "0.0.0.0:0", .insecure = true};
   a = Agent::Start(insecure);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
+}
+
+// The same rule for the real demo process: it exits with one line on stderr,
+// and starts with TLS and tokens, or with --insecure.
+TEST_F(TlsTest, TheDemoRefusesAPublicAddressInOneLineUnlessSecuredOrInsecure) {
+  std::vector<std::string> demo = {testing::BinaryPath("reprise-demo"), "--listen", "0.0.0.0:0",
+                                   "--journal", "sqlite:" + dir_.File("demo.journal"),
+                                   "--rate", "0"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = demo;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  };
+  auto plain = testing::RunCommand(demo, "", {}, std::chrono::seconds(30));
+  EXPECT_EQ(plain.exit_code, 1) << plain.out << plain.err;
+  EXPECT_EQ(std::count(plain.err.begin(), plain.err.end(), '\n'), 1) << plain.err;
+  EXPECT_NE(plain.err.find("without TLS and tokens"), std::string::npos) << plain.err;
+  EXPECT_NE(plain.err.find("--insecure"), std::string::npos) << plain.err;
+  EXPECT_EQ(plain.out.find("listening"), std::string::npos) << plain.out;
+
+  auto tls_only = testing::RunCommand(
+      with({"--tls-cert", pki_.server_cert, "--tls-key", pki_.server_key}), "", {},
+      std::chrono::seconds(30));
+  EXPECT_EQ(tls_only.exit_code, 1) << tls_only.out << tls_only.err;
+  EXPECT_EQ(std::count(tls_only.err.begin(), tls_only.err.end(), '\n'), 1) << tls_only.err;
+  EXPECT_NE(tls_only.err.find("without tokens"), std::string::npos) << tls_only.err;
+
+  // TLS and tokens: it serves, and the console gets in with the CA and a token.
+  TestToken op = MakeToken("otto", "operator");
+  ASSERT_TRUE(WriteFile(dir_.File("tokens"), op.line + "\n"));
+  ASSERT_TRUE(WriteFile(dir_.File("otto.token"), op.token + "\n"));
+  auto secured = testing::Subprocess::Start(with({"--tls-cert", pki_.server_cert, "--tls-key",
+                                                  pki_.server_key, "--token-file",
+                                                  dir_.File("tokens")}));
+  ASSERT_TRUE(secured.has_value());
+  auto line = secured->WaitForLine("listening on ", std::chrono::seconds(30));
+  ASSERT_TRUE(line.has_value()) << secured->ReadAllStderr(std::chrono::seconds(5));
+  std::string address = line->substr(line->find("listening on ") + 13);
+  address = address.substr(0, address.find(' '));
+  ASSERT_EQ(address.rfind("0.0.0.0:", 0), 0u) << *line;
+  std::string loopback = "127.0.0.1:" + address.substr(8);
+  auto status = testing::RunCommand({testing::BinaryPath("reprise"), "--agent", loopback,
+                                     "--tls-ca", pki_.ca_cert, "--token-file",
+                                     dir_.File("otto.token"), "-c", "status"});
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_NE(status.out.find("ledger"), std::string::npos) << status.out;
+  secured->Kill(15);
+
+  auto insecure = testing::Subprocess::Start(with({"--insecure"}));
+  ASSERT_TRUE(insecure.has_value());
+  EXPECT_TRUE(insecure->WaitForLine("listening on 0.0.0.0:", std::chrono::seconds(30)).has_value())
+      << insecure->ReadAllStderr(std::chrono::seconds(5));
+  insecure->Kill(15);
 }
 
 }  // namespace
