@@ -60,6 +60,30 @@ TEST(OptionsTest, UsageErrors) {
             std::string::npos);
 }
 
+TEST(OptionsTest, SecurityFlagsAndTheirMistakes) {
+  auto p = ParseOptions({"--token-file", "t", "--tls-ca", "ca", "--tls-cert", "c", "--tls-key", "k"},
+                        nullptr);
+  ASSERT_EQ(p.error, "");
+  EXPECT_EQ(p.options.token_file, "t");
+  EXPECT_EQ(p.options.tls_ca, "ca");
+  EXPECT_EQ(p.options.tls_cert, "c");
+  EXPECT_EQ(p.options.tls_key, "k");
+  // A token as an argument would show in ps and shell history.
+  EXPECT_NE(ParseOptions({"--token", "rpt_x"}, nullptr).error.find("--token-file"),
+            std::string::npos);
+  EXPECT_NE(ParseOptions({"--tls-cert", "c"}, nullptr).error.find("go together"),
+            std::string::npos);
+  EXPECT_NE(ParseOptions({"--tls-key", "k"}, nullptr).error.find("go together"),
+            std::string::npos);
+  // Each check stands on its own: fleet choices without --fleet are still
+  // refused next to a complete TLS set-up.
+  EXPECT_NE(ParseOptions({"--service", "s", "--tls-cert", "c", "--tls-key", "k"}, nullptr)
+                .error.find("add --fleet"),
+            std::string::npos);
+  EXPECT_EQ(ParseOptions({"--fleet", "sqlite:f", "--service", "s", "--tls-ca", "ca"}, nullptr).error,
+            "");
+}
+
 TEST(OptionsTest, Durations) {
   EXPECT_EQ(ParseDuration("10"), 10s);
   EXPECT_EQ(ParseDuration("500ms"), 500ms);
