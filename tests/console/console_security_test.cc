@@ -131,6 +131,20 @@ TEST_F(ConsoleSecurityTest, ViewerIsRefusedChangesAndSeesNoPayloads) {
   EXPECT_NE(audit.out.find("PERMISSION_DENIED"), std::string::npos) << audit.out;
 }
 
+// An operator's reflow over TLS: the start and the progress stream that
+// follows it (WatchJob) both carry the token.
+TEST_F(ConsoleSecurityTest, AnOperatorReflowsAndFollowsTheJobOverTls) {
+  auto host = Host(true);
+  ASSERT_FALSE(host->address().empty()) << "reprise-test-host did not start";
+  auto r = RunReprise({"--agent", host->address(), "--tls-ca", pki_.ca_cert, "--tls-cert",
+                       pki_.client_cert, "--tls-key", pki_.client_key, "--token-file",
+                       dir_.File("otto.token"), "--yes", "-c",
+                       "reflow key = \"account:1\" and direction = in; audit"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("completed: 3 of 3 replayed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("otto"), std::string::npos) << "the audit names the token: " << r.out;
+}
+
 TEST_F(ConsoleSecurityTest, MutualTlsNeedsTheClientCertificate) {
   auto host = Host(true);
   ASSERT_FALSE(host->address().empty()) << "reprise-test-host did not start";
