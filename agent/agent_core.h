@@ -43,6 +43,8 @@ class AgentCore {
   // Re-derives one key with a registered deriver (see RederiveOutcome).
   virtual StatusOr<RederiveOutcome> RederiveKey(std::string_view deriver, const std::string& key,
                                                 bool dry_run) = 0;
+  // Waits until everything recorded so far is committed to the journal.
+  virtual Status Flush() = 0;
   virtual std::chrono::system_clock::time_point started_at() const = 0;
   virtual std::string listen_address() const = 0;
 };

@@ -396,6 +396,10 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
     out->set_error(r->error);
     out->set_output_id(r->output_id);
   }
+  // The answer names the new outputs: let the caller read them at once, in
+  // async durability too (one commit for the whole call). A journal that
+  // fails keeps them queued and reports it through Describe.
+  if (response->changed() > 0 && !request->dry_run()) (void)core_->Flush();
   return Finish(ctx, Status::Ok());
 }
 
