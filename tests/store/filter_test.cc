@@ -562,7 +562,9 @@ TEST(FilterFields, TableCoversTheLanguage) {
   }
 }
 
-// SQLite semantics -----------------------------------------------------------------
+// SQLite SQL ------------------------------------------------------------------------
+// The filter semantics run on both backends in journal_contract_test.cc
+// (FilterContract). What stays here needs a fixed "now" or checks the SQL text.
 
 struct Row {
   std::string name;
@@ -711,15 +713,6 @@ class FilterSqliteTest : public ::testing::Test {
     return Run("SELECT name FROM messages WHERE " + c->where + " ORDER BY id", c->params, 1, "");
   }
 
-  // "value=count,..." for a group-by field.
-  std::string Groups(const std::string& field) {
-    CompileOptions opt;
-    auto g = CompileGroupBy(field, opt);
-    if (!g.ok()) return "<" + g.status().message() + ">";
-    return Run("SELECT " + g->where + ", COUNT(*) FROM messages GROUP BY 1 ORDER BY 1", g->params,
-               1, ",");
-  }
-
   sqlite3* db_ = nullptr;
   std::map<std::string, std::string> ids_;
 };
@@ -732,117 +725,13 @@ TEST_F(FilterSqliteTest, EmptyFilterSelectsAll) {
   EXPECT_TRUE(c->params.empty());
 }
 
-TEST_F(FilterSqliteTest, DesignExamples) {
-  EXPECT_EQ(Q("channel = \"payments.received\" and outcome = failed and recorded > -2h"), "B");
-  EXPECT_EQ(Q("key ~ \"account:4*\" or error ~ \"timeout\""), "EABC");
-  EXPECT_EQ(Q("direction = out and payload.amount > 100"), "");  // D's amount is the string "150"
-  EXPECT_EQ(Q("direction = in and payload.amount > 100"), "A");
-  EXPECT_EQ(Q("outcome in (failed, skipped) and not header.tenant = \"acme\""), "EB");
-  EXPECT_EQ(Q("job = 17"), "C");
-}
-
-TEST_F(FilterSqliteTest, Id) {
-  EXPECT_EQ(Q("id = " + ids_["A"]), "A");
-  EXPECT_EQ(Q("id != " + ids_["A"]), "EDFBC");
-  EXPECT_EQ(Q("id > " + ids_["F"]), "ABC");
-  EXPECT_EQ(Q("id <= " + ids_["F"]), "EDF");
-  EXPECT_EQ(Q("id in (" + ids_["A"] + ", " + ids_["C"] + ")"), "AC");
-  EXPECT_EQ(Q("id ~ " + ids_["B"].substr(0, 20) + "*"), "B");
-  EXPECT_EQ(Q("id ~ " + ids_["B"].substr(4, 20)), "B");  // contains, any case
-  EXPECT_EQ(Q("causation = " + ids_["A"]), "B");
-  EXPECT_EQ(Q("origin = " + ids_["A"]), "C");
-  EXPECT_EQ(Q("origin != " + ids_["A"]), "EDFAB");
-  EXPECT_EQ(Q("origin = \"\""), "EDFAB");
-}
-
-TEST_F(FilterSqliteTest, Direction) {
-  EXPECT_EQ(Q("direction = in"), "EFAB");
-  EXPECT_EQ(Q("direction = OUT"), "DC");
-  EXPECT_EQ(Q("direction != in"), "DC");
-  EXPECT_EQ(Q("direction in (in, out)"), "EDFABC");
-  EXPECT_EQ(Q("direction not in (out)"), "EFAB");
-}
-
-TEST_F(FilterSqliteTest, ChannelAndKey) {
-  EXPECT_EQ(Q("channel = payments.received"), "AB");
-  EXPECT_EQ(Q("channel != payments.received"), "EDFC");
-  EXPECT_EQ(Q("channel ~ \"payments.*\""), "ABC");
-  EXPECT_EQ(Q("channel ~ PAYMENTS"), "ABC");       // contains: case-insensitive
-  EXPECT_EQ(Q("channel ~ \"Payments.*\""), "");    // glob: case-sensitive
-  EXPECT_EQ(Q("channel ~ \"metrics[1]\""), "F");   // contains: [ is plain text
-  EXPECT_EQ(Q("channel ~ \"metrics[1]*\""), "F");  // glob: [ is plain text too
-  EXPECT_EQ(Q("channel ~ \"metrics?1?\""), "F");
-  EXPECT_EQ(Q("channel ~ \"*created\""), "ED");
-  EXPECT_EQ(Q("channel ~ \"created\""), "ED");
-  EXPECT_EQ(Q("channel ~ \"orders\""), "ED");
-  EXPECT_EQ(Q("channel ~ \"orders?\""), "");  // globs are anchored
-  EXPECT_EQ(Q("channel in (orders.created, \"metrics[1]\")"), "EDF");
-  EXPECT_EQ(Q("channel < p"), "EDF");
-  EXPECT_EQ(Q("channel >= payments.s"), "C");
-  EXPECT_EQ(Q("channel > payments.received"), "C");
-  EXPECT_EQ(Q("channel <= payments.received"), "EDFAB");
-  EXPECT_EQ(Q("key = account:42"), "AC");
-  EXPECT_EQ(Q("key ~ \"account:4*\""), "EAC");
-  EXPECT_EQ(Q("key ~ 42"), "EAC");
-  EXPECT_EQ(Q("key != account:42"), "EDFB");
-}
-
-TEST_F(FilterSqliteTest, OptionalTextTreatsNullAsEmpty) {
-  EXPECT_EQ(Q("correlation = c1"), "AB");
-  EXPECT_EQ(Q("correlation != c1"), "EDFC");
-  EXPECT_EQ(Q("not correlation = c1"), "EDFC");
-  EXPECT_EQ(Q("correlation = \"\""), "EDF");
-  EXPECT_EQ(Q("correlation != ''"), "ABC");
-  EXPECT_EQ(Q("correlation in (c2, \"\")"), "EDFC");
-  EXPECT_EQ(Q("correlation not in (c1, c2)"), "EDF");
-  EXPECT_EQ(Q("correlation ~ C"), "ABC");
-  EXPECT_EQ(Q("not correlation ~ c"), "EDF");
-  EXPECT_EQ(Q("correlation < c2"), "EDFAB");
-  EXPECT_EQ(Q("correlation >= c2"), "C");
-  EXPECT_EQ(Q("job = 17"), "C");
-  EXPECT_EQ(Q("job = \"17\""), "C");
-  EXPECT_EQ(Q("job ~ 17"), "EC");
-  EXPECT_EQ(Q("job in (17, 170)"), "EC");
-  EXPECT_EQ(Q("job > 16"), "EC");
-  EXPECT_EQ(Q("error ~ timeout"), "EB");
-  EXPECT_EQ(Q("error ~ \"timeout*\""), "B");
-  EXPECT_EQ(Q("error ~ \"*TIMEOUT\""), "E");
-  EXPECT_EQ(Q("error = \"\""), "DFAC");
-  EXPECT_EQ(Q("error != \"\""), "EB");
-  EXPECT_EQ(Q("not error ~ timeout"), "DFAC");
-  EXPECT_EQ(Q("variant = v1"), "ED");
-  EXPECT_EQ(Q("variant != v1"), "FABC");
-  EXPECT_EQ(Q("variant = ''"), "FAC");
-  EXPECT_EQ(Q("content_type ~ json"), "DAB");
-  EXPECT_EQ(Q("content_type ~ \"application/*\""), "DABC");
-  EXPECT_EQ(Q("content_type = \"\""), "F");
-  EXPECT_EQ(Q("not (content_type = application/json or variant = v1)"), "FC");
-}
-
-TEST_F(FilterSqliteTest, Outcome) {
-  EXPECT_EQ(Q("outcome = failed"), "EB");
-  EXPECT_EQ(Q("outcome = Ok"), "FA");
-  EXPECT_EQ(Q("outcome = \"pending\""), "C");
-  EXPECT_EQ(Q("outcome != failed"), "DFAC");
-  EXPECT_EQ(Q("outcome in (failed, skipped)"), "EDB");
-  EXPECT_EQ(Q("outcome not in (ok, pending)"), "EDB");
+TEST_F(FilterSqliteTest, OutcomeIsOneBoundInteger) {
   CompileOptions opt;
   auto c = Compile("outcome = failed", opt);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->where, "outcome = ?1");
   ASSERT_EQ(c->params.size(), 1u);
   EXPECT_EQ(std::get<int64_t>(c->params[0]), 3);
-}
-
-TEST_F(FilterSqliteTest, Attempt) {
-  EXPECT_EQ(Q("attempt = 1"), "FAC");
-  EXPECT_EQ(Q("attempt != 1"), "EDB");
-  EXPECT_EQ(Q("attempt > 1"), "EDB");
-  EXPECT_EQ(Q("attempt >= 3"), "ED");
-  EXPECT_EQ(Q("attempt < 2"), "FAC");
-  EXPECT_EQ(Q("attempt <= 2"), "FABC");
-  EXPECT_EQ(Q("attempt in (2, 5)"), "EB");
-  EXPECT_EQ(Q("attempt = \"3\""), "D");
 }
 
 TEST_F(FilterSqliteTest, RecordedRelative) {
@@ -934,74 +823,6 @@ TEST_F(FilterSqliteTest, RecordedLowerBoundsAlsoBoundTheId) {
   }
 }
 
-TEST_F(FilterSqliteTest, Headers) {
-  EXPECT_EQ(Q("header.tenant = acme"), "DA");
-  EXPECT_EQ(Q("header.tenant != acme"), "EFBC");  // E has "Tenant": header names are exact
-  EXPECT_EQ(Q("header.Tenant = ACME"), "E");
-  EXPECT_EQ(Q("header.tenant ~ ACME"), "DA");
-  EXPECT_EQ(Q("header.tenant ~ \"a*\""), "DA");
-  EXPECT_EQ(Q("header.tenant = \"\""), "EFC");
-  EXPECT_EQ(Q("header.tenant in (acme, globex)"), "DAB");
-  EXPECT_EQ(Q("header.tenant in (acme, \"\")"), "EDFAC");
-  EXPECT_EQ(Q("header.tenant > b"), "B");
-  EXPECT_EQ(Q("header.x-trace = t1"), "A");
-  EXPECT_EQ(Q("header.missing != x"), "EDFABC");
-  EXPECT_EQ(Q("not header.tenant = acme"), "EFBC");
-}
-
-TEST_F(FilterSqliteTest, JsonPayloads) {
-  // Numbers compare as numbers, and only JSON numbers take part.
-  EXPECT_EQ(Q("payload.amount > 100"), "A");
-  EXPECT_EQ(Q("payload.amount = 150"), "A");
-  EXPECT_EQ(Q("payload.amount = 150.0"), "A");
-  EXPECT_EQ(Q("payload.amount < 100"), "B");
-  EXPECT_EQ(Q("payload.amount >= 50.5"), "AB");
-  EXPECT_EQ(Q("payload.amount <= 50.5"), "B");
-  EXPECT_EQ(Q("payload.amount != 150"), "EDFBC");
-  EXPECT_EQ(Q("not payload.amount = 150"), "EDFBC");
-  EXPECT_EQ(Q("payload.amount in (150, 50.5)"), "AB");
-  EXPECT_EQ(Q("payload.amount in (\"150\", 50.5)"), "DAB");
-  EXPECT_EQ(Q("payload.amount not in (\"150\", 50.5)"), "EFC");
-  // Quoted, the value compares as text: the number 150 reads "150".
-  EXPECT_EQ(Q("payload.amount = \"150\""), "DA");
-  EXPECT_EQ(Q("payload.amount ~ 15"), "DA");
-  EXPECT_EQ(Q("payload.currency = EUR"), "A");
-  EXPECT_EQ(Q("payload.currency != EUR"), "EDFBC");
-  EXPECT_EQ(Q("payload.currency ~ u"), "AB");
-  EXPECT_EQ(Q("payload.currency in (EUR, USD)"), "AB");
-  EXPECT_EQ(Q("payload.currency < F"), "EDFAC");
-  EXPECT_EQ(Q("payload.items.0.sku = A-1"), "A");
-  EXPECT_EQ(Q("payload.items[0].sku = \"A-1\""), "A");
-  EXPECT_EQ(Q("payload.items[0].qty = 2"), "A");
-  EXPECT_EQ(Q("payload.items.5.sku = A-1"), "");
-  EXPECT_EQ(Q("payload.active = true"), "A");
-  EXPECT_EQ(Q("payload.active = false"), "B");
-  EXPECT_EQ(Q("payload.active != true"), "EDFBC");
-  EXPECT_EQ(Q("payload.note ~ hello"), "A");
-  EXPECT_EQ(Q("payload.note ~ \"Hello*\""), "A");
-  EXPECT_EQ(Q("payload.note ~ \"hello*\""), "");
-  EXPECT_EQ(Q("payload.status = new"), "D");
-  EXPECT_EQ(Q("payload.n = \"\""), "EDFABC");  // JSON null and missing both read as ""
-  EXPECT_EQ(Q("payload.items ~ A-1"), "A");    // objects and arrays compare as JSON text
-}
-
-TEST_F(FilterSqliteTest, NonJsonPayloadsNeverMatchOrFail) {
-  // C's payload is binary, E's is text that is not JSON, F's is NULL.
-  EXPECT_EQ(Q("payload.a = \"\""), "EDFABC");
-  EXPECT_EQ(Q("payload.a != 1"), "EDFABC");
-  EXPECT_EQ(Q("payload.a > 1 or payload.a < 1 or payload.a ~ x"), "");
-  EXPECT_EQ(Q("payload.a.b[0] ~ \"*\""), "EDFABC");
-}
-
-TEST_F(FilterSqliteTest, BooleanLogic) {
-  EXPECT_EQ(Q("outcome = failed or outcome = skipped and attempt > 3"), "EB");
-  EXPECT_EQ(Q("(outcome = failed or outcome = skipped) and attempt >= 3"), "ED");
-  EXPECT_EQ(Q("not (outcome = failed or outcome = skipped)"), "FAC");
-  EXPECT_EQ(Q("not not outcome = failed"), "EB");
-  EXPECT_EQ(Q("not (origin = " + ids_["A"] + " or correlation = c1)"), "EDF");
-  EXPECT_EQ(Q("not (origin = " + ids_["A"] + " and correlation = c2)"), "EDFAB");
-}
-
 TEST_F(FilterSqliteTest, ValuesNeverReachTheSqlText) {
   for (const std::string& f :
        {std::string("channel = \"x' OR 1=1 --\""),
@@ -1046,125 +867,7 @@ TEST_F(FilterSqliteTest, ParamsStartAtFirstParam) {
   EXPECT_FALSE(Compile("outcome = failed", opt).ok());
 }
 
-TEST_F(FilterSqliteTest, EveryFieldAndOperatorCompilesAndRuns) {
-  struct Case {
-    std::string field;
-    std::vector<std::string> values;
-  };
-  const std::vector<Case> cases = {
-      {"id", {"x", "\"\""}},
-      {"channel", {"a", "\"a*\""}},
-      {"key", {"a", "17"}},
-      {"correlation", {"a", "\"\""}},
-      {"causation", {"a"}},
-      {"origin", {"a"}},
-      {"job", {"17"}},
-      {"error", {"\"a?\"", "b"}},
-      {"variant", {"v1"}},
-      {"content_type", {"json"}},
-      {"header.h", {"a", "\"\"", "\"*\""}},
-      {"payload.a.b[0]", {"1", "-2.5", "a", "\"\"", "\"*\""}},
-      {"outcome", {"ok"}},
-      {"direction", {"out"}},
-      {"attempt", {"2"}},
-      {"recorded", {"-2h", "2026-11-23", "2026-11-23T10:00:00.5+01:00"}},
-  };
-  for (const Case& c : cases) {
-    for (const char* op : {"=", "!=", "<", "<=", ">", ">=", "~", "in"}) {
-      for (const std::string& v : c.values) {
-        std::string cmp =
-            c.field + " " + op + " " + (std::string(op) == "in" ? "(" + v + ", " + v + ")" : v);
-        if (!Parse(cmp).ok()) continue;  // operator does not apply: tested elsewhere
-        for (const std::string& f : {cmp, "not " + cmp, "not (" + cmp + " or key = a)"}) {
-          std::string got = Q(f);
-          EXPECT_EQ(got.find('<'), std::string::npos) << f << ": " << got;
-        }
-      }
-    }
-  }
-}
-
-// Alternating not and and/or groups, `levels` of each, around `leaf`.
-std::string NotChains(int levels, const std::string& leaf) {
-  if (levels == 0) return leaf;
-  return "not (key = x " + std::string(levels % 2 ? "or" : "and") + " " +
-         NotChains(levels - 1, leaf) + ")";
-}
-
-// A balanced tree of and/or groups, `depth` levels, with `leaf` everywhere.
-std::string Balanced(int depth, const std::string& leaf) {
-  if (depth == 0) return leaf;
-  std::string sub = Balanced(depth - 1, leaf);
-  return "(" + sub + (depth % 2 ? " or " : " and ") + sub + ")";
-}
-
-TEST_F(FilterSqliteTest, LimitsRunInSqlite) {
-  // The deepest and the longest filters the parser accepts must also be SQL
-  // that SQLite accepts: its parser stack and expression depth are bounded.
-  const std::string leaf =
-      "payload.a.b > 1";  // nullable, and the most nested SQL of any comparison
-  EXPECT_EQ(Q(Repeat("not ", kMaxFilterDepth) + leaf), "");  // an even number of nots
-  EXPECT_EQ(Q(Repeat("not ", kMaxFilterDepth - 1) + leaf), "EDFABC");
-  EXPECT_EQ(Q(Repeat("(", kMaxFilterDepth - 1) + "not " + leaf + Repeat(")", kMaxFilterDepth - 1)),
-            "EDFABC");
-
-  std::string chains = NestedChains(kMaxFilterDepth);
-  chains.replace(chains.rfind("key = x"), 7, leaf);
-  EXPECT_EQ(Q(chains), "");
-  // The same with the deep part written first.
-  std::string left_deep = leaf;
-  for (int i = 0; i < kMaxFilterDepth; ++i)
-    left_deep = "(" + left_deep + (i % 2 ? " or" : " and") + " key = x)";
-  EXPECT_EQ(Q(left_deep), "");
-  ASSERT_TRUE(Parse(NotChains(kMaxFilterDepth / 2, leaf)).ok());
-  // key = x is false everywhere: "not (false and ...)" is true, "not (false or y)" is not y.
-  EXPECT_EQ(Q(NotChains(kMaxFilterDepth / 2, leaf)), "EDFABC");
-  EXPECT_EQ(Q(NotChains(kMaxFilterDepth / 2 - 1, leaf)), "");
-  int depth = 1;
-  while (Balanced(depth + 1, "payload.a=1").size() <= kMaxFilterLength) ++depth;
-  EXPECT_EQ(Q(Balanced(depth, "payload.a=1")), "");
-  EXPECT_EQ(Q(Balanced(depth - 1, "not payload.a=1")), "EDFABC");
-
-  std::string longest = "key=a";
-  while (longest.size() + 9 <= kMaxFilterLength) longest += " or key=a";
-  EXPECT_EQ(Q(longest), "");
-  std::string longest_not = "not key=a";
-  while (longest_not.size() + 14 <= kMaxFilterLength) longest_not += " and not key=a";
-  EXPECT_EQ(Q(longest_not), "EDFABC");
-  std::string longest_payload = "payload.a=1";
-  while (longest_payload.size() + 15 <= kMaxFilterLength) longest_payload += " or payload.a=1";
-  EXPECT_EQ(Q(longest_payload), "");
-}
-
-TEST_F(FilterSqliteTest, GroupBy) {
-  EXPECT_EQ(Groups("outcome"), "failed=2,ok=2,pending=1,skipped=1");
-  EXPECT_EQ(Groups("direction"), "in=4,out=2");
-  EXPECT_EQ(Groups("channel"),
-            "metrics[1]=1,orders.created=2,payments.received=2,payments.settled=1");
-  EXPECT_EQ(Groups("key"), "account:42=2,account:420=1,account:7=1,k=1,order:9=1");
-  EXPECT_EQ(Groups("job"), "=4,17=1,170=1");
-  EXPECT_EQ(Groups("origin"), "=5," + ids_["A"] + "=1");
-  EXPECT_EQ(Groups("error"), "=4,Connection TIMEOUT=1,timeout after 30s=1");
-  EXPECT_EQ(Groups("correlation"), "=3,c1=2,c2=1");
-  EXPECT_EQ(Groups("causation"), "=5," + ids_["A"] + "=1");
-  EXPECT_EQ(Groups("attempt"), "1=3,2=1,3=1,5=1");
-  EXPECT_EQ(Groups("content_type"),
-            "=1,application/json=3,application/octet-stream=1,text/plain=1");
-  EXPECT_EQ(Groups("variant"), "=3,v1=2,v2=1");
-  EXPECT_EQ(Groups("header.tenant"), "=3,acme=2,globex=1");
-  EXPECT_EQ(Groups("payload.currency"), "=4,EUR=1,USD=1");
-  EXPECT_EQ(Groups("payload.active"), "=4,false=1,true=1");
-  EXPECT_EQ(Groups("Outcome"), "failed=2,ok=2,pending=1,skipped=1");
-  EXPECT_EQ(Groups(""), "=6");
-  EXPECT_EQ(Groups("chanel"), "<filter: unknown field \"chanel\"; did you mean \"channel\"?>");
-  EXPECT_EQ(Groups("id"),
-            "<filter: cannot group by id: every message has its own; group by one of channel, key, "
-            "outcome, "
-            "direction, job, origin, error, correlation, causation, attempt, content_type, "
-            "variant, header.NAME, "
-            "payload.PATH>");
-  EXPECT_NE(Groups("recorded").find("cannot group by recorded"), std::string::npos);
-
+TEST_F(FilterSqliteTest, GroupByParamsComeFirst) {
   // Group-by parameters come first; the filter's follow.
   CompileOptions opt;
   auto g = CompileGroupBy("header.tenant", opt);
