@@ -253,6 +253,16 @@ bool IsPrintableText(std::string_view bytes) {
   return true;
 }
 
+size_t FirstInvalidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    size_t len = DecodeUtf8(text, i, &cp);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 std::string FormatTimestamp(int64_t seconds, int32_t nanos) {
   if (seconds == 0 && nanos == 0) return "";
   std::time_t t = static_cast<std::time_t>(seconds);

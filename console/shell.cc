@@ -1,5 +1,7 @@
 #include "reprise/console/shell.h"
 
+#include <cstdio>
+
 #include "reprise/console/format.h"
 #include "reprise/console/terminal.h"
 
@@ -21,6 +23,15 @@ CommandStatus Shell::Execute(std::string_view line) {
 }
 
 CommandStatus Shell::ExecuteOne(const std::string& text) {
+  // The agent's API carries text as protobuf strings, which must be UTF-8:
+  // refuse here with the place, rather than as a serialization failure.
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "\\x%02x", static_cast<unsigned char>(text[bad]));
+    return CommandStatus::Usage("input is not valid UTF-8 at byte " + std::to_string(bad + 1) +
+                                " (" + byte +
+                                "); type it again, or set the terminal to UTF-8 (LANG=C.UTF-8)");
+  }
   TokenizedLine line = Tokenize(text);
   if (!line.ok()) return CommandStatus::Usage(line.error);
   if (line.tokens.empty()) return CommandStatus::Ok();

@@ -79,6 +79,15 @@ TEST(FormatTest, PrintableText) {
   EXPECT_FALSE(IsPrintableText("\xff"));
 }
 
+TEST(FormatTest, FirstInvalidUtf8) {
+  EXPECT_EQ(FirstInvalidUtf8("grüße \xe2\x82\xac"), std::string_view::npos);
+  EXPECT_EQ(FirstInvalidUtf8(""), std::string_view::npos);
+  EXPECT_EQ(FirstInvalidUtf8("ab\xff"), 2u);
+  EXPECT_EQ(FirstInvalidUtf8("\xc3"), 0u);              // truncated sequence
+  EXPECT_EQ(FirstInvalidUtf8("x\xc0\xaf"), 1u);        // overlong "/"
+  EXPECT_EQ(FirstInvalidUtf8("\xed\xa0\x80"), 0u);     // a surrogate
+}
+
 TEST(FormatTest, TimestampsInUtcWithMilliseconds) {
   EXPECT_EQ(FormatTimestamp(1732348512, 345678901), "2024-11-23 07:55:12.345");
   EXPECT_EQ(FormatTimestamp(0, 0), "");

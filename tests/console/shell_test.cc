@@ -285,6 +285,17 @@ TEST_F(ShellTest, UnknownCommandIsAUsageErrorWithSuggestion) {
   EXPECT_EQ(Run("find \"open").code, CommandCode::kUsage);
 }
 
+TEST_F(ShellTest, InvalidUtf8IsAUsageErrorThatNeverReachesTheAgent) {
+  StartAgent(3);
+  CommandStatus s = Run("find key = \"caf\xe9\"");  // Latin-1, not UTF-8
+  EXPECT_EQ(s.code, CommandCode::kUsage);
+  EXPECT_EQ(err_.str(),
+            "input is not valid UTF-8 at byte 16 (\\xe9); type it again, or set the terminal to "
+            "UTF-8 (LANG=C.UTF-8)\n");
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_TRUE(Run("find key = \"caf\xc3\xa9\"").ok()) << err_.str();
+}
+
 TEST_F(ShellTest, CountTotalAndGroups) {
   StartAgent(3);
   ASSERT_TRUE(Run("count").ok());

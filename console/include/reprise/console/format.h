@@ -26,6 +26,10 @@ std::string HexDump(std::string_view bytes, size_t max_bytes = 4096);
 // newline, tab and carriage return: safe to print as text.
 bool IsPrintableText(std::string_view bytes);
 
+// The byte offset of the first byte in `text` that is not valid UTF-8, or
+// std::string_view::npos when all of it is.
+size_t FirstInvalidUtf8(std::string_view text);
+
 // "2024-11-23 07:55:12.345" in UTC (milliseconds); "" for the epoch/unset.
 std::string FormatTimestamp(int64_t seconds, int32_t nanos);
 
