@@ -23,6 +23,7 @@
 #include "diff.h"
 #include "handler_context.h"
 #include "flows.h"
+#include "reprise/store/change_feed.h"
 #include "reprise/store/instance.h"
 #include "gatekeeper.h"
 #include "server_security.h"
@@ -137,9 +138,19 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
       lock.unlock();
       if (!closing) (void)ResumeJobs();
     });
+    // PostgreSQL: flow changes and job cancels made by other instances
+    // arrive at once; the polls stay as the fallback (docs/fleet.md).
+    changes_ = journal_->NewChangeFeed();
+    if (changes_) {
+      changes_->Start([this](ChangeTopic topic) {
+        if (topic == ChangeTopic::kFlows) flows_->Poke();
+        else engine_->Poke();
+      });
+    }
   }
 
   ~AgentImpl() override {
+    changes_.reset();  // its callback uses engine_ and flows_
     {
       std::lock_guard<std::mutex> lock(resume_mu_);
       closing_ = true;
@@ -573,6 +584,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   Recorder recorder_;  // after journal_: destroyed (drained) first
   std::unique_ptr<ReflowEngine> engine_;  // stopped first, in ~AgentImpl
   std::unique_ptr<FlowRegistry> flows_;   // polls journal_; destroyed before it
+  std::unique_ptr<ChangeFeed> changes_;   // null on SQLite; stopped first in ~AgentImpl
   UlidGenerator ids_;
   const std::chrono::system_clock::time_point started_at_;
   std::atomic<uint64_t> refused_oversize_{0};

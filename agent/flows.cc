@@ -108,12 +108,26 @@ Status FlowRegistry::Reload(const std::string& name) {
   return Status::Ok();
 }
 
+void FlowRegistry::Poke() {
+  if (!poll_thread_.joinable()) {
+    (void)ReloadIfChanged();
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    poked_ = true;
+  }
+  poll_cv_.notify_all();
+}
+
 void FlowRegistry::Poll() {
   std::string last_error;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(poll_mu_);
-      if (poll_cv_.wait_for(lock, poll_every_, [this] { return closing_; })) return;
+      poll_cv_.wait_for(lock, poll_every_, [this] { return closing_ || poked_; });
+      if (closing_) return;
+      poked_ = false;
     }
     Status st = ReloadIfChanged();
     // Report a failing journal once per distinct error, not every poll.

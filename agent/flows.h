@@ -44,7 +44,8 @@ std::string ResolveFlow(const FlowSnapshot& flow, std::string_view key);
 // Flows this process declared, with snapshots that serve lookups without
 // touching the journal. Changes made through Set apply at once; changes made
 // by other processes (or any writer of the journal) are picked up by a
-// background poll of the journal's flow change counter.
+// background poll of the journal's flow change counter, or at once when the
+// journal's change feed (PostgreSQL) pokes the registry.
 // Thread-safe: Resolve takes a shared lock only.
 class FlowRegistry {
  public:
@@ -63,6 +64,9 @@ class FlowRegistry {
   StatusOr<FlowRecord> Set(const FlowChange& change);
   // Reloads every declared flow when the journal's change counter moved.
   Status ReloadIfChanged();
+  // Runs the poll now rather than at its next turn: a change feed heard of
+  // a change (or reconnected). Returns at once; the poll thread reloads.
+  void Poke();
   std::vector<std::string> Names() const;
 
  private:
@@ -78,6 +82,7 @@ class FlowRegistry {
   std::mutex poll_mu_;  // serializes reloads, and guards closing_
   std::condition_variable poll_cv_;
   bool closing_ = false;
+  bool poked_ = false;  // guarded by poll_mu_
   std::thread poll_thread_;
 };
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rate_limiter.h"
+#include "reprise/store/instance.h"
 
 namespace reprise {
 namespace {
@@ -29,8 +30,11 @@ Status ValidateSpec(const JobSpec& spec) {
 }  // namespace
 
 struct ReflowEngine::Running {
-  explicit Running(JobRecord r) : record(std::move(r)) {}
+  explicit Running(JobRecord r) : record(std::move(r)), limiter(record.spec.rate) {}
   JobRecord record;  // as loaded at launch; counters below are live on top
+  // Paces this instance's lanes at its share of the job's rate.
+  RateLimiter limiter;
+  std::atomic<double> rate_share{0};  // deliveries/s this instance may make; 0: unlimited
   std::atomic<bool> halt{false};      // stop delivering: cancel, shutdown or max_failures
   std::atomic<bool> cancel{false};    // an operator cancelled it
   std::atomic<bool> shutdown{false};  // the engine stops: the job stays resumable
@@ -41,6 +45,7 @@ struct ReflowEngine::Running {
   std::condition_variable cv;  // wakes the lease keeper and waits between claims
   std::string end_reason;      // guarded by mu
   bool batches_over = false;   // guarded by mu: the keeper stops
+  bool poked = false;          // guarded by mu: the keeper renews now
   std::thread thread;
 };
 
@@ -172,6 +177,7 @@ StatusOr<JobProgress> ReflowEngine::Progress(const std::string& id) {
     }
     double seconds = std::chrono::duration<double>(Clock::now() - job->launched).count();
     if (seconds > 0.2) p.rate = static_cast<double>(job->done.load()) / seconds;
+    p.rate_share = job->rate_share.load();
     if (p.rate > 0 && p.job.total > p.job.done) {
       p.eta_seconds = static_cast<double>(p.job.total - p.job.done) / p.rate;
     }
@@ -190,7 +196,23 @@ StatusOr<std::vector<JobRecord>> ReflowEngine::List(uint32_t limit) {
   return jobs;
 }
 
+void ReflowEngine::ShareRate(Running& job) {
+  const double rate = job.record.spec.rate;
+  if (rate <= 0) return;
+  const std::string& service = job.record.spec.service.empty() ? options_.service : job.record.spec.service;
+  auto live = journal_->instances().ListInstances(service, false);
+  if (!live.ok()) return;  // keep the last share while the journal is away
+  // Every live instance of the service runs the job (it joins at its next
+  // heartbeat), so each takes an equal part of the rate.
+  const double share = rate / static_cast<double>(std::max<size_t>(1, live->size()));
+  if (share != job.rate_share.load()) {
+    job.rate_share = share;
+    job.limiter.SetRate(share);
+  }
+}
+
 void ReflowEngine::Run(std::shared_ptr<Running> job) {
+  ShareRate(*job);
   std::thread keeper([this, &job] { KeepLease(*job); });
   RunBatches(*job);
   {
@@ -253,7 +275,7 @@ void ReflowEngine::RunBatches(Running& job) {
   const JobSpec& spec = job.record.spec;
   const std::string& id = job.record.id;
   const uint32_t lanes = std::max<uint32_t>(1, spec.concurrency);
-  RateLimiter limiter(spec.rate);
+  RateLimiter& limiter = job.limiter;
 
   while (!job.halt) {
     std::vector<JobItem> items;
@@ -333,17 +355,30 @@ void ReflowEngine::RunBatches(Running& job) {
   }
 }
 
+void ReflowEngine::Poke() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, job] : running_) {
+    {
+      std::lock_guard<std::mutex> job_lock(job->mu);
+      job->poked = true;
+    }
+    job->cv.notify_all();
+  }
+}
+
 void ReflowEngine::KeepLease(Running& job) {
   const std::string& id = job.record.id;
   const JobSpec& spec = job.record.spec;
   std::unique_lock<std::mutex> lock(job.mu);
   while (!job.batches_over) {
-    job.cv.wait_for(lock, options_.tick, [&] { return job.batches_over; });
+    job.cv.wait_for(lock, options_.tick, [&] { return job.batches_over || job.poked; });
     if (job.batches_over) break;
+    job.poked = false;
     lock.unlock();
     // Renewing also reads the job as the whole fleet sees it: a cancel or a
     // stop made through another instance, and everyone's failures.
     auto now = journal_->jobs().RenewLease(id, options_.instance, options_.lease);
+    ShareRate(job);  // instances come and go
     lock.lock();
     if (!now.ok()) continue;  // the journal is away; the leases outlast a few ticks
     bool halt = false;
@@ -359,7 +394,10 @@ void ReflowEngine::KeepLease(Running& job) {
       halt = true;
     }
     if (halt && job.end_reason.empty()) job.end_reason = now->reason;
-    if (halt) job.halt = true;
+    if (halt) {
+      job.halt = true;
+      job.cv.notify_all();  // RunBatches may be waiting for others' items
+    }
   }
 }
 

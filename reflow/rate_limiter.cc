@@ -5,16 +5,24 @@
 
 namespace reprise {
 
-RateLimiter::RateLimiter(double per_second)
-    : interval_(per_second > 0 ? std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(1.0 / per_second))
-                               : Clock::duration::zero()) {}
+RateLimiter::Clock::duration RateLimiter::Interval(double per_second) {
+  return per_second > 0 ? std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(1.0 / per_second))
+                        : Clock::duration::zero();
+}
+
+RateLimiter::RateLimiter(double per_second) : interval_(Interval(per_second)) {}
+
+void RateLimiter::SetRate(double per_second) {
+  std::lock_guard<std::mutex> lock(mu_);
+  interval_ = Interval(per_second);
+}
 
 bool RateLimiter::Acquire(const std::atomic<bool>& cancelled) {
-  if (interval_ == Clock::duration::zero()) return !cancelled.load();
   Clock::time_point slot;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (interval_ == Clock::duration::zero()) return !cancelled.load();
     slot = std::max(next_, Clock::now());
     next_ = slot + interval_;
   }

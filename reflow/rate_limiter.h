@@ -14,10 +14,13 @@ class RateLimiter {
   explicit RateLimiter(double per_second);  // <= 0: unlimited
   // Waits for the next slot. Returns false, early, once `cancelled` is set.
   bool Acquire(const std::atomic<bool>& cancelled);
+  // Changes the rate for the slots not handed out yet (a fleet's share).
+  void SetRate(double per_second);
 
  private:
   using Clock = std::chrono::steady_clock;
-  const Clock::duration interval_;
+  static Clock::duration Interval(double per_second);
+  Clock::duration interval_;  // guarded by mu_
   std::mutex mu_;
   Clock::time_point next_;  // guarded by mu_
 };

@@ -241,10 +241,12 @@ class PgFlowStore final : public FlowStore {
     p.OptionalText(who);
     p.OptionalText(reason);
     p.Text(change);
-    return c.Exec("INSERT INTO flow_history (flow, version, at, who, reason, change) "
-                  "VALUES ($1, $2, $3, $4, $5, $6)",
-                  p, "flow history")
-        .status();
+    REPRISE_RETURN_IF_ERROR(c.Exec("INSERT INTO flow_history (flow, version, at, who, reason, change) "
+                                   "VALUES ($1, $2, $3, $4, $5, $6)",
+                                   p, "flow history")
+                                .status());
+    // Every flow change writes history: the other processes hear of it on commit.
+    return NotifyChange(c, "reprise_flows");
   }
 
   Pool* const pool_;

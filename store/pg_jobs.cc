@@ -381,7 +381,12 @@ class PgJobStore final : public JobStore {
         "WHERE id = $1 AND state NOT IN (3, 4, 5)",
         p, "set job state");
     if (!r.ok()) return r.status();
-    if (r->changed() > 0) return Status::Ok();
+    // The instances running the job hear of a cancel or stop at once (their
+    // lease renewal sees it within a tick anyway, so this is best effort).
+    if (r->changed() > 0) {
+      (void)NotifyChange(*c, "reprise_jobs");
+      return Status::Ok();
+    }
     // Nothing changed: the job has already ended (final states stay), or it does not exist.
     auto jobs = SelectJobs("WHERE id = " + std::to_string(*n));
     if (!jobs.ok()) return jobs.status();

@@ -315,6 +315,7 @@ class PgJournal final : public Journal {
  public:
   PgJournal(ParsedUrl url)
       : pool_(url.libpq, url.display),
+        libpq_url_(url.libpq),
         append_(url.append),
         jobs_(NewPgJobStore(&pool_)),
         audit_(NewPgAuditStore(&pool_)),
@@ -333,6 +334,7 @@ class PgJournal final : public Journal {
   AuditStore& audit() override { return *audit_; }
   FlowStore& flows() override { return *flows_; }
   InstanceStore& instances() override { return *instances_; }
+  std::unique_ptr<ChangeFeed> NewChangeFeed() override { return NewPgChangeFeed(libpq_url_); }
 
   Status Write(const WriteBatch& batch, bool sync) override {
     if (batch.empty()) return Status::Ok();
@@ -733,6 +735,7 @@ class PgJournal final : public Journal {
   }
 
   Pool pool_;
+  const std::string libpq_url_;  // for change feeds' own connections
   const PgAppend append_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<AuditStore> audit_;

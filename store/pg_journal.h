@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "pg_util.h"
+#include "reprise/store/change_feed.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -24,5 +25,12 @@ std::unique_ptr<JobStore> NewPgJobStore(pg::Pool* pool);
 std::unique_ptr<AuditStore> NewPgAuditStore(pg::Pool* pool);
 std::unique_ptr<FlowStore> NewPgFlowStore(pg::Pool* pool);
 std::unique_ptr<InstanceStore> NewPgInstanceStore(pg::Pool* pool);
+// LISTEN/NOTIFY on a connection of its own to `libpq_url` (pg_change_feed.cc).
+std::unique_ptr<ChangeFeed> NewPgChangeFeed(std::string libpq_url);
+
+// Sends the change feed's notification for `topic` ("reprise_flows" or
+// "reprise_jobs") within the caller's transaction, if any: it is delivered
+// when that commits.
+Status NotifyChange(pg::Conn& c, std::string_view channel);
 
 }  // namespace reprise

@@ -5,7 +5,9 @@
 
 #include <thread>
 
+#include "reprise/store/change_feed.h"
 #include "reprise/store/journal.h"
+#include "support/postgres_server.h"
 #include "support/test_env.h"
 
 namespace reprise {
@@ -136,6 +138,69 @@ TEST_F(FlowRegistryTest, SetRejectsWhatTheStoreRejects) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(reg.Set({.flow = "nope", .default_variant = "v1"}).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(reg.Resolve("ledger.rounding", "k"), "v1");
+}
+
+// On PostgreSQL, a registry poked by the journal's change feed sees another
+// process's change at once even when its poll is an hour away; and when the
+// feed's notifications are lost (here: a feed on another journal, which
+// never reports this one's changes), the poll still brings the change.
+class PgFlowRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::PostgresServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto url = (*server)->NewJournalUrl();
+    ASSERT_TRUE(url.ok());
+    for (auto* j : {&journal_, &other_process_}) {
+      auto opened = Journal::Open(*url);
+      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+      *j = std::move(*opened);
+    }
+    auto elsewhere = (*server)->NewJournalUrl();
+    ASSERT_TRUE(elsewhere.ok());
+    auto opened = Journal::Open(*elsewhere);
+    ASSERT_TRUE(opened.ok());
+    elsewhere_ = std::move(*opened);
+  }
+  // How long until `reg` resolves account:2 to v2 after another process
+  // changed the default (bounded at 5 s).
+  std::chrono::milliseconds TimeToSeeAChange(FlowRegistry& reg) {
+    EXPECT_TRUE(other_process_->flows().Apply({.flow = "ledger.rounding", .default_variant = "v2"}).ok());
+    auto changed = std::chrono::steady_clock::now();
+    while (reg.Resolve("ledger.rounding", "account:2") != "v2" &&
+           std::chrono::steady_clock::now() - changed < std::chrono::seconds(5)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(reg.Resolve("ledger.rounding", "account:2"), "v2");
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - changed);
+  }
+  std::unique_ptr<Journal> journal_, other_process_, elsewhere_;
+};
+
+TEST_F(PgFlowRegistryTest, TheChangeFeedBringsAChangeLongBeforeThePoll) {
+  FlowRegistry reg(&journal_->flows(), std::chrono::hours(1));
+  ASSERT_TRUE(reg.Declare("ledger.rounding", {"v1", "v2"}, "v1").ok());
+  auto feed = journal_->NewChangeFeed();
+  ASSERT_NE(feed, nullptr);
+  feed->Start([&reg](ChangeTopic t) {
+    if (t == ChangeTopic::kFlows) reg.Poke();
+  });
+  for (int i = 0; i < 500 && !feed->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(feed->connected());
+  EXPECT_LT(TimeToSeeAChange(reg), std::chrono::seconds(1));
+}
+
+TEST_F(PgFlowRegistryTest, WhenNotificationsAreLostThePollStillBringsTheChange) {
+  FlowRegistry reg(&journal_->flows(), std::chrono::milliseconds(300));
+  ASSERT_TRUE(reg.Declare("ledger.rounding", {"v1", "v2"}, "v1").ok());
+  auto deaf = elsewhere_->NewChangeFeed();  // hears only the other journal
+  deaf->Start([&reg](ChangeTopic t) {
+    if (t == ChangeTopic::kFlows) reg.Poke();
+  });
+  for (int i = 0; i < 500 && !deaf->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(deaf->connected());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its first report has passed
+  EXPECT_LT(TimeToSeeAChange(reg), std::chrono::seconds(2)) << "within a few polls";
 }
 
 }  // namespace

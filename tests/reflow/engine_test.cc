@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "reprise/store/instance.h"
 #include "reprise/store/ulid.h"
 #include "support/test_env.h"
 
@@ -242,6 +243,27 @@ TEST_F(EngineTest, CancelStopsAJobWithinASecond) {
   EXPECT_EQ(engine_->Cancel(job->id, "again").status().code(), StatusCode::kFailedPrecondition);
 }
 
+TEST_F(EngineTest, APokeMakesACancelMadeElsewhereStopTheJobAtOnce) {
+  Seed(1000, 10);
+  // Ticks an hour apart: without the poke, the cancel would go unseen.
+  engine_ = std::make_unique<ReflowEngine>(
+      journal_.get(), dispatcher_.get(),
+      EngineOptions{.instance = "test", .batch_size = 16, .tick = std::chrono::hours(1)});
+  auto job = engine_->Start({.filter = "outcome = failed", .rate = 20});
+  ASSERT_TRUE(job.ok());
+  std::this_thread::sleep_for(300ms);
+  // Another instance cancels through the journal; its notification (the
+  // journal's change feed) pokes this engine.
+  ASSERT_TRUE(journal_->jobs().SetJobState(job->id, JobState::kCancelling, "cancelled: elsewhere").ok());
+  auto t0 = Clock::now();
+  engine_->Poke();
+  JobRecord end = WaitForEnd(job->id, 5s);
+  EXPECT_LT(Clock::now() - t0, 1s);
+  EXPECT_EQ(end.state, JobState::kCancelled);
+  EXPECT_EQ(end.reason, "cancelled: elsewhere");
+  EXPECT_LT(end.done, 1000u);
+}
+
 TEST_F(EngineTest, RateLimitedJobKeepsItsRate) {
   Seed(60, 6);
   auto t0 = Clock::now();
@@ -254,6 +276,38 @@ TEST_F(EngineTest, RateLimitedJobKeepsItsRate) {
   // 60 messages at 40/s take 1.5 s; within 10% of the rate.
   EXPECT_LE(rate, 44.0) << seconds << " s";
   EXPECT_GE(rate, 36.0) << seconds << " s";
+}
+
+// A job's rate holds for the whole fleet: each live instance of the service
+// takes rate / live instances, recomputed as instances come and go.
+TEST_F(EngineTest, TheRateIsSharedByTheLiveInstancesOfTheService) {
+  InstanceStore& registry = journal_->instances();
+  for (const char* id : {"test", "other-1", "other-2", "elsewhere"}) {
+    ASSERT_TRUE(registry.Register({.id = id, .service = std::string(id) == "elsewhere" ? "billing" : "ledger",
+                                   .started_at_us = NowUs()}).ok());
+  }
+  engine_ = std::make_unique<ReflowEngine>(
+      journal_.get(), dispatcher_.get(),
+      EngineOptions{.instance = "test", .service = "ledger", .batch_size = 16, .tick = 20ms});
+  Seed(400, 8);
+  auto job = engine_->Start({.filter = "outcome = failed", .rate = 30});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  auto share = [&] {
+    auto p = engine_->Progress(job->id);
+    return p.ok() ? p->rate_share : -1;
+  };
+  auto wait_for_share = [&](double want) {
+    for (int i = 0; i < 250 && share() != want; ++i) std::this_thread::sleep_for(20ms);
+    return share();
+  };
+  // Three live instances of "ledger" (the billing one does not count).
+  EXPECT_DOUBLE_EQ(wait_for_share(10), 10);
+  ASSERT_TRUE(registry.MarkGone("other-2", "stopped").ok());
+  EXPECT_DOUBLE_EQ(wait_for_share(15), 15);
+  ASSERT_TRUE(registry.MarkGone("other-1", "stopped").ok());
+  EXPECT_DOUBLE_EQ(wait_for_share(30), 30) << "alone, the instance takes the whole rate";
+  ASSERT_TRUE(engine_->Cancel(job->id, "enough").ok());
+  WaitForEnd(job->id, 5s);
 }
 
 TEST_F(EngineTest, BadRequestsAreClearErrors) {

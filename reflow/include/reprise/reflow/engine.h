@@ -72,6 +72,9 @@ struct JobProgress {
   JobRecord job;
   double rate = 0;         // deliveries per second, recent
   double eta_seconds = 0;  // 0 when unknown
+  // This instance's part of the job's rate (the rate divided among the live
+  // instances of its service); 0 when unlimited or not running here.
+  double rate_share = 0;
 };
 
 class ReflowEngine {
@@ -93,6 +96,9 @@ class ReflowEngine {
   // Asks a job to stop; it does within a second. Returns the job.
   StatusOr<JobRecord> Cancel(const std::string& id, const std::string& reason);
   StatusOr<JobProgress> Progress(const std::string& id);
+  // Makes every running job read its state from the journal now rather than
+  // at its next tick: a change feed heard that a job changed elsewhere.
+  void Poke();
   StatusOr<std::vector<JobRecord>> List(uint32_t limit);
 
  private:
@@ -100,6 +106,7 @@ class ReflowEngine {
   void Run(std::shared_ptr<Running> job);
   void RunBatches(Running& job);
   void KeepLease(Running& job);  // the job's lease keeper, every options_.tick
+  void ShareRate(Running& job);  // this instance's part of the job's rate
   void Launch(JobRecord record);
   void ReapFinished();  // joins jobs whose Run returned; needs mu_
 

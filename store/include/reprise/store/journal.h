@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/store/change_feed.h"
 #include "reprise/store/message.h"
 #include "reprise/store/status.h"
 
@@ -120,6 +121,10 @@ class Journal {
   virtual FlowStore& flows() = 0;
   // The fleet's registry of agent instances sharing this journal; see instance.h.
   virtual InstanceStore& instances() = 0;
+  // A feed that tells this process at once about changes other processes
+  // make to flows and jobs, not started yet; null when the backend has none
+  // (SQLite: processes poll). See change_feed.h.
+  virtual std::unique_ptr<ChangeFeed> NewChangeFeed() { return nullptr; }
 };
 
 }  // namespace reprise
