@@ -103,8 +103,41 @@ grpc::ServerUnaryReactor* ApiService::CheckFilter(grpc::CallbackServerContext* c
                                      "(a prefix such as key = \"account:*\" instead of a list)"));
 }
 
+namespace {
+
+// True when `e` compares a payload value anywhere.
+bool ReadsPayload(const filter::Expr& e) {
+  using filter::And, filter::Comparison, filter::Not, filter::Or;
+  if (const auto* c = std::get_if<Comparison>(&e.node)) return c->field.rfind("payload", 0) == 0;
+  if (const auto* a = std::get_if<And>(&e.node)) return ReadsPayload(*a->left) || ReadsPayload(*a->right);
+  if (const auto* o = std::get_if<Or>(&e.node)) return ReadsPayload(*o->left) || ReadsPayload(*o->right);
+  return ReadsPayload(*std::get<Not>(e.node).operand);
+}
+
+bool ReadsPayload(const std::string& filter) {
+  auto parsed = filter::Parse(filter);
+  return parsed.ok() && *parsed != nullptr && ReadsPayload(**parsed);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ApiService::CheckPayloadAccess(grpc::CallbackServerContext* ctx,
+                                                         const Caller& caller,
+                                                         const std::string& filter,
+                                                         const std::string& group_by) {
+  if (!Redact(caller)) return nullptr;
+  // A group-by field goes through the filter parser, which knows how it
+  // may be spelled (Payload.a, payload.items[0]).
+  if (!ReadsPayload(filter) && (group_by.empty() || !ReadsPayload(group_by + " = x"))) return nullptr;
+  return Finish(ctx, Status(StatusCode::kPermissionDenied,
+                            caller.who + " is a viewer and this agent hides payloads from viewers "
+                                         "(redact_payloads_for_viewers): filter and group by "
+                                         "metadata only, or use an operator token"));
+}
+
 uint32_t ApiService::PageSize(uint32_t requested) const {
-  return std::min(requested, core_->options().max_page_size);
+  const uint32_t limit = core_->options().max_page_size;
+  return std::min(requested == 0 ? ListQuery{}.page_size : requested, limit);
 }
 
 bool ApiService::Redact(const Caller& caller) const {
@@ -214,6 +247,7 @@ grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* 
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
+  if (auto* denied = CheckPayloadAccess(ctx, caller, request->filter())) return denied;
   ListQuery q;
   q.filter = request->filter();
   q.page_size = PageSize(request->page_size());
@@ -265,6 +299,9 @@ grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext*
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
+  if (auto* denied = CheckPayloadAccess(ctx, caller, request->filter(), request->group_by())) {
+    return denied;
+  }
   auto rows = core_->journal().Count(request->filter(), request->group_by());
   if (!rows.ok()) return Finish(ctx, rows.status());
   uint64_t total = 0;
@@ -565,13 +602,15 @@ grpc::ServerUnaryReactor* ApiService::ListAudit(grpc::CallbackServerContext* ctx
   q.page_token = request->page_token();
   auto page = core_->journal().audit().List(q);
   if (!page.ok()) return Finish(ctx, page.status());
+  // Operators' requests quote payload values (filters, knob arguments).
+  const bool hide_requests = Redact(caller);
   for (const AuditRecord& r : page->records) {
     v1::AuditRecord* out = response->add_records();
     out->set_id(r.id);
     SetTimestamp(r.at_us, out->mutable_at());
     out->set_who(r.who);
     out->set_action(r.action);
-    out->set_request(r.request);
+    if (!hide_requests) out->set_request(r.request);
     out->set_result(r.result);
     out->set_ok(r.code == StatusCode::kOk);
     out->set_instance(r.instance);

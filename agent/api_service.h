@@ -70,7 +70,13 @@ class ApiService final : public v1::Agent::CallbackService {
                                   Caller* caller);
   // INVALID_ARGUMENT (finished) when `filter` is over max_filter_length.
   grpc::ServerUnaryReactor* CheckFilter(grpc::CallbackServerContext* ctx, const std::string& filter);
-  // The page size to ask the store for: at most max_page_size.
+  // PERMISSION_DENIED (finished) when a redacted viewer's filter or group-by
+  // reads payload values: which messages match would give the values away.
+  grpc::ServerUnaryReactor* CheckPayloadAccess(grpc::CallbackServerContext* ctx, const Caller& caller,
+                                               const std::string& filter,
+                                               const std::string& group_by = "");
+  // The page size to ask the store for: at most max_page_size (0: the
+  // default of 50, within that limit too).
   uint32_t PageSize(uint32_t requested) const;
   // Viewers see metadata only when the agent says so (redact_payloads_for_viewers).
   bool Redact(const Caller& caller) const;

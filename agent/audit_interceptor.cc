@@ -10,6 +10,9 @@
 namespace reprise {
 namespace {
 
+// Bytes of a refused call's request kept in its audit record.
+constexpr size_t kMaxRefusedRequest = 1024;
+
 class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
   AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditStore* audit,
@@ -50,6 +53,14 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
                              : std::string(StatusCodeName(record_.code)) + ": " + st.error_message();
     record_.instance = instance_;
     if (record_.request.empty()) record_.request = "{}";
+    // Anyone who reaches the port can be refused, as often as they like:
+    // keep enough of their request to see what they tried, not all of it.
+    if ((record_.code == StatusCode::kUnauthenticated ||
+         record_.code == StatusCode::kPermissionDenied) &&
+        record_.request.size() > kMaxRefusedRequest) {
+      record_.request.resize(kMaxRefusedRequest);
+      record_.request += "... (cut)";
+    }
     auto id = audit_->Append(record_);
     if (!id.ok()) {
       // The action already happened; losing its audit record is reported

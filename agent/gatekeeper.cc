@@ -34,6 +34,17 @@ const google::protobuf::MethodDescriptor* FindAgentMethod(std::string_view name)
       std::string(v1::Agent::service_full_name()) + "." + std::string(name));
 }
 
+// gRPC's peer without its port ("ipv4:10.0.0.7:53211" -> "ipv4:10.0.0.7",
+// "ipv6:[::1]:53211" -> "ipv6:[::1]"): a caller is a host, not one
+// connection, so reconnecting does not reset its rate limit.
+std::string PeerHost(const std::string& peer) {
+  if (peer.rfind("ipv4:", 0) != 0 && peer.rfind("ipv6:", 0) != 0) return peer;
+  size_t colon = peer.rfind(':');
+  if (colon <= 4 || peer.find_first_not_of("0123456789", colon + 1) != std::string::npos) return peer;
+  if (peer.rfind("ipv6:", 0) == 0 && peer[colon - 1] != ']') return peer;
+  return peer.substr(0, colon);
+}
+
 // With mutual TLS, the client certificate's identity (its SAN or CN).
 std::string CertificateIdentity(const grpc::ServerContextBase& ctx) {
   auto auth = ctx.auth_context();
@@ -110,7 +121,7 @@ Gatekeeper::Gatekeeper(Options options) : options_(std::move(options)) {
 Caller Gatekeeper::Identify(const grpc::ServerContextBase& ctx) const {
   Caller caller;
   std::string cert = CertificateIdentity(ctx);
-  std::string from = cert.empty() ? ctx.peer() : cert;
+  std::string from = cert.empty() ? PeerHost(ctx.peer()) : cert;
   if (!tokens_required()) {
     caller.who = from;
     return caller;

@@ -62,7 +62,8 @@ int RunConsole(int argc, char** argv) {
     auto token = ReadTokenFile(options.token_file, &error);
     if (token) security.token = std::move(*token);
   } else if (const char* env = std::getenv("REPRISE_TOKEN"); env != nullptr) {
-    security.token = env;
+    auto token = CheckToken(env, "$REPRISE_TOKEN", &error);
+    if (token) security.token = std::move(*token);
   }
   if (!error.empty() || !read(options.tls_ca, &security.tls_ca_pem) ||
       !read(options.tls_cert, &security.tls_cert_pem) ||

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -19,6 +20,13 @@ std::string Hex(const unsigned char* data, size_t n) {
     out.push_back(kHex[data[i] & 15]);
   }
   return out;
+}
+
+std::string Trim(std::string s) {
+  auto space = [](unsigned char c) { return std::isspace(c) != 0; };
+  s.erase(s.begin(), std::find_if_not(s.begin(), s.end(), space));
+  s.erase(std::find_if_not(s.rbegin(), s.rend(), space).base(), s.end());
+  return s;
 }
 
 }  // namespace
@@ -70,13 +78,32 @@ std::optional<std::string> ReadTokenFile(const std::string& path, std::string* e
   std::istringstream lines(*text);
   std::string line;
   while (std::getline(lines, line)) {
-    auto space = [](unsigned char c) { return std::isspace(c) != 0; };
-    line.erase(line.begin(), std::find_if_not(line.begin(), line.end(), space));
-    line.erase(std::find_if_not(line.rbegin(), line.rend(), space).base(), line.end());
-    if (!line.empty() && line[0] != '#') return line;
+    line = Trim(line);
+    if (!line.empty() && line[0] != '#') return CheckToken(line, path, error);
   }
   *error = path + " holds no token";
   return std::nullopt;
+}
+
+std::optional<std::string> CheckToken(std::string_view token, std::string_view source,
+                                      std::string* error) {
+  std::string trimmed = Trim(std::string(token));
+  if (trimmed.empty()) {
+    *error = std::string(source) + " holds no token";
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < trimmed.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(trimmed[i]);
+    if (c < 0x21 || c > 0x7e) {
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", c);
+      *error = "the token in " + std::string(source) + " has a character that cannot be sent (" +
+               byte + " at position " + std::to_string(i + 1) +
+               "); a token is one word of printable ASCII, as `reprise token new` prints it";
+      return std::nullopt;
+    }
+  }
+  return trimmed;
 }
 
 }  // namespace reprise::console

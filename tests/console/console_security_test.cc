@@ -78,6 +78,22 @@ TEST_F(ConsoleSecurityTest, TokensComeFromAFileOrTheEnvironmentNeverAnArgument) 
   auto env = RunReprise(with({"-c", "count"}), "", {"REPRISE_TOKEN=" + operator_.token});
   EXPECT_EQ(env.exit_code, 0) << env.err;
 
+  // A token pasted with a stray newline or a non-ASCII byte cannot go into a
+  // header: a clear usage error, not a crash in the gRPC library.
+  auto padded = RunReprise(with({"-c", "count"}), "", {"REPRISE_TOKEN= " + operator_.token + "\n"});
+  EXPECT_EQ(padded.exit_code, 0) << padded.err;
+  auto broken = RunReprise(with({"-c", "count"}), "",
+                           {"REPRISE_TOKEN=" + operator_.token.substr(0, 8) + "\xc3\xa9" +
+                            operator_.token.substr(8)});
+  EXPECT_EQ(broken.exit_code, 2) << broken.err;
+  EXPECT_NE(broken.err.find("$REPRISE_TOKEN has a character that cannot be sent (0xc3 at position 9)"),
+            std::string::npos)
+      << broken.err;
+  ASSERT_TRUE(WriteFile(dir_.File("tab.token"), "rpt_\tx\n"));
+  auto tab = RunReprise(with({"--token-file", dir_.File("tab.token"), "-c", "status"}));
+  EXPECT_EQ(tab.exit_code, 2) << tab.err;
+  EXPECT_NE(tab.err.find("(0x09 at position 5)"), std::string::npos) << tab.err;
+
   auto arg = RunReprise(with({"--token", operator_.token, "-c", "status"}));
   EXPECT_EQ(arg.exit_code, 2);
   EXPECT_NE(arg.err.find("--token-file"), std::string::npos) << arg.err;

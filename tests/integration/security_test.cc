@@ -270,6 +270,71 @@ TEST_F(SecurityTest, ViewersSeeMetadataOnlyWhenTheAgentRedacts) {
   EXPECT_NE(one.message().payload().find("4111"), std::string::npos);
 }
 
+// Which messages a filter matches, or how they group, would give payload
+// values away one question at a time.
+TEST_F(SecurityTest, RedactedViewersCannotFilterOrGroupByPayloadsNorReadRequestsInTheAudit) {
+  StartAgent({.redact_payloads_for_viewers = true});
+  auto list = [&](const std::string& token, const std::string& filter) {
+    v1::ListMessagesRequest req;
+    req.set_filter(filter);
+    v1::ListMessagesResponse resp;
+    return stub_->ListMessages(As(token).get(), req, &resp);
+  };
+  auto count = [&](const std::string& token, const std::string& filter, const std::string& by) {
+    v1::CountMessagesRequest req;
+    req.set_filter(filter);
+    req.set_group_by(by);
+    v1::CountMessagesResponse resp;
+    return stub_->CountMessages(As(token).get(), req, &resp);
+  };
+  for (const std::string f : {"payload.card ~ \"4111*\"", "key = a or not payload.card = x"}) {
+    grpc::Status st = list(viewer_.token, f);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << f;
+    EXPECT_NE(st.error_message().find("metadata only"), std::string::npos) << st.error_message();
+    EXPECT_EQ(count(viewer_.token, f, "").error_code(), grpc::StatusCode::PERMISSION_DENIED) << f;
+    EXPECT_TRUE(list(operator_.token, f).ok()) << f;
+  }
+  for (const std::string by : {"payload.card", "Payload.items[0].sku"}) {
+    EXPECT_EQ(count(viewer_.token, "", by).error_code(), grpc::StatusCode::PERMISSION_DENIED) << by;
+    EXPECT_TRUE(count(operator_.token, "", by).ok()) << by;
+  }
+  EXPECT_TRUE(list(viewer_.token, "channel = payments.received and key ~ account").ok());
+  EXPECT_TRUE(count(viewer_.token, "outcome = ok", "key").ok());
+
+  // An operator's filter quotes a payload value; viewers see the audit
+  // without the requests.
+  v1::StartReflowRequest reflow;
+  reflow.set_filter("payload.card = \"4111-1111-1111-1111\"");
+  reflow.set_dry_run(true);
+  v1::StartReflowResponse started;
+  ASSERT_TRUE(stub_->StartReflow(As(operator_.token).get(), reflow, &started).ok());
+  v1::ListAuditResponse seen;
+  ASSERT_TRUE(stub_->ListAudit(As(viewer_.token).get(), {}, &seen).ok());
+  ASSERT_GT(seen.records_size(), 0);
+  for (const auto& r : seen.records()) EXPECT_EQ(r.request(), "") << r.action();
+  bool operator_sees = false;
+  for (const auto& r : Audit()) operator_sees |= r.request().find("4111") != std::string::npos;
+  EXPECT_TRUE(operator_sees);
+}
+
+TEST_F(SecurityTest, RefusedRequestsAreAuditedButOnlyTheirFirstKilobyte) {
+  StartAgent();
+  v1::ListMessagesRequest req;
+  req.set_filter("key = \"" + std::string(3000, 'x') + "\"");
+  v1::ListMessagesResponse resp;
+  EXPECT_EQ(stub_->ListMessages(As("").get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  bool found = false;
+  for (const auto& r : Audit()) {
+    if (r.action() != "ListMessages") continue;
+    found = true;
+    EXPECT_LE(r.request().size(), 1100u);
+    EXPECT_NE(r.request().find("xxxx"), std::string::npos) << "keeps what was tried";
+    EXPECT_NE(r.request().find("(cut)"), std::string::npos);
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(SecurityTest, WithoutRedactionViewersSeePayloads) {
   StartAgent();
   v1::ListMessagesRequest req;
@@ -306,6 +371,34 @@ TEST_F(SecurityTest, MutatingCallsAreRateLimitedPerCaller) {
                r.result().rfind("RESOURCE_EXHAUSTED", 0) == 0;
   }
   EXPECT_EQ(limited, 1);
+}
+
+// Without tokens a caller is its host: a new connection for every call
+// does not get a new allowance.
+TEST(SecurityRateTest, WithoutTokensTheLimitHoldsAcrossConnections) {
+  testing::TempDir dir;
+  auto agent = Agent::Start({.service = "ledger",
+                             .journal = "sqlite:" + dir.File("rate.journal"),
+                             .listen = "127.0.0.1:0",
+                             .mutating_calls_per_minute = 2});
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  ASSERT_TRUE((*agent)->Flow("pricing", {"v1", "v2"}, "v1").ok());
+  std::vector<grpc::StatusCode> codes;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
+    auto stub = v1::Agent::NewStub(grpc::CreateCustomChannel(
+        (*agent)->listen_address(), grpc::InsecureChannelCredentials(), args));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::SetFlowRequest req;
+    req.set_flow("pricing");
+    req.set_default_variant(i % 2 ? "v1" : "v2");
+    v1::SetFlowResponse resp;
+    codes.push_back(stub->SetFlow(&ctx, req, &resp).error_code());
+  }
+  EXPECT_EQ(codes, (std::vector<grpc::StatusCode>{grpc::StatusCode::OK, grpc::StatusCode::OK,
+                                                  grpc::StatusCode::RESOURCE_EXHAUSTED}));
 }
 
 TEST_F(SecurityTest, BadTokenFilesAreRefusedAtStart) {
