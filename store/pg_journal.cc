@@ -287,7 +287,8 @@ StatusOr<ParsedUrl> ParseUrl(std::string_view url) {
       std::string v = param.substr(15);
       if (v == "copy") p.append = PgAppend::kCopy;
       else if (v == "insert") p.append = PgAppend::kInsert;
-      else return InvalidArgument("journal URL: reprise_append=" + v + " is not copy or insert");
+      else if (v == "pipeline") p.append = PgAppend::kPipeline;
+      else return InvalidArgument("journal URL: reprise_append=" + v + " is not copy, insert or pipeline");
     } else if (!param.empty()) {
       kept += (kept.empty() ? "" : "&") + param;
       if (param.rfind("password=", 0) != 0) shown += (shown.empty() ? "" : "&") + param;
@@ -587,8 +588,9 @@ class PgJournal final : public Journal {
     // promises, and what the SQLite journal's `synchronous=NORMAL` promises.
     if (!sync) REPRISE_RETURN_IF_ERROR(c.Run("SET LOCAL synchronous_commit = off", "write"));
     if (!batch.messages.empty()) {
-      REPRISE_RETURN_IF_ERROR(how == PgAppend::kCopy ? Copy(c, batch.messages)
-                                                     : Insert(c, batch.messages));
+      REPRISE_RETURN_IF_ERROR(how == PgAppend::kCopy       ? Copy(c, batch.messages)
+                              : how == PgAppend::kPipeline ? Pipeline(c, batch.messages)
+                                                           : Insert(c, batch.messages));
     }
     if (!batch.outcomes.empty()) REPRISE_RETURN_IF_ERROR(UpdateOutcomes(c, batch.outcomes));
     return tx.Commit();
@@ -654,42 +656,92 @@ class PgJournal final : public Journal {
     return st;
   }
 
+  // "($B+1,...,$B+17)" with the jsonb casts, for a row whose first parameter is B+1.
+  static std::string RowPlaceholders(int b) {
+    std::string sql = "(";
+    for (int k = 1; k <= kInsertColumnCount; ++k) {
+      sql += "$" + std::to_string(b + k);
+      if (k == 7 || k == 9) sql += "::jsonb";
+      sql += k == kInsertColumnCount ? ")" : ",";
+    }
+    return sql;
+  }
+
+  static void AddRow(Params& p, const Message& m) {
+    p.Text(m.id);
+    p.Int(static_cast<int>(m.direction));
+    p.Text(m.channel);
+    p.Text(m.key);
+    p.OptionalText(m.correlation_id);
+    p.OptionalText(m.causation_id);
+    p.OptionalText(json::EncodeHeaders(m.headers));
+    p.Bytes(m.payload);
+    p.OptionalText(PayloadJson(m));
+    p.OptionalText(m.content_type);
+    p.Int(m.recorded_at_us);
+    p.Int(static_cast<int>(m.outcome));
+    p.OptionalText(m.error);
+    p.Int(m.attempt);
+    p.OptionalText(m.origin_id);
+    p.OptionalText(m.job_id);
+    p.OptionalText(m.flow_variant);
+  }
+
   static Status Insert(Conn& c, const std::vector<Message>& messages) {
     for (size_t start = 0; start < messages.size(); start += kInsertRows) {
       const size_t end = std::min(messages.size(), start + kInsertRows);
       Params p;
       std::string sql = std::string("INSERT INTO messages (") + kInsertColumns + ") VALUES ";
       for (size_t i = start; i < end; ++i) {
-        const Message& m = messages[i];
-        sql += i == start ? "(" : ",(";
-        const int b = p.size();
-        for (int k = 1; k <= kInsertColumnCount; ++k) {
-          sql += "$" + std::to_string(b + k);
-          if (k == 7 || k == 9) sql += "::jsonb";
-          sql += k == kInsertColumnCount ? ")" : ",";
-        }
-        p.Text(m.id);
-        p.Int(static_cast<int>(m.direction));
-        p.Text(m.channel);
-        p.Text(m.key);
-        p.OptionalText(m.correlation_id);
-        p.OptionalText(m.causation_id);
-        p.OptionalText(json::EncodeHeaders(m.headers));
-        p.Bytes(m.payload);
-        p.OptionalText(PayloadJson(m));
-        p.OptionalText(m.content_type);
-        p.Int(m.recorded_at_us);
-        p.Int(static_cast<int>(m.outcome));
-        p.OptionalText(m.error);
-        p.Int(m.attempt);
-        p.OptionalText(m.origin_id);
-        p.OptionalText(m.job_id);
-        p.OptionalText(m.flow_variant);
+        if (i > start) sql += ",";
+        sql += RowPlaceholders(p.size());
+        AddRow(p, messages[i]);
       }
       sql += " ON CONFLICT DO NOTHING";
       REPRISE_RETURN_IF_ERROR(c.Exec(sql, p, "append messages").status());
     }
     return Status::Ok();
+  }
+
+  // One prepared single-row INSERT per message, all sent before any result
+  // is read (libpq pipeline mode): no round trip per row.
+  static Status Pipeline(Conn& c, const std::vector<Message>& messages) {
+    PGconn* conn = c.get();
+    static const std::string sql = std::string("INSERT INTO messages (") + kInsertColumns +
+                                   ") VALUES " + RowPlaceholders(0) + " ON CONFLICT DO NOTHING";
+    if (PQenterPipelineMode(conn) != 1) return PgError(conn, nullptr, "append messages (pipeline)");
+    Status st = Status::Ok();
+    // The unnamed statement, prepared once per batch, then one query per row.
+    size_t sent = PQsendPrepare(conn, "", sql.c_str(), kInsertColumnCount, nullptr) == 1 ? 1 : 0;
+    if (sent == 0) st = PgError(conn, nullptr, "append messages (pipeline)");
+    for (size_t i = 0; st.ok() && i < messages.size(); ++i) {
+      Params p;
+      AddRow(p, messages[i]);
+      Params::Arrays a = p.Build();
+      if (PQsendQueryPrepared(conn, "", kInsertColumnCount, a.values.data(), a.lengths.data(),
+                              a.formats.data(), 0) != 1) {
+        st = PgError(conn, nullptr, "append messages (pipeline)");
+        break;
+      }
+      ++sent;
+    }
+    if (PQpipelineSync(conn) != 1 && st.ok()) st = PgError(conn, nullptr, "append messages (pipeline)");
+    // Each query's results end with a null; then comes the sync. After an
+    // error the rest report PGRES_PIPELINE_ABORTED: keep the first error.
+    for (size_t i = 0; i < sent; ++i) {
+      while (true) {
+        Result r(PQgetResult(conn));
+        if (r.get() == nullptr) break;
+        const ExecStatusType s = PQresultStatus(r.get());
+        if (st.ok() && s != PGRES_COMMAND_OK) st = PgError(conn, r.get(), "append messages");
+      }
+    }
+    for (int guard = 0; guard < 4; ++guard) {
+      Result r(PQgetResult(conn));
+      if (r.get() == nullptr || PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+    }
+    if (PQexitPipelineMode(conn) != 1 && st.ok()) st = PgError(conn, nullptr, "append messages (pipeline)");
+    return st;
   }
 
   // One statement for every outcome of the batch; the last update of an id wins.

@@ -12,10 +12,12 @@
 
 namespace reprise {
 
-// How Write appends messages: binary COPY (the default, measured faster) or
-// multi-row INSERT ... ON CONFLICT DO NOTHING. The URL parameter
-// `reprise_append=copy|insert` chooses; it is removed before libpq sees the URL.
-enum class PgAppend { kCopy, kInsert };
+// How Write appends messages: binary COPY (the default, measured fastest),
+// multi-row INSERT ... ON CONFLICT DO NOTHING, or one prepared INSERT per row
+// sent in libpq's pipeline mode. The URL parameter
+// `reprise_append=copy|insert|pipeline` chooses (pg_append_measure compares
+// them); it is removed before libpq sees the URL.
+enum class PgAppend { kCopy, kInsert, kPipeline };
 
 // Opens (creating and migrating the schema) the journal at a postgresql://
 // URL. UNAVAILABLE when the server cannot be reached.

@@ -48,6 +48,11 @@ class ContractBase : public ::testing::TestWithParam<std::string> {
       auto url = (*server)->NewJournalUrl();
       ASSERT_TRUE(url.ok()) << url.status().ToString();
       url_ = *url;
+      libpq_url_ = *url;
+      // postgresql-insert, postgresql-pipeline: the other ways of appending.
+      if (size_t dash = GetParam().find('-'); dash != std::string::npos) {
+        url_ += "&reprise_append=" + GetParam().substr(dash + 1);
+      }
     }
     auto j = Journal::Open(url_);
     ASSERT_TRUE(j.ok()) << j.status().ToString();
@@ -66,7 +71,7 @@ class ContractBase : public ::testing::TestWithParam<std::string> {
       sqlite3_close(db);
       return rc == SQLITE_OK ? Status::Ok() : Internal(msg);
     }
-    PGconn* c = PQconnectdb(url_.c_str());
+    PGconn* c = PQconnectdb(libpq_url_.c_str());
     PGresult* r = PQexec(c, sql.c_str());
     ExecStatusType st = PQresultStatus(r);
     std::string msg = PQresultErrorMessage(r);
@@ -77,10 +82,15 @@ class ContractBase : public ::testing::TestWithParam<std::string> {
 
   TempDir dir_;
   std::string url_;
+  std::string libpq_url_;  // url_ without reprise's own parameters
   std::unique_ptr<Journal> journal_;
 };
 
-std::string BackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
 
 class JournalContract : public ContractBase {
  protected:
@@ -1227,6 +1237,9 @@ TEST_P(FilterContract, LimitsRun) {
 #define REPRISE_BOTH_BACKENDS(fixture) \
   INSTANTIATE_TEST_SUITE_P(Backends, fixture, ::testing::Values("sqlite", "postgresql"), BackendName)
 REPRISE_BOTH_BACKENDS(JournalContract);
+// Every way the PostgreSQL journal can append (COPY is the default above).
+INSTANTIATE_TEST_SUITE_P(PgAppend, JournalContract,
+                         ::testing::Values("postgresql-insert", "postgresql-pipeline"), BackendName);
 REPRISE_BOTH_BACKENDS(AuditContract);
 REPRISE_BOTH_BACKENDS(FlowContract);
 REPRISE_BOTH_BACKENDS(JobContract);
