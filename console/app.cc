@@ -61,7 +61,7 @@ int RunConsole(int argc, char** argv) {
   if (!options.token_file.empty()) {
     auto token = ReadTokenFile(options.token_file, &error);
     if (token) security.token = std::move(*token);
-  } else if (const char* env = std::getenv("REPRISE_TOKEN"); env != nullptr) {
+  } else if (const char* env = std::getenv("REPRISE_TOKEN"); env != nullptr && *env != '\0') {
     auto token = CheckToken(env, "$REPRISE_TOKEN", &error);
     if (token) security.token = std::move(*token);
   }

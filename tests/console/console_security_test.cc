@@ -80,6 +80,9 @@ TEST_F(ConsoleSecurityTest, TokensComeFromAFileOrTheEnvironmentNeverAnArgument) 
 
   // A token pasted with a stray newline or a non-ASCII byte cannot go into a
   // header: a clear usage error, not a crash in the gRPC library.
+  auto empty = RunReprise(with({"-c", "status"}), "", {"REPRISE_TOKEN="});
+  EXPECT_EQ(empty.exit_code, 1) << "an empty variable is no token: " << empty.err;
+  EXPECT_NE(empty.err.find("UNAUTHENTICATED"), std::string::npos) << empty.err;
   auto padded = RunReprise(with({"-c", "count"}), "", {"REPRISE_TOKEN= " + operator_.token + "\n"});
   EXPECT_EQ(padded.exit_code, 0) << padded.err;
   auto broken = RunReprise(with({"-c", "count"}), "",
