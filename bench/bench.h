@@ -125,6 +125,8 @@ std::string Scratch(const Settings& s, const std::string& name);
 // Sections: each adds its figures to the report.
 void RunCapture(const Settings& s, Report& r);
 void RunThroughput(const Settings& s, Report& r, double* async_rate);
+// PostgreSQL appends against COPY (a row of the throughput section).
+void RunPostgres(const Settings& s, Report& r);
 void RunQueries(const Settings& s, Report& r);
 void RunReflow(const Settings& s, Report& r);
 void RunMemory(const Settings& s, Report& r, double journal_rate);

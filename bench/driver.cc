@@ -2,6 +2,8 @@
 // it goes and writes OUT/bench.json and OUT/bench.md. See docs/performance.md.
 //
 //   reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]
+// Sections: capture, queries, throughput, postgres (the PostgreSQL row of
+// throughput alone), reflow, memory.
 #include <unistd.h>
 
 #include <cstring>
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]\n"
-                   "  sections: capture, queries, throughput, reflow, memory\n");
+                   "  sections: capture, queries, throughput, postgres, reflow, memory\n");
       return 2;
     }
   }
@@ -65,6 +67,11 @@ int main(int argc, char** argv) {
   if (want("capture")) { std::printf("capture\n"); RunCapture(s, report); }
   if (want("queries")) { std::printf("queries\n"); RunQueries(s, report); }
   if (want("throughput")) { std::printf("throughput\n"); RunThroughput(s, report, &async_rate); }
+  // "postgres" selects the PostgreSQL row of the throughput section alone.
+  if (want("throughput") || want("postgres")) {
+    std::printf("throughput on PostgreSQL\n");
+    RunPostgres(s, report);
+  }
   if (want("reflow")) { std::printf("reflow\n"); RunReflow(s, report); }
   if (want("memory")) { std::printf("memory\n"); RunMemory(s, report, async_rate); }
 

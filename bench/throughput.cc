@@ -131,12 +131,6 @@ void RunThroughput(const Settings& s, Report& r, double* async_rate) {
   }
   Status trimmed = TrimFixture(*fixture);
   if (!trimmed.ok()) std::fprintf(stderr, "bench: trim: %s\n", trimmed.ToString().c_str());
-
-  r.Add({.section = "throughput",
-         .name = "PostgreSQL appends vs COPY of the same rows",
-         .unit = "msg/s",
-         .target = ">= 0.7 x COPY",
-         .note = "not measured: the PostgreSQL backend landed (039c590) but is not wired into the driver yet"});
 }
 
 }  // namespace reprise::bench

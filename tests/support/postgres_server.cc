@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
@@ -119,22 +118,8 @@ std::string ConnString(const std::string& socket_dir, const std::string& databas
          "&user=postgres";
 }
 
-struct Env : ::testing::Environment {
-  void TearDown() override;
-};
-
 std::mutex g_mu;
 PostgresServer* g_server = nullptr;  // guarded by g_mu
-
-void Env::TearDown() {
-  std::lock_guard<std::mutex> lock(g_mu);
-  delete g_server;
-  g_server = nullptr;
-}
-
-// Registered before main(): the server stops when the tests end, also when
-// the process exits without running the environment's TearDown.
-[[maybe_unused]] ::testing::Environment* const g_env = ::testing::AddGlobalTestEnvironment(new Env);
 
 }  // namespace
 

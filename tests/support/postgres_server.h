@@ -1,5 +1,6 @@
-// A real PostgreSQL server for tests: one per test process, started on first
-// use and stopped when the process ends.
+// A real PostgreSQL server for tests (and the benchmarks, which link this
+// through reprise_pg_server): one per process, started on first use and
+// stopped when the process exits.
 //
 // The data directory is a copy of a template cluster that `initdb` made once
 // per build tree (build/postgres-template), which keeps a server start well
