@@ -35,6 +35,8 @@ struct ReflowEngine::Running {
   // Paces this instance's lanes at its share of the job's rate.
   RateLimiter limiter;
   std::atomic<double> rate_share{0};  // deliveries/s this instance may make; 0: unlimited
+  // Live instances of the service, which share the job's keys and rate.
+  std::atomic<size_t> live{1};
   std::atomic<bool> halt{false};      // stop delivering: cancel, shutdown or max_failures
   std::atomic<bool> cancel{false};    // an operator cancelled it
   std::atomic<bool> shutdown{false};  // the engine stops: the job stays resumable
@@ -196,15 +198,18 @@ StatusOr<std::vector<JobRecord>> ReflowEngine::List(uint32_t limit) {
   return jobs;
 }
 
-void ReflowEngine::ShareRate(Running& job) {
-  const double rate = job.record.spec.rate;
-  if (rate <= 0) return;
+void ReflowEngine::CountLive(Running& job) {
   const std::string& service = job.record.spec.service.empty() ? options_.service : job.record.spec.service;
   auto live = journal_->instances().ListInstances(service, false);
-  if (!live.ok()) return;  // keep the last share while the journal is away
+  if (!live.ok()) return;  // keep the last count while the journal is away
   // Every live instance of the service runs the job (it joins at its next
-  // heartbeat), so each takes an equal part of the rate.
-  const double share = rate / static_cast<double>(std::max<size_t>(1, live->size()));
+  // heartbeat), so each takes an equal part of the keys and of the rate.
+  // Without a registry (no agent) this engine is alone.
+  const size_t n = std::max<size_t>(1, live->size());
+  job.live = n;
+  const double rate = job.record.spec.rate;
+  if (rate <= 0) return;
+  const double share = rate / static_cast<double>(n);
   if (share != job.rate_share.load()) {
     job.rate_share = share;
     job.limiter.SetRate(share);
@@ -212,7 +217,7 @@ void ReflowEngine::ShareRate(Running& job) {
 }
 
 void ReflowEngine::Run(std::shared_ptr<Running> job) {
-  ShareRate(*job);
+  CountLive(*job);
   std::thread keeper([this, &job] { KeepLease(*job); });
   RunBatches(*job);
   {
@@ -279,9 +284,10 @@ void ReflowEngine::RunBatches(Running& job) {
 
   while (!job.halt) {
     std::vector<JobItem> items;
-    // A few keys per lane at a time: the other instances of a fleet get keys too.
+    // A whole batch when alone; in a fleet, this instance's share of the
+    // free keys, so that the others get keys too.
     const ItemClaim claim{.instance = options_.instance, .max = options_.batch_size,
-                          .max_keys = lanes * 4, .lease = options_.lease};
+                          .share = job.live.load(), .lease = options_.lease};
     Status claimed = Retry(id, job.shutdown, [&] {
       auto got = journal_->jobs().ClaimItems(id, claim);
       if (!got.ok()) return Status(got.status());
@@ -378,7 +384,7 @@ void ReflowEngine::KeepLease(Running& job) {
     // Renewing also reads the job as the whole fleet sees it: a cancel or a
     // stop made through another instance, and everyone's failures.
     auto now = journal_->jobs().RenewLease(id, options_.instance, options_.lease);
-    ShareRate(job);  // instances come and go
+    CountLive(job);  // instances come and go
     lock.lock();
     if (!now.ok()) continue;  // the journal is away; the leases outlast a few ticks
     bool halt = false;

@@ -3,7 +3,6 @@
 // one job are serialized (which keeps per-key order across instances), and
 // takes its items FOR UPDATE SKIP LOCKED.
 #include <algorithm>
-#include <set>
 
 #include "json_text.h"
 #include "job_ids.h"
@@ -234,11 +233,12 @@ class PgJobStore final : public JobStore {
         "WHERE id = $1",  // `again` runs too: PostgreSQL runs every data-modifying WITH
         ps, "settle abandoned job items");
     if (!settled.ok()) return settled.status();
-    // Pending items whose key has nothing in flight, from the first
-    // claim.max_keys such keys, in selection order; the scan is bounded.
+    // Pending items whose key has nothing in flight, in selection order; of
+    // those, a fleet member takes its share of the keys (ClaimShare) and
+    // leaves the rest to the others. The scan is bounded.
     Params pc;
     pc.Int(*n);
-    pc.Int(static_cast<int64_t>(claim.max) * 16);
+    pc.Int(static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
     auto candidates = c->Exec(
         "SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
         "AND NOT EXISTS (SELECT 1 FROM job_items f WHERE f.job_id = $1 AND f.state = 1 "
@@ -246,16 +246,12 @@ class PgJobStore final : public JobStore {
         "FOR UPDATE OF i SKIP LOCKED",
         pc, "claim job items");
     if (!candidates.ok()) return candidates.status();
-    std::set<std::string> keys;
+    std::vector<std::string> keys;
+    for (int i = 0; i < candidates->rows(); ++i) keys.push_back(candidates->text(i, 1));
     std::string list = "[";
     size_t taken = 0;
-    for (int i = 0; i < candidates->rows() && taken < claim.max; ++i) {
-      std::string key = candidates->text(i, 1);
-      if (!keys.count(key)) {
-        if (claim.max_keys > 0 && keys.size() >= claim.max_keys) continue;
-        keys.insert(key);
-      }
-      list += (taken++ ? "," : "") + candidates->text(i, 0);
+    for (size_t i : ClaimShare(keys, claim)) {
+      list += (taken++ ? "," : "") + candidates->text(static_cast<int>(i), 0);
     }
     list += "]";
     std::vector<JobItem> items;

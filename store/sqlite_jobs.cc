@@ -1,7 +1,6 @@
 #include "sqlite_jobs.h"
 
 #include <cstdlib>
-#include <set>
 
 #include "job_ids.h"
 #include "sqlite_util.h"
@@ -192,9 +191,9 @@ class SqliteJobStore final : public JobStore {
     Status st = [&]() -> Status {
       REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
       // Pending items in selection order whose key has nothing in flight
-      // (anything in flight now is held by a live instance), from the first
-      // claim.max_keys such keys only, so that the other instances find keys
-      // left to work on. The scan is bounded; a later claim goes further.
+      // (anything in flight now is held by a live instance); of those, a
+      // fleet member takes its share of the keys (ClaimShare) and leaves the
+      // rest to the others. The scan is bounded; a later claim goes further.
       // The journal keeps no planner statistics (no ANALYZE), and without
       // them SQLite scans every item of the job by primary key, for every
       // pending item: quadratic in the job's size. Hence the INDEXED BY.
@@ -206,21 +205,19 @@ class SqliteJobStore final : public JobStore {
               "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
               "ORDER BY i.seq LIMIT ?2"));
       scan.BindInt(1, *n);
-      scan.BindInt(2, static_cast<int64_t>(claim.max) * 16);
-      std::set<std::string> keys;
-      int rc = SQLITE_DONE;
-      while (items.size() < claim.max && (rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
-        std::string key = ColumnText(scan.get(), 2);
-        if (!keys.count(key)) {
-          if (claim.max_keys > 0 && keys.size() >= claim.max_keys) continue;
-          keys.insert(key);
-        }
+      scan.BindInt(2, static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
+      std::vector<JobItem> candidates;
+      std::vector<std::string> keys;
+      int rc;
+      while ((rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
         JobItem item;
         item.seq = sqlite3_column_int64(scan.get(), 0);
         item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
-        items.push_back(std::move(item));
+        candidates.push_back(std::move(item));
+        keys.push_back(ColumnText(scan.get(), 2));
       }
-      if (items.size() < claim.max && rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+      if (rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+      for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
       Stmt read;
       REPRISE_RETURN_IF_ERROR(read.Prepare(
           db, std::string("SELECT ") + PrefixedColumns("m") +

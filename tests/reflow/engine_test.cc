@@ -43,11 +43,22 @@ class RecordingDispatcher final : public Dispatcher {
     std::lock_guard<std::mutex> lock(mu_);
     delivered_.push_back(original.id);
     per_key_[original.key].push_back(original.id);
+    batch_keys_.insert(original.key);
     targets_.push_back(target);
     if (redelivery) redelivered_.push_back(original.id);
     return {copy.id, copy.outcome, copy.error};
   }
-  Status Flush() override { return Status::Ok(); }
+  // The engine flushes once per claimed batch.
+  Status Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!batch_keys_.empty()) keys_per_batch_.push_back(batch_keys_.size());
+    batch_keys_.clear();
+    return Status::Ok();
+  }
+  std::vector<size_t> keys_per_batch() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return keys_per_batch_;
+  }
 
   std::vector<std::string> delivered() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -72,6 +83,8 @@ class RecordingDispatcher final : public Dispatcher {
   std::vector<std::string> delivered_, redelivered_;
   std::map<std::string, std::vector<std::string>> per_key_;
   std::vector<ReflowTarget> targets_;
+  std::set<std::string> batch_keys_;
+  std::vector<size_t> keys_per_batch_;
 };
 
 class EngineTest : public ::testing::Test {
@@ -308,6 +321,33 @@ TEST_F(EngineTest, TheRateIsSharedByTheLiveInstancesOfTheService) {
   EXPECT_DOUBLE_EQ(wait_for_share(30), 30) << "alone, the instance takes the whole rate";
   ASSERT_TRUE(engine_->Cancel(job->id, "enough").ok());
   WaitForEnd(job->id, 5s);
+}
+
+// Alone, the engine claims whole batches however many keys they span (one
+// claim, commit and settle per batch, not per few keys); in a fleet it
+// takes its share of the free keys and leaves the others to the fleet.
+TEST_F(EngineTest, AloneItClaimsWholeBatchesAndInAFleetItsShareOfTheKeys) {
+  Seed(64, 64);
+  auto alone = engine_->Start({.filter = "outcome = failed"});
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  EXPECT_EQ(WaitForEnd(alone->id).done, 64u);
+  EXPECT_EQ(dispatcher_->keys_per_batch(), (std::vector<size_t>{16, 16, 16, 16}));
+
+  InstanceStore& registry = journal_->instances();
+  for (const char* id : {"test", "other"}) {
+    ASSERT_TRUE(registry.Register({.id = id, .service = "ledger", .started_at_us = NowUs()}).ok());
+  }
+  auto fleet_dispatcher = std::make_unique<RecordingDispatcher>(journal_.get());
+  engine_ = std::make_unique<ReflowEngine>(journal_.get(), fleet_dispatcher.get(),
+                                           EngineOptions{.instance = "test", .service = "ledger", .batch_size = 16});
+  Seed(32, 4, Outcome::kSkipped);  // 4 keys, 8 messages each
+  auto shared = engine_->Start({.filter = "outcome = skipped"});
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ(WaitForEnd(shared->id).done, 32u);
+  engine_.reset();  // before its dispatcher goes
+  // Two live instances: each claim takes half of the keys with items left
+  // (rounded up): two of four, one of two, one of one.
+  EXPECT_EQ(fleet_dispatcher->keys_per_batch(), (std::vector<size_t>{2, 1, 1}));
 }
 
 TEST_F(EngineTest, BadRequestsAreClearErrors) {

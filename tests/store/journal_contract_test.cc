@@ -762,6 +762,37 @@ TEST_P(JobContract, LeasesKeepPerKeyOrderAndExpireIntoMarkedRedeliveries) {
   EXPECT_EQ(jobs().GetJob(job->id)->state, JobState::kCancelled);
 }
 
+TEST_P(JobContract, AFleetMemberClaimsItsShareOfTheFreeKeysAndALoneOneAWholeBatch) {
+  std::vector<Message> ms;
+  for (int i = 0; i < 8; ++i) ms.push_back(Make("a", "k" + std::to_string(i % 4)));  // k0 k1 k2 k3 k0 ...
+  Write(ms);
+  for (const char* id : {"x", "y"}) {
+    ASSERT_TRUE(journal_->instances().Register({.id = id, .service = "s", .host = "h"}).ok());
+  }
+  auto job = jobs().CreateJob({.filter = "channel = a"}, "x");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  auto seqs = [](const std::vector<JobItem>& items) {
+    std::vector<int64_t> out;
+    for (const JobItem& i : items) out.push_back(i.seq);
+    return out;
+  };
+  // Two instances share the job: x takes half of the four free keys.
+  auto x = jobs().ClaimItems(job->id, {.instance = "x", .max = 10, .share = 2});
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(seqs(*x), (std::vector<int64_t>{1, 2, 5, 6}));
+  // y finds two free keys and takes one, leaving the last one to x.
+  auto y = jobs().ClaimItems(job->id, {.instance = "y", .max = 10, .share = 2});
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ(seqs(*y), (std::vector<int64_t>{3, 7}));
+  std::vector<ItemResult> done;
+  for (const JobItem& i : *x) done.push_back({.seq = i.seq, .copy_id = "", .outcome = Outcome::kOk});
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "x", done).ok());
+  // Alone (share 1), a claim takes up to `max` items whatever their keys.
+  auto rest = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(seqs(*rest), (std::vector<int64_t>{4, 8}));
+}
+
 TEST_P(JobContract, RegistryMarksSilentInstancesGone) {
   InstanceStore& reg = journal_->instances();
   ASSERT_TRUE(reg.Register({.id = "h:1", .service = "ledger", .host = "h", .pid = 1, .address = "127.0.0.1:1"}).ok());

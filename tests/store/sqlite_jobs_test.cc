@@ -104,13 +104,14 @@ TEST_F(SqliteJobsTest, ClaimsKeepPerKeyOrderAcrossInstances) {
   EXPECT_EQ(end->total, 5u);
 }
 
-TEST_F(SqliteJobsTest, AClaimTakesAFewKeysAndLeavesTheRestToOthers) {
+TEST_F(SqliteJobsTest, AClaimTakesItsShareOfTheKeysAndLeavesTheRestToOthers) {
   Seed({"a", "b", "c", "a", "b", "c"});
   const std::string job = NewJob();
-  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .max_keys = 2});
+  // Two instances: of three free keys, x takes two (rounded up).
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .share = 2});
   ASSERT_TRUE(x.ok());
   EXPECT_EQ(Seqs(*x), (std::vector<int64_t>{1, 2, 4, 5}));
-  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10, .max_keys = 2});
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10, .share = 2});
   ASSERT_TRUE(y.ok());
   EXPECT_EQ(Seqs(*y), (std::vector<int64_t>{3, 6}));
 }

@@ -106,7 +106,9 @@ class ReflowEngine {
   void Run(std::shared_ptr<Running> job);
   void RunBatches(Running& job);
   void KeepLease(Running& job);  // the job's lease keeper, every options_.tick
-  void ShareRate(Running& job);  // this instance's part of the job's rate
+  // Counts the live instances of the job's service: this instance's part
+  // of the job's keys and rate.
+  void CountLive(Running& job);
   void Launch(JobRecord record);
   void ReapFinished();  // joins jobs whose Run returned; needs mu_
 

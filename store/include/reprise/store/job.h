@@ -79,9 +79,11 @@ struct JobItem {
 struct ItemClaim {
   std::string instance;
   size_t max = 256;
-  // Items of at most this many keys per claim (0: no limit), which leaves
-  // keys for the other instances: a key's items go to one instance at a time.
-  size_t max_keys = 0;
+  // How many live instances share the job. A key's items go to one instance
+  // at a time, so a claim takes items of at most 1/share of the claimable
+  // keys it finds (at least one key) and leaves the rest to the others; a
+  // lone instance (1) takes a whole batch whatever the keys.
+  size_t share = 1;
   std::chrono::milliseconds lease{10000};
 };
 
