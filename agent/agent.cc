@@ -409,12 +409,12 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
 
   StatusOr<std::string> RecordInbound(std::string_view channel, std::string_view key,
                                       std::string_view payload, DeliverOptions options) override {
-    return RecordNew(Direction::kIn, channel, key, payload, std::move(options));
+    return RecordNew(Direction::kIn, channel, key, payload, options);
   }
 
   StatusOr<std::string> RecordOutbound(std::string_view channel, std::string_view key,
                                        std::string_view payload, DeliverOptions options) override {
-    return RecordNew(Direction::kOut, channel, key, payload, std::move(options));
+    return RecordNew(Direction::kOut, channel, key, payload, options);
   }
 
   Status RecordOutcome(std::string_view id, Outcome outcome, std::string_view error) override {
@@ -554,13 +554,27 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     return m;
   }
 
+  // The host's thread: no Message is built; the recorder copies the fields
+  // straight into its queue. The id is the one allocation (it is returned).
   StatusOr<std::string> RecordNew(Direction direction, std::string_view channel,
                                   std::string_view key, std::string_view payload,
-                                  DeliverOptions options) {
+                                  const DeliverOptions& options) {
     REPRISE_RETURN_IF_ERROR(CheckPayload(payload));
-    Message m = NewMessage(direction, channel, key, payload, std::move(options));
-    std::string id = m.id;
-    REPRISE_RETURN_IF_ERROR(recorder_.Record(std::move(m)));
+    const int64_t now = NowUs();
+    std::string id = ids_.Next(now / 1000);
+    MessageView m{.id = id,
+                  .channel = channel,
+                  .key = key,
+                  .correlation_id = options.correlation_id.empty() ? std::string_view(id)
+                                                                    : options.correlation_id,
+                  .causation_id = options.causation_id,
+                  .payload = payload,
+                  .content_type = options.content_type.empty() ? GuessContentType(payload)
+                                                               : options.content_type,
+                  .headers = options.headers.empty() ? nullptr : &options.headers,
+                  .direction = direction,
+                  .recorded_at_us = now};
+    REPRISE_RETURN_IF_ERROR(recorder_.Record(m));
     return id;
   }
 

@@ -2,7 +2,7 @@
 
 namespace reprise {
 
-std::string GuessContentType(std::string_view payload) {
+std::string_view GuessContentType(std::string_view payload) {
   size_t i = payload.find_first_not_of(" \t\r\n");
   if (i != std::string_view::npos && (payload[i] == '{' || payload[i] == '[')) {
     return "application/json";
@@ -38,7 +38,7 @@ void HandlerContext::Emit(std::string_view channel, std::string_view key,
   out.key = key;
   out.payload = payload;
   out.headers = std::move(headers);
-  out.content_type = content_type.empty() ? GuessContentType(payload) : std::string(content_type);
+  out.content_type = content_type.empty() ? GuessContentType(payload) : content_type;
   out.causation_id = in_.id;
   out.correlation_id = in_.correlation_id.empty() ? in_.id : in_.correlation_id;
   out.job_id = in_.job_id;

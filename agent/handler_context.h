@@ -16,7 +16,7 @@ namespace reprise {
 // "application/json" for what looks like JSON, "application/octet-stream"
 // for bytes with control characters, "text/plain" otherwise: good enough for
 // display (the console pretty-prints JSON and hex-dumps binary).
-std::string GuessContentType(std::string_view payload);
+std::string_view GuessContentType(std::string_view payload);  // a literal
 
 class HandlerContext : public Context {
  public:

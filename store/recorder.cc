@@ -1,7 +1,11 @@
 #include "reprise/store/recorder.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
 
 namespace reprise {
@@ -9,32 +13,210 @@ namespace {
 
 // What a string costs the heap: nothing while it fits the string itself
 // (short-string optimization), else its capacity rounded up to the
-// allocator's 16-byte chunks plus the chunk header. The bound is on memory,
-// so the estimate counts what malloc hands out, not just the characters.
+// allocator's 16-byte chunks plus the chunk header.
 size_t HeapBytes(const std::string& s) {
   if (s.capacity() <= 15) return 0;
   return ((s.capacity() + 1 + 15) & ~size_t{15}) + 16;
 }
 
-// A queued record's memory: its slot in the queue (the variant holding it)
-// and its strings on the heap.
-size_t EstimateBytes(const Message& m) {
-  size_t n = sizeof(std::variant<Message, OutcomeUpdate>) + sizeof(size_t) + HeapBytes(m.id) +
-             HeapBytes(m.channel) + HeapBytes(m.key) + HeapBytes(m.correlation_id) +
-             HeapBytes(m.causation_id) + HeapBytes(m.payload) + HeapBytes(m.content_type) +
-             HeapBytes(m.error) + HeapBytes(m.origin_id) + HeapBytes(m.job_id) +
-             HeapBytes(m.flow_variant);
+// A decoded message's memory in the writer's batch: its slot (counted twice:
+// the batch's vector may hold up to twice the slots it uses), its strings on
+// the heap and the folding index's node.
+size_t BatchBytes(const Message& m) {
+  size_t n = 2 * sizeof(Message) + 64 + HeapBytes(m.id) + HeapBytes(m.channel) + HeapBytes(m.key) +
+             HeapBytes(m.correlation_id) + HeapBytes(m.causation_id) + HeapBytes(m.payload) +
+             HeapBytes(m.content_type) + HeapBytes(m.error) + HeapBytes(m.origin_id) +
+             HeapBytes(m.job_id) + HeapBytes(m.flow_variant);
   // A map node: the pair, three pointers and a color, plus the chunk header.
   for (const auto& [k, v] : m.headers) n += 96 + HeapBytes(k) + HeapBytes(v);
   return n;
 }
 
-size_t EstimateBytes(const OutcomeUpdate& o) {
-  return sizeof(std::variant<Message, OutcomeUpdate>) + sizeof(size_t) + HeapBytes(o.id) +
-         HeapBytes(o.error) + HeapBytes(o.flow_variant);
+size_t BatchBytes(const OutcomeUpdate& o) {
+  return 2 * sizeof(OutcomeUpdate) + HeapBytes(o.id) + HeapBytes(o.error) + HeapBytes(o.flow_variant);
 }
 
+// A record in a slab: this head, then its fields' bytes back to back in
+// kField order, then each header as (key length, value length, key, value);
+// the whole padded to 8 bytes.
+enum Field { kId, kChannel, kKey, kCorrelation, kCausation, kPayload, kContentType, kError,
+             kOrigin, kJob, kFlowVariant, kFields };
+enum Kind : uint8_t { kMessage = 1, kOutcome = 2 };
+struct Head {
+  uint32_t size;  // the whole record, padded
+  uint8_t kind;
+  uint8_t direction;
+  uint8_t outcome;
+  uint8_t unused = 0;
+  uint32_t attempt;
+  uint32_t header_count;
+  int64_t recorded_at_us;
+  uint64_t payload_size;
+  uint32_t len[kFields];
+};
+
+size_t Padded(size_t n) { return (n + 7) & ~size_t{7}; }
+
+void Fields(const MessageView& m, std::string_view (&f)[kFields]) {
+  f[kId] = m.id;
+  f[kChannel] = m.channel;
+  f[kKey] = m.key;
+  f[kCorrelation] = m.correlation_id;
+  f[kCausation] = m.causation_id;
+  f[kPayload] = m.payload;
+  f[kContentType] = m.content_type;
+  f[kError] = m.error;
+  f[kOrigin] = m.origin_id;
+  f[kJob] = m.job_id;
+  f[kFlowVariant] = m.flow_variant;
+}
+
+MessageView View(const OutcomeUpdate& o) {
+  MessageView v;
+  v.id = o.id;
+  v.error = o.error;
+  v.flow_variant = o.flow_variant;
+  v.outcome = o.outcome;
+  return v;
+}
+
+size_t SerializedSize(const MessageView& m) {
+  std::string_view f[kFields];
+  Fields(m, f);
+  size_t n = sizeof(Head);
+  for (auto s : f) n += s.size();
+  if (m.headers != nullptr) {
+    for (const auto& [k, v] : *m.headers) n += 8 + k.size() + v.size();
+  }
+  return Padded(n);
+}
+
+// Writes `m` at `at` (SerializedSize(m) bytes); returns the end.
+char* Serialize(const MessageView& m, Kind kind, char* at) {
+  std::string_view f[kFields];
+  Fields(m, f);
+  Head h{.size = static_cast<uint32_t>(SerializedSize(m)),
+         .kind = kind,
+         .direction = static_cast<uint8_t>(m.direction),
+         .outcome = static_cast<uint8_t>(m.outcome),
+         .attempt = m.attempt,
+         .header_count = m.headers != nullptr ? static_cast<uint32_t>(m.headers->size()) : 0,
+         .recorded_at_us = m.recorded_at_us,
+         .payload_size = m.payload_size,
+         .len = {}};
+  for (int i = 0; i < kFields; ++i) h.len[i] = static_cast<uint32_t>(f[i].size());
+  char* const start = at;
+  std::memcpy(at, &h, sizeof h);
+  at += sizeof h;
+  for (auto s : f) {
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  }
+  if (m.headers != nullptr) {
+    for (const auto& [k, v] : *m.headers) {
+      const uint32_t lens[2] = {static_cast<uint32_t>(k.size()), static_cast<uint32_t>(v.size())};
+      std::memcpy(at, lens, sizeof lens);
+      at += sizeof lens;
+      std::memcpy(at, k.data(), k.size());
+      at += k.size();
+      std::memcpy(at, v.data(), v.size());
+      at += v.size();
+    }
+  }
+  return start + h.size;
+}
+
+// Reads the record at `at` into `batch`; returns its size in the slab and
+// adds its memory in the batch to `batch_bytes`.
+size_t Decode(const char* at, WriteBatch& batch, size_t& batch_bytes) {
+  Head h;
+  std::memcpy(&h, at, sizeof h);
+  const char* p = at + sizeof h;
+  std::string_view f[kFields];
+  for (int i = 0; i < kFields; ++i) {
+    f[i] = std::string_view(p, h.len[i]);
+    p += h.len[i];
+  }
+  if (h.kind == kOutcome) {
+    batch.outcomes.push_back({.id = std::string(f[kId]),
+                              .outcome = static_cast<Outcome>(h.outcome),
+                              .error = std::string(f[kError]),
+                              .flow_variant = std::string(f[kFlowVariant])});
+    batch_bytes += BatchBytes(batch.outcomes.back());
+    return h.size;
+  }
+  Message& m = batch.messages.emplace_back();
+  m.id = f[kId];
+  m.direction = static_cast<Direction>(h.direction);
+  m.channel = f[kChannel];
+  m.key = f[kKey];
+  m.correlation_id = f[kCorrelation];
+  m.causation_id = f[kCausation];
+  m.payload = f[kPayload];
+  m.payload_size = h.payload_size;
+  m.content_type = f[kContentType];
+  m.recorded_at_us = h.recorded_at_us;
+  m.outcome = static_cast<Outcome>(h.outcome);
+  m.error = f[kError];
+  m.attempt = h.attempt;
+  m.origin_id = f[kOrigin];
+  m.job_id = f[kJob];
+  m.flow_variant = f[kFlowVariant];
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    uint32_t lens[2];
+    std::memcpy(lens, p, sizeof lens);
+    p += sizeof lens;
+    std::string k(p, lens[0]);
+    p += lens[0];
+    m.headers.emplace(std::move(k), std::string(p, lens[1]));
+    p += lens[1];
+  }
+  batch_bytes += BatchBytes(m);
+  return h.size;
+}
+
+size_t PageRounded(size_t n) {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return (n + page - 1) / page * page;
+}
+
+// A slab: a 32nd of the bound, between one page-ish 4 KiB and 256 KiB.
+size_t SlabSize(size_t bound) { return PageRounded(std::clamp<size_t>(bound / 32, 4096, 256 * 1024)); }
+
 }  // namespace
+
+MessageView MessageView::Of(const Message& m) {
+  return {.id = m.id,
+          .channel = m.channel,
+          .key = m.key,
+          .correlation_id = m.correlation_id,
+          .causation_id = m.causation_id,
+          .payload = m.payload,
+          .content_type = m.content_type,
+          .error = m.error,
+          .origin_id = m.origin_id,
+          .job_id = m.job_id,
+          .flow_variant = m.flow_variant,
+          .headers = m.headers.empty() ? nullptr : &m.headers,
+          .direction = m.direction,
+          .outcome = m.outcome,
+          .attempt = m.attempt,
+          .recorded_at_us = m.recorded_at_us,
+          .payload_size = m.payload_size};
+}
+
+Recorder::Slab::Slab(size_t bytes) {
+  // Populated at once: one system call instead of a page fault per page on
+  // the host's thread (each costs microseconds on a virtual machine).
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) return;
+  data = static_cast<char*>(p);
+  size = bytes;
+}
+
+Recorder::Slab::~Slab() {
+  if (data != nullptr) munmap(data, size);
+}
 
 std::string_view DurabilityName(Durability d) {
   switch (d) {
@@ -63,7 +245,13 @@ std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s) {
 }
 
 Recorder::Recorder(Journal* journal, RecorderOptions options)
-    : journal_(journal), options_(options), writer_([this] { WriterLoop(); }) {}
+    : journal_(journal),
+      options_(options),
+      slab_size_(SlabSize(options.max_queue_bytes)),
+      batch_budget_(options.max_queue_bytes / 4),
+      slab_budget_(options.max_queue_bytes - options.max_queue_bytes / 4),
+      max_spare_(std::max<size_t>(4, slab_budget_ / slab_size_ / 4)),
+      writer_([this] { WriterLoop(); }) {}
 
 Recorder::~Recorder() {
   {
@@ -75,75 +263,92 @@ Recorder::~Recorder() {
   writer_.join();
 }
 
-// The host's thread: estimate, one lock, an append into reused capacity,
-// and no system call while the writer is busy writing.
-Status Recorder::Record(Message message) {
-  const size_t bytes = EstimateBytes(message);
+// The host's thread: one lock, the record's bytes copied into the tail slab,
+// no allocation, and no system call while the writer is busy writing.
+Status Recorder::Record(const MessageView& message) {
+  const size_t bytes = SerializedSize(message);
   std::unique_lock<std::mutex> lock(mu_);
-  REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, 1));
-  Push(Item{std::move(message), bytes});
+  StatusOr<char*> at = Reserve(lock, bytes, 1);
+  if (!at.ok()) return at.status();
+  Serialize(message, kMessage, *at);
   ++stats_.recorded;
   return Queued(lock, 1, bytes);
 }
 
-Status Recorder::RecordOutcome(OutcomeUpdate update) {
-  const size_t bytes = EstimateBytes(update);
+Status Recorder::Record(const Message& message) { return Record(MessageView::Of(message)); }
+
+Status Recorder::RecordOutcome(const OutcomeUpdate& update) {
+  const MessageView view = View(update);
+  const size_t bytes = SerializedSize(view);
   std::unique_lock<std::mutex> lock(mu_);
-  REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, 0));
-  Push(Item{std::move(update), bytes});
+  StatusOr<char*> at = Reserve(lock, bytes, 0);
+  if (!at.ok()) return at.status();
+  Serialize(view, kOutcome, *at);
   return Queued(lock, 1, bytes);
 }
 
-Status Recorder::Submit(WriteBatch batch) {
+// A batch's records go into one contiguous run, so that it is admitted or
+// dropped as a whole.
+Status Recorder::Submit(const WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   size_t bytes = 0;
-  for (const auto& m : batch.messages) bytes += EstimateBytes(m);
-  for (const auto& o : batch.outcomes) bytes += EstimateBytes(o);
+  for (const auto& m : batch.messages) bytes += SerializedSize(MessageView::Of(m));
+  for (const auto& o : batch.outcomes) bytes += SerializedSize(View(o));
 
   std::unique_lock<std::mutex> lock(mu_);
-  REPRISE_RETURN_IF_ERROR(Admit(lock, bytes, batch.messages.size()));
-  for (auto& m : batch.messages) {
-    size_t b = EstimateBytes(m);
-    Push(Item{std::move(m), b});
-    ++stats_.recorded;
-  }
-  for (auto& o : batch.outcomes) {
-    size_t b = EstimateBytes(o);
-    Push(Item{std::move(o), b});
-  }
+  StatusOr<char*> reserved = Reserve(lock, bytes, batch.messages.size());
+  if (!reserved.ok()) return reserved.status();
+  char* at = *reserved;
+  for (const auto& m : batch.messages) at = Serialize(MessageView::Of(m), kMessage, at);
+  for (const auto& o : batch.outcomes) at = Serialize(View(o), kOutcome, at);
+  stats_.recorded += batch.messages.size();
   return Queued(lock, batch.messages.size() + batch.outcomes.size(), bytes);
 }
 
-void Recorder::Push(Item item) {
-  if (queue_.empty() || queue_.back()->size() == kBlockItems) {
-    std::unique_ptr<Block> block;
-    if (!spare_.empty()) {
-      block = std::move(spare_.back());
-      spare_.pop_back();
-    } else {
-      block = std::make_unique<Block>();
-      block->reserve(kBlockItems);
+StatusOr<char*> Recorder::Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages) {
+  while (true) {
+    if (stopping_) return Unavailable("the recorder is shutting down; record not accepted");
+    if (!queue_.empty()) {
+      Slab& tail = *queue_.back();
+      if (tail.size - tail.used >= bytes) {
+        char* at = tail.data + tail.used;
+        tail.used += bytes;
+        return at;
+      }
     }
-    queue_.push_back(std::move(block));
-  }
-  queue_.back()->push_back(std::move(item));
-}
-
-Status Recorder::Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages) {
-  // A batch larger than the whole bound is still admitted into an empty queue,
-  // so that it cannot wait forever.
-  auto has_room = [&] { return queued_bytes_ + bytes <= options_.max_queue_bytes || queued_bytes_ == 0; };
-  if (!has_room()) {
+    const size_t size = bytes <= slab_size_ ? slab_size_ : PageRounded(bytes);
+    if (size == slab_size_ && !spare_.empty()) {
+      queue_.push_back(std::move(spare_.back()));
+      spare_.pop_back();
+      continue;
+    }
+    // A new slab, within the slabs' share of the bound. When no slab is in
+    // use, any record is admitted (spares freed first), so that one larger
+    // than the whole bound cannot wait forever.
+    const size_t in_use = held_bytes_ - spare_.size() * slab_size_;
+    if (in_use + size <= slab_budget_ || in_use == 0) {
+      while (!spare_.empty() && held_bytes_ + size > slab_budget_) {
+        spare_.pop_back();
+        held_bytes_ -= slab_size_;
+      }
+      auto slab = std::make_unique<Slab>(size);
+      if (slab->data == nullptr) {
+        stats_.dropped += messages;
+        return ResourceExhausted("no memory for the journal queue (mmap of " + std::to_string(size) +
+                                 " bytes failed); record dropped");
+      }
+      held_bytes_ += size;
+      queue_.push_back(std::move(slab));
+      continue;
+    }
     if (options_.overload == OverloadPolicy::kDrop) {
       stats_.dropped += messages;
       return ResourceExhausted("journal queue is full (" + std::to_string(queued_bytes_) +
                                " bytes waiting, bound " + std::to_string(options_.max_queue_bytes) +
                                "); record dropped by the `drop` overload policy");
     }
-    room_cv_.wait(lock, [&] { return has_room() || stopping_; });
+    room_cv_.wait(lock);
   }
-  if (stopping_) return Unavailable("the recorder is shutting down; record not accepted");
-  return Status::Ok();
 }
 
 Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes) {
@@ -179,13 +384,13 @@ RecorderStats Recorder::Stats() const {
   RecorderStats s = stats_;
   s.queued = static_cast<size_t>(next_ticket_ - 1 - committed_ticket_);
   s.queued_bytes = queued_bytes_;
+  s.held_bytes = held_bytes_;
   return s;
 }
 
 void Recorder::WriterLoop() {
-  std::vector<std::unique_ptr<Block>> blocks;
-  std::vector<Item*> chunk;
-  chunk.reserve(options_.max_batch_records);
+  std::vector<std::unique_ptr<Slab>> slabs;
+  WriteBatch batch;
   while (true) {
     uint64_t ticket = 0;
     {
@@ -194,38 +399,47 @@ void Recorder::WriterLoop() {
       work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       writer_asleep_ = false;
       if (queue_.empty() && stopping_) break;
-      // Everything queued, at once (a swap of block pointers): producers
-      // never wait while the writer picks records one by one.
-      blocks.swap(queue_);
+      // Everything queued, at once (a swap of slab pointers): producers
+      // never wait while the writer decodes records.
+      slabs.swap(queue_);
       ticket = committed_ticket_ + 1;
     }
-    for (auto& block : blocks) {
-      for (Item& item : *block) {
-        chunk.push_back(&item);
-        if (chunk.size() == options_.max_batch_records) {
-          WriteChunk(chunk, ticket);
-          ticket += chunk.size();
-          chunk.clear();
+    // Records are decoded into a batch of at most max_batch_records and
+    // about batch_budget_ bytes; a slab goes back as soon as it is decoded.
+    size_t items = 0, record_bytes = 0, batch_bytes = 0;
+    for (auto& slab : slabs) {
+      for (size_t at = 0; at < slab->used;) {
+        const size_t size = Decode(slab->data + at, batch, batch_bytes);
+        at += size;
+        record_bytes += size;
+        if (++items == options_.max_batch_records || batch_bytes >= batch_budget_) {
+          WriteChunk(batch, items, record_bytes, ticket);
+          ticket += items;
+          items = record_bytes = batch_bytes = 0;
         }
       }
+      Release(std::move(slab));
     }
-    if (!chunk.empty()) {
-      WriteChunk(chunk, ticket);
-      chunk.clear();
-    }
-    // Emptied blocks go back to the producers; a few are kept, the rest
-    // (after an overload burst) are freed.
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& block : blocks) {
-      if (spare_.size() >= kSpareBlocks) break;
-      block->clear();
-      spare_.push_back(std::move(block));
-    }
-    blocks.clear();
+    slabs.clear();
+    if (items > 0) WriteChunk(batch, items, record_bytes, ticket);
   }
   std::lock_guard<std::mutex> lock(mu_);
   writer_done_ = true;
   commit_cv_.notify_all();
+}
+
+void Recorder::Release(std::unique_ptr<Slab> slab) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (slab->size == slab_size_ && spare_.size() < max_spare_) {
+      slab->used = 0;
+      spare_.push_back(std::move(slab));
+    } else {
+      held_bytes_ -= slab->size;
+    }
+  }
+  slab.reset();  // unmapped outside the lock
+  room_cv_.notify_all();
 }
 
 void Recorder::NoteFault(std::string error) {
@@ -243,37 +457,34 @@ void Recorder::NoteWritten() {
   stats_.recovered_at = std::chrono::system_clock::now();
 }
 
-void Recorder::WriteChunk(const std::vector<Item*>& chunk, uint64_t first_ticket) {
+void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket) {
   // Group commit. An outcome for a message in the same batch is folded into
   // its insert: most Deliver calls then cost one row write, not two.
-  WriteBatch batch;
-  std::unordered_map<std::string_view, size_t> index;
-  size_t bytes = 0;
-  batch.messages.reserve(chunk.size());
-  for (Item* item : chunk) {
-    if (auto* m = std::get_if<Message>(&item->record)) batch.messages.push_back(std::move(*m));
-  }
-  for (size_t i = 0; i < batch.messages.size(); ++i) index[batch.messages[i].id] = i;
-  for (Item* item : chunk) {
-    bytes += item->bytes;
-    auto* o = std::get_if<OutcomeUpdate>(&item->record);
-    if (o == nullptr) continue;
-    auto it = index.find(o->id);
-    if (it != index.end()) {
+  if (!batch.outcomes.empty()) {
+    std::unordered_map<std::string_view, size_t> index;
+    for (size_t i = 0; i < batch.messages.size(); ++i) index[batch.messages[i].id] = i;
+    std::vector<OutcomeUpdate> rest;
+    for (OutcomeUpdate& o : batch.outcomes) {
+      auto it = index.find(o.id);
+      if (it == index.end()) {
+        rest.push_back(std::move(o));
+        continue;
+      }
       Message& m = batch.messages[it->second];
-      m.outcome = o->outcome;
-      m.error = std::move(o->error);
-      if (!o->flow_variant.empty()) m.flow_variant = std::move(o->flow_variant);
-    } else {
-      batch.outcomes.push_back(std::move(*o));
+      m.outcome = o.outcome;
+      m.error = std::move(o.error);
+      if (!o.flow_variant.empty()) m.flow_variant = std::move(o.flow_variant);
     }
+    batch.outcomes.swap(rest);
   }
   const size_t message_count = batch.messages.size();
   bool written = WriteWithRetry(batch);
+  batch.messages.clear();
+  batch.outcomes.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    committed_ticket_ = first_ticket + chunk.size() - 1;
-    queued_bytes_ -= bytes;
+    committed_ticket_ = first_ticket + items - 1;
+    queued_bytes_ -= record_bytes;
     if (written) {
       stats_.committed += message_count;
       ++stats_.batches;

@@ -13,7 +13,9 @@
 //
 // When the journal falls behind and the queue is full, the overload policy
 // decides: `block` the caller until there is room, or `drop` the record and
-// count it. Memory stays bounded by `max_queue_bytes` either way.
+// count it. Memory stays bounded by `max_queue_bytes` either way: the bound
+// covers the queue's slabs (the serialized records, in use or spare) and the
+// writer's batch while it is written.
 //
 // Thread-safe: any number of threads may record concurrently.
 #pragma once
@@ -26,7 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <variant>
+#include <string_view>
 #include <vector>
 
 #include "reprise/store/journal.h"
@@ -44,7 +46,9 @@ std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
 struct RecorderOptions {
   Durability durability = Durability::kAsync;
   OverloadPolicy overload = OverloadPolicy::kBlock;
-  size_t max_queue_bytes = 64u << 20;  // bound on queued records' memory
+  // Bound on the memory the recorder holds for records: the queue's slabs
+  // (in use and spare) plus the writer's batch being written. See Recorder.
+  size_t max_queue_bytes = 64u << 20;
   size_t max_batch_records = 4096;     // per group commit
 };
 
@@ -56,7 +60,8 @@ struct RecorderStats {
   uint64_t rejected = 0;     // records the journal refused for good (counted, logged)
   uint64_t batches = 0;
   size_t queued = 0;         // records waiting, including the batch being written
-  size_t queued_bytes = 0;
+  size_t queued_bytes = 0;   // their serialized size
+  size_t held_bytes = 0;     // queue memory held (slabs in use and spare), <= the bound
   // Health. A fault is a run of failed writes; it clears at the next write
   // that succeeds. Times are zero (the epoch) when they never happened.
   std::string last_error;    // the current fault's latest error, "" when healthy
@@ -65,6 +70,22 @@ struct RecorderStats {
   std::chrono::system_clock::time_point last_fault_at{};
   std::chrono::system_clock::time_point recovered_at{};   // when the last fault cleared
   bool healthy() const { return last_error.empty(); }
+};
+
+// A message by reference: Record copies its bytes straight into the queue's
+// memory (no string per field, no allocation per record on the caller's
+// thread). The viewed strings need only live for the call.
+struct MessageView {
+  std::string_view id, channel, key, correlation_id, causation_id, payload, content_type, error,
+      origin_id, job_id, flow_variant;
+  const Headers* headers = nullptr;
+  Direction direction = Direction::kIn;
+  Outcome outcome = Outcome::kPending;
+  uint32_t attempt = 1;
+  int64_t recorded_at_us = 0;
+  uint64_t payload_size = 0;
+
+  static MessageView Of(const Message& m);
 };
 
 class Recorder {
@@ -79,9 +100,10 @@ class Recorder {
   // process/power durability waits for their commit. RESOURCE_EXHAUSTED when
   // dropped under the drop policy (the whole batch is dropped); UNAVAILABLE
   // when a synchronous commit failed (the records stay queued and are retried).
-  Status Submit(WriteBatch batch);
-  Status Record(Message message);
-  Status RecordOutcome(OutcomeUpdate update);
+  Status Submit(const WriteBatch& batch);
+  Status Record(const Message& message);
+  Status Record(const MessageView& message);
+  Status RecordOutcome(const OutcomeUpdate& update);
   // Waits until everything queued before the call is committed (or failed).
   Status Flush();
 
@@ -89,24 +111,29 @@ class Recorder {
   const RecorderOptions& options() const { return options_; }
 
  private:
-  struct Item {
-    std::variant<Message, OutcomeUpdate> record;
-    size_t bytes = 0;
+  // The queue's memory: slabs (mapped pages, so that freeing one returns it
+  // to the system) holding serialized records back to back. A record costs
+  // its bytes plus a fixed header; the whole slab counts against the bound.
+  struct Slab {
+    char* data = nullptr;
+    size_t size = 0;
+    size_t used = 0;
+    explicit Slab(size_t bytes);
+    ~Slab();
+    Slab(const Slab&) = delete;
+    Slab& operator=(const Slab&) = delete;
   };
-  // Admits `bytes` more (waiting or refusing per the overload policy); on
-  // success the caller appends its items and calls Queued.
-  // The queue is made of blocks of kBlockItems records; kSpareBlocks emptied
-  // blocks are kept for reuse (about 0.5 MiB of slots), the rest are freed.
-  using Block = std::vector<Item>;
-  static constexpr size_t kBlockItems = 128;
-  static constexpr size_t kSpareBlocks = 8;
-  void Push(Item item);  // with mu_ held
-  Status Admit(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
+  // Room for `bytes` contiguous bytes at the queue's tail (waiting or refusing
+  // per the overload policy); the caller writes them and calls Queued.
+  StatusOr<char*> Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
   Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
   Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket);
   void WriterLoop();
-  // Writes `chunk` as one group commit; `first_ticket` is chunk[0]'s.
-  void WriteChunk(const std::vector<Item*>& chunk, uint64_t first_ticket);
+  // Writes `batch` (folding its outcomes into its messages) as one group
+  // commit covering `items` records from `first_ticket` on, then clears it.
+  void WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket);
+  // Hands a slab the writer has decoded back to the producers (or frees it).
+  void Release(std::unique_ptr<Slab> slab);
   // Writes one batch, retrying transient failures; returns false if the
   // recorder is stopping and the batch could not be written.
   bool WriteWithRetry(WriteBatch& batch);
@@ -121,14 +148,21 @@ class Recorder {
   std::condition_variable work_cv_;   // writer waits for records
   std::condition_variable room_cv_;   // blocked producers wait for room
   std::condition_variable commit_cv_; // synchronous callers wait for commits
-  // Guarded by mu_. The queue is a list of fixed-size blocks: producers
-  // append into reused capacity (no allocation per record, no reallocation
-  // of a growing array), and the writer takes the whole list at once by
-  // swapping it with its own.
-  std::vector<std::unique_ptr<Block>> queue_;
-  std::vector<std::unique_ptr<Block>> spare_;  // emptied blocks, at most kSpareBlocks
+  // The bound, split: the writer's batch (decoded Messages) gets a quarter,
+  // the slabs the rest. Fixed at construction.
+  const size_t slab_size_;
+  const size_t batch_budget_;
+  const size_t slab_budget_;
+  // Emptied slabs kept for reuse (a quarter of the slabs' share, at least 4):
+  // a new slab costs a system call and fresh pages on the host's thread.
+  const size_t max_spare_;
+  // Guarded by mu_. Producers append into the tail slab; the writer takes the
+  // whole list at once by swapping it with its own.
+  std::vector<std::unique_ptr<Slab>> queue_;
+  std::vector<std::unique_ptr<Slab>> spare_;  // emptied slabs, at most max_spare_
+  size_t held_bytes_ = 0;             // guarded by mu_: all slabs' sizes (queue, writer's, spare)
   bool writer_asleep_ = false;        // guarded by mu_: the writer waits for work; only then do producers notify
-  size_t queued_bytes_ = 0;           // guarded by mu_: admitted and not yet committed
+  size_t queued_bytes_ = 0;           // guarded by mu_: serialized bytes admitted and not yet committed
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
   uint64_t write_failures_ = 0;       // guarded by mu_: waiters see failures after they began
