@@ -206,6 +206,94 @@ TEST_F(RecorderTest, DestructorDrainsTheQueue) {
   EXPECT_EQ(CountAll(), 500u);
 }
 
+TEST_F(RecorderTest, EveryFieldSurvivesTheQueue) {
+  Recorder r(journal_.get(), {});
+  Message m = Make(std::string("{\"amount\": 12}") + std::string(300, ' '));
+  m.direction = Direction::kOut;
+  m.channel = "payments.received.with.a.long.channel.name";
+  m.key = "account:42";
+  m.correlation_id = ids_.Next(1700000000000);
+  m.causation_id = ids_.Next(1700000000000);
+  m.headers = {{"trace", "abc"}, {"", "empty key"}, {"long-header-name-" + std::string(40, 'h'), ""}};
+  m.content_type = "application/json";
+  m.recorded_at_us = 1700000000123456;
+  m.outcome = Outcome::kFailed;
+  m.error = "boom";
+  m.attempt = 3;
+  m.origin_id = ids_.Next(1700000000000);
+  m.job_id = "job-7";
+  m.flow_variant = "v2";
+  ASSERT_TRUE(r.Record(m).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  auto got = journal_->real().Get(m.id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const Message& g = got->message;
+  EXPECT_EQ(g.direction, m.direction);
+  EXPECT_EQ(g.channel, m.channel);
+  EXPECT_EQ(g.key, m.key);
+  EXPECT_EQ(g.correlation_id, m.correlation_id);
+  EXPECT_EQ(g.causation_id, m.causation_id);
+  EXPECT_EQ(g.headers, m.headers);
+  EXPECT_EQ(g.payload, m.payload);
+  EXPECT_EQ(g.content_type, m.content_type);
+  EXPECT_EQ(g.recorded_at_us, m.recorded_at_us);
+  EXPECT_EQ(g.outcome, m.outcome);
+  EXPECT_EQ(g.error, m.error);
+  EXPECT_EQ(g.attempt, m.attempt);
+  EXPECT_EQ(g.origin_id, m.origin_id);
+  EXPECT_EQ(g.job_id, m.job_id);
+  EXPECT_EQ(g.flow_variant, m.flow_variant);
+}
+
+TEST_F(RecorderTest, HeldMemoryStaysWithinTheBoundWhileTheWriterIsStuck) {
+  journal_->HoldWrites();  // the writer holds a batch that it cannot write
+  const size_t bound = 256 * 1024;
+  Recorder r(journal_.get(), {.overload = OverloadPolicy::kDrop, .max_queue_bytes = bound});
+  int accepted = 0;
+  for (int i = 0; i < 2000; ++i) {
+    if (r.Record(Make(std::string(700, 'p'))).ok()) ++accepted;
+    EXPECT_LE(r.Stats().held_bytes, bound);
+  }
+  auto s = r.Stats();
+  EXPECT_GT(s.dropped, 0u);
+  EXPECT_GT(s.held_bytes, bound / 2) << "the slabs' share of the bound should be used";
+  journal_->Release();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), static_cast<uint64_t>(accepted));
+  EXPECT_LE(r.Stats().held_bytes, bound) << "only spare slabs are kept";
+}
+
+TEST_F(RecorderTest, ARecordLargerThanTheBoundIsAdmittedIntoAnEmptyQueue) {
+  Recorder r(journal_.get(), {.overload = OverloadPolicy::kDrop, .max_queue_bytes = 16 * 1024});
+  Message big = Make(std::string(100 * 1024, 'b'));
+  ASSERT_TRUE(r.Record(big).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  auto got = journal_->real().Get(big.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->message.payload.size(), 100u * 1024);
+  EXPECT_LE(r.Stats().held_bytes, 16u * 1024) << "the oversized slab is freed once written";
+}
+
+TEST_F(RecorderTest, ASubmittedBatchIsDroppedAsAWhole) {
+  journal_->HoldWrites();
+  Recorder r(journal_.get(), {.overload = OverloadPolicy::kDrop, .max_queue_bytes = 64 * 1024});
+  uint64_t accepted = 0;
+  int dropped_batches = 0;
+  for (int i = 0; i < 100; ++i) {
+    WriteBatch b;
+    for (int k = 0; k < 3; ++k) b.messages.push_back(Make(std::string(1024, 'q')));
+    b.outcomes.push_back({.id = b.messages[0].id, .outcome = Outcome::kOk});
+    Status st = r.Submit(std::move(b));
+    if (st.ok()) accepted += 3;
+    else ++dropped_batches;
+  }
+  ASSERT_GT(dropped_batches, 0);
+  EXPECT_EQ(r.Stats().dropped, 3u * dropped_batches);
+  journal_->Release();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), accepted) << "no batch may be half written";
+}
+
 TEST(DurabilityTest, NamesRoundTrip) {
   for (auto d : {Durability::kAsync, Durability::kProcess, Durability::kPower}) {
     EXPECT_EQ(ParseDurability(DurabilityName(d)), d);
