@@ -291,7 +291,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   }
 
   StatusOr<RederiveOutcome> RederiveKey(std::string_view name, const std::string& key,
-                                        bool dry_run) override {
+                                        bool dry_run, const std::string& job_id) override {
     std::string output_channel;
     Deriver deriver;
     {
@@ -345,6 +345,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                            {.headers = {{"reprise-rederive", std::string(name)}},
                             .correlation_id = last.correlation_id});
     if (!last.id.empty()) m.headers["reprise-supersedes"] = last.id;
+    m.job_id = job_id;
     m.flow_variant = ctx.FlowVariant();
     result.output_id = m.id;
     if (Status rec = recorder_.Record(m); !rec.ok() && Synchronous()) {
@@ -377,7 +378,15 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     return result;
   }
 
-  // Dispatcher (reflow) ------------------------------------------------------
+  // Dispatcher (reflow and re-derive jobs) -----------------------------------
+  DispatchResult Rederive(const std::string& deriver, const std::string& key,
+                          const std::string& job_id, bool dry_run) override {
+    auto r = RederiveKey(deriver, key, dry_run, job_id);
+    if (!r.ok()) return {"", Outcome::kFailed, r.status().message()};
+    if (r->kind == RederiveOutcome::Kind::kFailed) return {"", Outcome::kFailed, r->error};
+    return {r->output_id, Outcome::kOk, "", r->kind == RederiveOutcome::Kind::kChanged};
+  }
+
   DispatchResult Redeliver(const Message& original, ReflowTarget target, const std::string& job_id,
                            bool redelivery) override {
     Message copy = original;

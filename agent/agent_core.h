@@ -40,9 +40,10 @@ class AgentCore {
   virtual std::vector<std::string> HandlerChannels() const = 0;
   virtual std::vector<std::string> SenderChannels() const = 0;
   virtual std::vector<std::string> DeriverNames() const = 0;
-  // Re-derives one key with a registered deriver (see RederiveOutcome).
+  // Re-derives one key with a registered deriver (see RederiveOutcome); a
+  // changed output is recorded with `job_id` when one is given.
   virtual StatusOr<RederiveOutcome> RederiveKey(std::string_view deriver, const std::string& key,
-                                                bool dry_run) = 0;
+                                                bool dry_run, const std::string& job_id = "") = 0;
   // Waits until everything recorded so far is committed to the journal.
   virtual Status Flush() = 0;
   virtual std::chrono::system_clock::time_point started_at() const = 0;

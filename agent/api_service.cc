@@ -392,7 +392,9 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
   Caller caller;
   if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
-  constexpr size_t kMaxKeys = 1000;  // per call; each key reads all of its inputs
+  // Inline, each key's inputs are read while the caller waits; more keys
+  // than this run as a job with progress instead.
+  constexpr size_t kInlineKeys = 100;
   if (request->deriver().empty()) {
     return Finish(ctx, InvalidArgument("rederive: name a deriver (see Describe.derivers)"));
   }
@@ -400,13 +402,41 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
   if (keys.empty() == request->filter().empty()) {
     return Finish(ctx, InvalidArgument("rederive: give either keys or a filter"));
   }
-  if (!request->filter().empty()) {
-    auto selected = core_->journal().Keys(request->filter(), kMaxKeys);
-    if (!selected.ok()) return Finish(ctx, selected.status());
-    keys = std::move(*selected);
-  } else if (keys.size() > kMaxKeys) {
-    return Finish(ctx, InvalidArgument("rederive: at most " + std::to_string(kMaxKeys) +
-                                       " keys per call"));
+  bool as_job = request->background() || keys.size() > kInlineKeys;
+  if (!request->filter().empty() && !as_job) {
+    auto selected = core_->journal().Keys(request->filter(), kInlineKeys);
+    if (selected.ok()) {
+      keys = std::move(*selected);
+    } else if (selected.status().code() == StatusCode::kResourceExhausted) {
+      as_job = true;
+    } else {
+      return Finish(ctx, selected.status());
+    }
+  }
+  if (as_job) {
+    // The deriver is checked now: a job that can only fail is not started.
+    const auto derivers = core_->DeriverNames();
+    if (std::find(derivers.begin(), derivers.end(), request->deriver()) == derivers.end()) {
+      std::string names;
+      for (const std::string& n : derivers) names += (names.empty() ? "" : ", ") + n;
+      return Finish(ctx, NotFound("no deriver named \"" + request->deriver() + "\"; registered: " +
+                                  (names.empty() ? "none" : names)));
+    }
+    JobSpec spec;
+    spec.kind = std::string(kRederiveJob);
+    spec.deriver = request->deriver();
+    spec.dry_run = request->dry_run();
+    spec.filter = request->filter();
+    if (request->filter().empty()) spec.keys = keys;
+    spec.rate = request->rate();
+    spec.concurrency = request->concurrency();
+    spec.max_failures = request->max_failures();
+    spec.reason = request->reason();
+    spec.created_by = caller.who;
+    auto job = core_->reflow().Start(spec);
+    if (!job.ok()) return Finish(ctx, job.status());
+    ToProto(*job, response->mutable_job());
+    return Finish(ctx, Status::Ok());
   }
   for (const std::string& key : keys) {
     auto r = core_->RederiveKey(request->deriver(), key, request->dry_run());

@@ -78,6 +78,10 @@ void ToProto(const JobRecord& in, v1::Job* out) {
   if (in.finished_at_us) SetTimestamp(in.finished_at_us, out->mutable_finished_at());
   out->set_created_by(in.spec.created_by);
   out->set_instance(in.instance);
+  out->set_deriver(in.spec.deriver);
+  out->set_dry_run(in.spec.dry_run);
+  out->set_changed(in.changed);
+  for (const std::string& k : in.changed_keys) out->add_changed_keys(k);
 }
 
 void ToProto(const JobProgress& in, v1::JobProgress* out) {

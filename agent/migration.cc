@@ -71,7 +71,7 @@ StatusOr<MigrationResult> Migrate(const MigrationRequest& r, FlowRegistry& flows
 
   MigrationResult result;
   result.keys = std::move(*keys);
-  JobSpec spec{.kind = "migration",
+  JobSpec spec{.kind = std::string(kMigrationJob),
                .filter = "recorded >= " + Rfc3339(std::max<int64_t>(r.reflow_since_us, 0)),
                .target = ReflowTarget::kSelf,
                .rate = r.rate,

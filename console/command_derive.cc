@@ -103,6 +103,22 @@ CommandStatus FailedKeys(const v1::RederiveResponse& r) {
   return CommandStatus::Failed("rederive: " + Plural(r.failed(), "key", "keys") + " failed");
 }
 
+// A re-derive job that ended with failed keys fails the command, as inline.
+CommandStatus FailedKeys(const v1::Job& ended) {
+  if (ended.failed() == 0) return CommandStatus::Ok();
+  return CommandStatus::Failed("rederive: " + Plural(ended.failed(), "key", "keys") +
+                               " failed in job " + ended.id());
+}
+
+std::string StartedLine(const v1::Job& job) {
+  return "started job " + job.id() + ": re-deriving " + Plural(job.total(), "key", "keys") +
+         " with " + SanitizeForTerminal(job.deriver()) + (job.dry_run() ? " (dry run)" : "") + "\n";
+}
+
+// Runs the re-derive for real: inline, or as a job that is followed. `shown`:
+// a dry run already printed the keys, so only the counts are repeated.
+CommandStatus RunRederive(Session& session, v1::RederiveRequest request, bool shown = false);
+
 CommandStatus Rederive(Session& session, const TokenizedLine& line) {
   const auto& t = line.tokens;
   size_t end = t.size();
@@ -130,6 +146,24 @@ CommandStatus Rederive(Session& session, const TokenizedLine& line) {
     v1::RederiveResponse plan;
     grpc::Status rpc = session.agent().Rederive(request, &plan);
     if (!rpc.ok()) return session.RpcFailure(rpc);
+    if (plan.has_job()) {
+      // Too many keys to wait for: the dry run itself is a job.
+      if (!out.json()) out.out() << StartedLine(plan.job()) << std::flush;
+      v1::Job ended;
+      CommandStatus followed = FollowJob(session, plan.job().id(), &ended);
+      if (!followed.ok() || ended.id().empty()) return followed;
+      if (dry_run) return FailedKeys(ended);
+      if (ended.changed() == 0) {
+        if (!out.json()) out.out() << "nothing to record\n";
+        return FailedKeys(ended);
+      }
+      if (!session.Confirm("Record and send " +
+                           Plural(ended.changed(), "changed output", "changed outputs") + "?")) {
+        out.out() << "nothing recorded\n";
+        return CommandStatus::Ok();
+      }
+      return RunRederive(session, request);
+    }
     if (dry_run && out.json()) {
       session.PrintJson(plan);
       return FailedKeys(plan);
@@ -147,13 +181,24 @@ CommandStatus Rederive(Session& session, const TokenizedLine& line) {
       return CommandStatus::Ok();
     }
   }
+  return RunRederive(session, request, ask);
+}
+
+CommandStatus RunRederive(Session& session, v1::RederiveRequest request, bool shown) {
+  Output& out = session.output();
   request.set_dry_run(false);
   v1::RederiveResponse done;
   grpc::Status rpc = session.agent().Rederive(request, &done);
   if (!rpc.ok()) return session.RpcFailure(rpc);
+  if (done.has_job()) {
+    if (!out.json()) out.out() << StartedLine(done.job()) << std::flush;
+    v1::Job ended;
+    CommandStatus followed = FollowJob(session, done.job().id(), &ended);
+    return followed.ok() && !ended.id().empty() ? FailedKeys(ended) : followed;
+  }
   if (out.json()) {
     session.PrintJson(done);
-  } else if (ask) {
+  } else if (shown) {
     // The keys were shown by the dry run; say what the real run did.
     out.out() << std::to_string(done.unchanged()) << " unchanged, " << done.changed()
               << " changed, " << done.failed() << " failed\n"
@@ -358,11 +403,16 @@ void RegisterDeriveCommands(CommandRegistry& registry) {
       .help = "Runs a deriver (status lists them) for keys and compares what it computes\n"
               "with the last output recorded for each key. The keys are the words after\n"
               "the deriver, or, after `where`, the distinct keys of the messages a filter\n"
-              "selects (at most 1000). Quote a key that is literally where or dry-run.\n"
+              "selects. Quote a key that is literally where or dry-run.\n"
               "\n"
               "Per key: UNCHANGED; CHANGED with the difference indented under it (field\n"
               "by field for JSON, line by line otherwise); or FAILED with the error. Then\n"
               "\"N unchanged, M changed, K failed\".\n"
+              "\n"
+              "More than 100 keys run as a job (kind rederive) with live progress, as\n"
+              "reflow does; it ends with the counts and the first changed keys (see their\n"
+              "diffs with `rederive DERIVER KEY dry-run`). Ctrl-C detaches; the job keeps\n"
+              "running (watch JOB, cancel JOB).\n"
               "\n"
               "Without dry-run, changed outputs are recorded as new outbound messages and\n"
               "sent, and their ids are printed. On a terminal a dry run is shown first\n"

@@ -87,7 +87,7 @@ ReflowArgs ParseReflow(const TokenizedLine& line) {
 
 }  // namespace
 
-CommandStatus FollowJob(Session& session, const std::string& id) {
+CommandStatus FollowJob(Session& session, const std::string& id, v1::Job* final) {
   Output& out = session.output();
   const bool live = session.live_progress();
   grpc::ClientContext context;
@@ -128,6 +128,7 @@ CommandStatus FollowJob(Session& session, const std::string& id) {
   }
   if (!status.ok()) return session.RpcFailure(status);
   if (!have) return CommandStatus::Failed("job " + id + ": the agent sent no progress");
+  if (final) *final = last.job();
   if (out.json()) {
     session.PrintJson(last);
   } else {
@@ -232,8 +233,9 @@ CommandStatus Cancel(Session& session, const TokenizedLine& line) {
   Output& out = session.output();
   std::string question = "Cancel job " + job.id() + " (" + JobStateName(job.state()) + ", " +
                          std::to_string(job.done()) + "/" + std::to_string(job.total()) +
-                         " done, reflow to " + TargetName(job.target()) + " of " +
-                         SanitizeForTerminal(job.filter()) + ")?";
+                         " done, " + JobKind(job) +
+                         (job.filter().empty() ? "" : " of " + SanitizeForTerminal(job.filter())) +
+                         ")?";
   if (!session.Confirm(question)) {
     out.out() << "not cancelled\n";
     return CommandStatus::Ok();

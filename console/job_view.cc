@@ -46,6 +46,15 @@ std::string TargetName(v1::ReflowTarget target) {
   return target == v1::DOWNSTREAM ? "downstream" : "self";
 }
 
+bool IsRederive(const v1::Job& job) { return job.kind() == "rederive"; }
+
+std::string JobKind(const v1::Job& job) {
+  if (IsRederive(job)) {
+    return "rederive " + SanitizeForTerminal(job.deriver()) + (job.dry_run() ? " (dry run)" : "");
+  }
+  return "reflow " + TargetName(job.target());
+}
+
 bool JobEnded(v1::JobState state) {
   return state == v1::CANCELLED || state == v1::COMPLETED || state == v1::STOPPED;
 }
@@ -53,7 +62,7 @@ bool JobEnded(v1::JobState state) {
 Table JobTable() {
   return Table({{.header = "id", .align = Table::Align::kRight, .shrinkable = false},
                 {.header = "state", .shrinkable = false},
-                {.header = "target", .shrinkable = false},
+                {.header = "kind", .shrinkable = false},
                 {.header = "done/total", .align = Table::Align::kRight, .shrinkable = false},
                 {.header = "failed", .align = Table::Align::kRight, .shrinkable = false},
                 {.header = "redelivered", .align = Table::Align::kRight, .shrinkable = false},
@@ -65,7 +74,7 @@ Table JobTable() {
 void AddJobRow(Table& table, const v1::Job& job) {
   table.AddRow({{job.id()},
                 {JobStateName(job.state()), StateStyle(job.state())},
-                {TargetName(job.target())},
+                {JobKind(job)},
                 {std::to_string(job.done()) + "/" + std::to_string(job.total())},
                 {std::to_string(job.failed()), job.failed() > 0 ? Style::kRed : Style::kNone},
                 {std::to_string(job.redelivered())},
@@ -83,10 +92,12 @@ std::string RenderProgressLine(const v1::JobProgress& progress, size_t width) {
   std::string eta = progress.eta_seconds() > 0
                         ? FormatDuration(static_cast<uint64_t>(std::ceil(progress.eta_seconds())))
                         : "-";
-  std::snprintf(tail, sizeof tail, "  %llu/%llu  %3d%%  failed %llu  %.1f/s  ETA %s",
+  std::string changed =
+      IsRederive(job) ? "  changed " + std::to_string(job.changed()) : std::string();
+  std::snprintf(tail, sizeof tail, "  %llu/%llu  %3d%%%s  failed %llu  %.1f/s  ETA %s",
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                static_cast<int>(fraction * 100), static_cast<unsigned long long>(job.failed()),
-                progress.rate(), eta.c_str());
+                static_cast<int>(fraction * 100), changed.c_str(),
+                static_cast<unsigned long long>(job.failed()), progress.rate(), eta.c_str());
   std::string head = "job " + job.id() + "  ";
   size_t fixed = head.size() + 2 + std::string(tail).size();
   size_t bar = width > fixed + 10 ? std::min<size_t>(40, width - fixed) : 10;
@@ -97,6 +108,21 @@ std::string RenderProgressLine(const v1::JobProgress& progress, size_t width) {
 }
 
 std::string RenderJobSummary(const v1::Job& job) {
+  if (IsRederive(job)) {
+    std::string out = "job " + job.id() + " " + JobStateName(job.state()) + ": " +
+                      std::to_string(job.done()) + " of " + std::to_string(job.total()) +
+                      " keys re-derived with " + SanitizeForTerminal(job.deriver()) + ", " +
+                      std::to_string(job.changed()) + " changed, " + std::to_string(job.failed()) +
+                      " failed";
+    if (job.dry_run()) out += " (dry run: nothing recorded or sent)";
+    if (!job.reason().empty()) out += " (" + SanitizeForTerminal(job.reason()) + ")";
+    if (!job.changed_keys().empty()) {
+      out += "\nchanged:";
+      for (const auto& k : job.changed_keys()) out += " " + SanitizeForTerminal(k);
+      if (job.changed() > static_cast<uint64_t>(job.changed_keys_size())) out += " ...";
+    }
+    return out;
+  }
   std::string out = "job " + job.id() + " " + JobStateName(job.state()) + ": " +
                     std::to_string(job.done()) + " of " + std::to_string(job.total()) +
                     " replayed, " + std::to_string(job.failed()) + " failed, " +

@@ -14,7 +14,15 @@ using Clock = std::chrono::steady_clock;
 constexpr uint32_t kMaxConcurrency = 64;
 
 Status ValidateSpec(const JobSpec& spec) {
-  if (spec.filter.find_first_not_of(" \t\r\n") == std::string::npos) {
+  const bool blank = spec.filter.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (spec.kind == kRederiveJob) {
+    if (spec.deriver.empty()) return InvalidArgument("rederive: name a deriver (see Describe.derivers)");
+    if (blank && spec.keys.empty()) {
+      return InvalidArgument("rederive: give keys or a filter that selects them, e.g. `channel = payments`");
+    }
+  } else if (spec.kind != kReflowJob && spec.kind != kMigrationJob) {
+    return InvalidArgument("unknown job kind \"" + spec.kind + "\"; kinds: reflow, rederive, migration");
+  } else if (blank) {
     return InvalidArgument(
         "reflow: the filter is empty; select the messages to replay explicitly, e.g. "
         "`outcome = failed and recorded > -1h`");
@@ -41,7 +49,7 @@ struct ReflowEngine::Running {
   std::atomic<bool> cancel{false};    // an operator cancelled it
   std::atomic<bool> shutdown{false};  // the engine stops: the job stays resumable
   std::atomic<bool> finished{false};  // Run has returned; the thread can be joined
-  std::atomic<uint64_t> done{0}, failed{0}, redelivered{0};  // since launch
+  std::atomic<uint64_t> done{0}, failed{0}, redelivered{0}, changed{0};  // since launch
   Clock::time_point launched = Clock::now();
   std::mutex mu;
   std::condition_variable cv;  // wakes the lease keeper and waits between claims
@@ -176,6 +184,7 @@ StatusOr<JobProgress> ReflowEngine::Progress(const std::string& id) {
       p.job.done = done;
       p.job.failed = job->record.failed + job->failed.load();
       p.job.redelivered = job->record.redelivered + job->redelivered.load();
+      p.job.changed = job->record.changed + job->changed.load();
     }
     double seconds = std::chrono::duration<double>(Clock::now() - job->launched).count();
     if (seconds > 0.2) p.rate = static_cast<double>(job->done.load()) / seconds;
@@ -280,6 +289,7 @@ void ReflowEngine::RunBatches(Running& job) {
   const JobSpec& spec = job.record.spec;
   const std::string& id = job.record.id;
   const uint32_t lanes = std::max<uint32_t>(1, spec.concurrency);
+  const bool rederive = spec.kind == kRederiveJob;
   RateLimiter& limiter = job.limiter;
 
   while (!job.halt) {
@@ -317,9 +327,12 @@ void ReflowEngine::RunBatches(Running& job) {
       for (size_t i : indexes) {
         if (!limiter.Acquire(job.halt)) return;
         const JobItem& item = items[i];
-        DispatchResult r = dispatcher_->Redeliver(item.message, spec.target, id, item.redelivery);
+        DispatchResult r =
+            rederive ? dispatcher_->Rederive(spec.deriver, item.message.key, id, spec.dry_run)
+                     : dispatcher_->Redeliver(item.message, spec.target, id, item.redelivery);
         results[i] = ItemResult{.seq = item.seq, .copy_id = r.copy_id, .outcome = r.outcome,
-                                .redelivery = item.redelivery};
+                                .redelivery = item.redelivery, .changed = r.changed};
+        if (r.changed) job.changed.fetch_add(1);
         job.done.fetch_add(1);
         if (item.redelivery) job.redelivered.fetch_add(1);
         if (r.outcome != Outcome::kFailed) continue;
@@ -328,7 +341,8 @@ void ReflowEngine::RunBatches(Running& job) {
           std::lock_guard<std::mutex> lock(job.mu);
           if (job.end_reason.empty()) {
             job.end_reason = "stopped: " + std::to_string(failed) +
-                             " deliveries failed, more than max_failures " +
+                             (rederive ? " keys failed to re-derive" : " deliveries failed") +
+                             ", more than max_failures " +
                              std::to_string(spec.max_failures) + "; last error: " + r.error;
           }
           job.halt = true;

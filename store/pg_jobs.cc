@@ -1,4 +1,4 @@
-// Jobs in the PostgreSQL journal (tables jobs and job_items, schema v2).
+// Jobs in the PostgreSQL journal (tables jobs and job_items, schema v2, v5, v6).
 // Same semantics as sqlite_jobs.cc. A claim locks the job's row, so claims of
 // one job are serialized (which keeps per-key order across instances), and
 // takes its items FOR UPDATE SKIP LOCKED.
@@ -16,7 +16,8 @@ using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
 constexpr const char* kJobColumns =
     "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
-    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service";
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service, "
+    "deriver, dry_run, changed";
 constexpr size_t kSampleSize = 5;
 
 JobRecord ReadJob(const Result& r, int i) {
@@ -42,6 +43,9 @@ JobRecord ReadJob(const Result& r, int i) {
   j.created_at_us = r.integer(i, 17);
   j.finished_at_us = r.integer(i, 18);
   j.spec.service = r.text(i, 19);
+  j.spec.deriver = r.text(i, 20);
+  j.spec.dry_run = r.text(i, 21) == "t";
+  j.changed = static_cast<uint64_t>(r.integer(i, 22));
   return j;
 }
 
@@ -63,14 +67,23 @@ std::string PrefixedColumns(const std::string& alias) {
 }
 
 // The selection of a job: ids of matching messages with the target's
-// direction, oldest first, at most `limit`. Parameters fill `p`.
+// direction, oldest first, at most `limit`; for a re-derive, the newest
+// matching message of each key, in either direction. Parameters fill `p`.
 StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_direction = false) {
   auto compiled = filter::Compile(spec.filter, {filter::Dialect::kPostgres, NowUs(), p.size() + 1});
   if (!compiled.ok()) return compiled.status();
   p.All(compiled->params);
-  std::string sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
-                    ") AND direction " + (other_direction ? "!= " : "= ") + p.Next();
-  p.Int(spec.target == ReflowTarget::kDownstream ? 2 : 1);
+  const bool rederive = spec.kind == kRederiveJob;
+  std::string sql;
+  if (rederive) {
+    // Nothing is "excluded" by direction: a re-derive reads every input.
+    sql = "SELECT DISTINCT ON (message_key) id, message_key, channel, outcome FROM messages WHERE (" +
+          compiled->where + ") AND message_key IS NOT NULL" + (other_direction ? " AND false" : "");
+  } else {
+    sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+          ") AND direction " + (other_direction ? "!= " : "= ") + p.Next();
+    p.Int(spec.target == ReflowTarget::kDownstream ? 2 : 1);
+  }
   if (!spec.keys.empty()) {
     // The key list travels as one JSON array parameter, however long it is.
     std::string array = "[";
@@ -83,6 +96,10 @@ StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_di
     p.Text(array);
   }
   if (spec.originals_only) sql += " AND origin_id IS NULL";
+  if (rederive) {
+    // One row per key, the newest; then in selection (id) order like any job.
+    sql = "SELECT * FROM (" + sql + " ORDER BY message_key, id DESC) k";
+  }
   sql += " ORDER BY id";
   if (!other_direction && spec.limit > 0) sql += " LIMIT " + std::to_string(spec.limit);
   return sql;
@@ -148,6 +165,8 @@ class PgJobStore final : public JobStore {
     p.OptionalText(instance);
     p.Int(NowUs());
     p.OptionalText(spec.service);
+    p.OptionalText(spec.deriver);
+    p.Text(spec.dry_run ? "true" : "false");
     Params ps;
     auto sel = SelectionFor(spec, ps);
     if (!sel.ok()) return sel.status();
@@ -157,8 +176,8 @@ class PgJobStore final : public JobStore {
     REPRISE_RETURN_IF_ERROR(tx.Begin());
     auto job = c->Exec(
         "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
-        "reason, created_by, instance, state, created_at, service) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12) RETURNING id",
+        "reason, created_by, instance, state, created_at, service, deriver, dry_run) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14::boolean) RETURNING id",
         p, "create job");
     if (!job.ok()) return job.status();
     // The selection is fixed here, in the job's own transaction: messages
@@ -183,7 +202,20 @@ class PgJobStore final : public JobStore {
     auto jobs = SelectJobs("WHERE id = " + std::to_string(*n));
     if (!jobs.ok()) return jobs.status();
     if (jobs->empty()) return JobNotFound(id);
-    return std::move(jobs->front());
+    JobRecord& job = jobs->front();
+    if (job.changed > 0) {
+      Params p;
+      p.Int(*n);
+      p.Int(static_cast<int64_t>(kChangedKeysSample));
+      auto c = pool_->Borrow();
+      if (!c.ok()) return c.status();
+      auto keys = c->Exec("SELECT message_key FROM job_items WHERE job_id = $1 AND changed "
+                          "ORDER BY seq LIMIT $2",
+                          p, "read job");
+      if (!keys.ok()) return keys.status();
+      for (int i = 0; i < keys->rows(); ++i) job.changed_keys.push_back(keys->text(i, 0));
+    }
+    return std::move(job);
   }
 
   StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) override {
@@ -293,7 +325,8 @@ class PgJobStore final : public JobStore {
       if (r.copy_id.empty()) rows += "null";
       else json::AppendQuoted(rows, r.copy_id);
       rows += ",\"outcome\":" + std::to_string(static_cast<int>(r.outcome)) +
-              ",\"redelivery\":" + (r.redelivery ? "true" : "false") + "}";
+              ",\"redelivery\":" + (r.redelivery ? "true" : "false") +
+              ",\"changed\":" + (r.changed ? "true" : "false") + "}";
     }
     rows += "]";
     Params p;
@@ -305,14 +338,16 @@ class PgJobStore final : public JobStore {
     // Only items still this instance's count, and only once.
     return c->Exec(
                 "WITH r AS (SELECT DISTINCT ON (seq) * FROM jsonb_to_recordset($2::jsonb) AS "
-                "x(seq bigint, copy text, outcome smallint, redelivery boolean)), "
-                "done AS (UPDATE job_items i SET state = 2, copy_id = r.copy, outcome = r.outcome "
+                "x(seq bigint, copy text, outcome smallint, redelivery boolean, changed boolean)), "
+                "done AS (UPDATE job_items i SET state = 2, copy_id = r.copy, outcome = r.outcome, "
+                "changed = r.changed "
                 "FROM r WHERE i.job_id = $1 AND i.seq = r.seq AND i.state = 1 "
                 "AND i.claimed_by IS NOT DISTINCT FROM $3::text "
-                "RETURNING r.outcome, r.redelivery) "
+                "RETURNING r.outcome, r.redelivery, r.changed) "
                 "UPDATE jobs SET done = done + (SELECT count(*) FROM done), "
                 "failed = failed + (SELECT count(*) FROM done WHERE outcome = 3), "
-                "redelivered = redelivered + (SELECT count(*) FROM done WHERE redelivery) "
+                "redelivered = redelivered + (SELECT count(*) FROM done WHERE redelivery), "
+                "changed = changed + (SELECT count(*) FROM done WHERE changed) "
                 "WHERE id = $1",
                 p, "complete job items")
         .status();

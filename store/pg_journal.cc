@@ -24,7 +24,7 @@ namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
@@ -179,6 +179,12 @@ const char* const kMigrations[] = {
       ADD COLUMN claimed_by text COLLATE "C", ADD COLUMN lease_until bigint;
     UPDATE job_items i SET message_key = m.message_key FROM messages m WHERE m.id = i.message_id;
     CREATE INDEX job_items_in_flight ON job_items (job_id, message_key, seq) WHERE state = 1;
+    )sql",
+    // v6: re-derive jobs (one item per key) and their outcomes.
+    R"sql(
+    ALTER TABLE jobs ADD COLUMN deriver text COLLATE "C",
+      ADD COLUMN dry_run boolean NOT NULL DEFAULT false, ADD COLUMN changed bigint NOT NULL DEFAULT 0;
+    ALTER TABLE job_items ADD COLUMN changed boolean NOT NULL DEFAULT false;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

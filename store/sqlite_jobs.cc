@@ -12,7 +12,8 @@ using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
 constexpr const char* kJobColumns =
     "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
-    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service";
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service, "
+    "deriver, dry_run, changed";
 constexpr size_t kSampleSize = 5;
 
 JobRecord ReadJob(sqlite3_stmt* s) {
@@ -38,6 +39,9 @@ JobRecord ReadJob(sqlite3_stmt* s) {
   j.created_at_us = sqlite3_column_int64(s, 17);
   j.finished_at_us = sqlite3_column_int64(s, 18);
   j.spec.service = ColumnText(s, 19);
+  j.spec.deriver = ColumnText(s, 20);
+  j.spec.dry_run = sqlite3_column_int(s, 21) != 0;
+  j.changed = static_cast<uint64_t>(sqlite3_column_int64(s, 22));
   return j;
 }
 
@@ -46,7 +50,9 @@ Direction TargetDirection(ReflowTarget t) {
 }
 
 // The selection of a job as SQL: ids of matching messages with the target's
-// direction, oldest first, at most `limit`. Filter parameters come first.
+// direction, oldest first, at most `limit`; for a re-derive, the newest
+// matching message of each key, in either direction. Filter parameters come
+// first.
 struct Selection {
   std::string sql;  // SELECT id, message_key, channel, outcome FROM messages ...
   std::vector<filter::SqlValue> params;
@@ -57,10 +63,17 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
   if (!compiled.ok()) return compiled.status();
   Selection sel;
   sel.params = compiled->params;
-  sel.params.push_back(static_cast<int64_t>(TargetDirection(spec.target)));
-  const std::string dir = "?" + std::to_string(sel.params.size());
-  sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
-            ") AND direction " + (other_direction ? "!= " : "= ") + dir;
+  const bool rederive = spec.kind == kRederiveJob;
+  if (rederive) {
+    // Nothing is "excluded" by direction: a re-derive reads every input.
+    sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+              ") AND message_key IS NOT NULL" + (other_direction ? " AND 0" : "");
+  } else {
+    sel.params.push_back(static_cast<int64_t>(TargetDirection(spec.target)));
+    const std::string dir = "?" + std::to_string(sel.params.size());
+    sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+              ") AND direction " + (other_direction ? "!= " : "= ") + dir;
+  }
   if (!spec.keys.empty()) {
     // The key list travels as one JSON array parameter, however long it is.
     std::string array = "[";
@@ -73,6 +86,11 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
     sel.sql += " AND message_key IN (SELECT value FROM json_each(?" + std::to_string(sel.params.size()) + "))";
   }
   if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
+  if (rederive) {
+    // SQLite returns the other columns from the row holding max(id).
+    sel.sql = "SELECT max(id) AS id, message_key, channel, outcome FROM (" + sel.sql +
+              ") GROUP BY message_key";
+  }
   sel.sql += " ORDER BY id";
   if (!other_direction && spec.limit > 0) sel.sql += " LIMIT " + std::to_string(spec.limit);
   return sel;
@@ -164,7 +182,19 @@ class SqliteJobStore final : public JobStore {
     auto jobs = SelectJobs(r.db(), "WHERE id = " + std::to_string(*n));
     if (!jobs.ok()) return jobs.status();
     if (jobs->empty()) return JobNotFound(id);
-    return std::move(jobs->front());
+    JobRecord& job = jobs->front();
+    if (job.changed > 0) {
+      Stmt keys;
+      REPRISE_RETURN_IF_ERROR(keys.Prepare(
+          r.db(), "SELECT message_key FROM job_items "
+                  "WHERE job_id = ?1 AND changed = 1 ORDER BY seq LIMIT ?2"));
+      keys.BindInt(1, *n);
+      keys.BindInt(2, static_cast<int64_t>(kChangedKeysSample));
+      int rc;
+      while ((rc = sqlite3_step(keys.get())) == SQLITE_ROW) job.changed_keys.push_back(ColumnText(keys.get(), 0));
+      if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "read job");
+    }
+    return std::move(job);
   }
 
   StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) override {
@@ -258,9 +288,9 @@ class SqliteJobStore final : public JobStore {
     Status st = [&]() -> Status {
       Stmt done;
       REPRISE_RETURN_IF_ERROR(done.Prepare(
-          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 "
+          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, changed = ?6 "
               "WHERE job_id = ?1 AND seq = ?2 AND state = 1 AND claimed_by IS ?5"));
-      uint64_t count = 0, failed = 0, redelivered = 0;
+      uint64_t count = 0, failed = 0, redelivered = 0, changed = 0;
       for (const ItemResult& r : results) {
         sqlite3_reset(done.get());
         done.BindInt(1, *n);
@@ -268,13 +298,15 @@ class SqliteJobStore final : public JobStore {
         done.BindOptionalText(3, r.copy_id);
         done.BindInt(4, static_cast<int>(r.outcome));
         done.BindOptionalText(5, instance);
+        done.BindInt(6, r.changed ? 1 : 0);
         if (int rc = sqlite3_step(done.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "complete job items");
         if (sqlite3_changes(db) == 0) continue;  // no longer ours
         ++count;
         if (r.outcome == Outcome::kFailed) ++failed;
         if (r.redelivery) ++redelivered;
+        if (r.changed) ++changed;
       }
-      return AddCounters(db, *n, count, failed, redelivered);
+      return AddCounters(db, *n, count, failed, redelivered, changed);
     }();
     return Commit(db, st);
   }
@@ -377,8 +409,8 @@ class SqliteJobStore final : public JobStore {
     Stmt insert;
     REPRISE_RETURN_IF_ERROR(insert.Prepare(
         db, "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
-            "reason, created_by, instance, state, created_at, service) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)"));
+            "reason, created_by, instance, state, created_at, service, deriver, dry_run) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13, ?14)"));
     insert.BindText(1, spec.kind);
     insert.BindText(2, spec.filter);
     insert.BindInt(3, static_cast<int>(spec.target));
@@ -391,6 +423,8 @@ class SqliteJobStore final : public JobStore {
     insert.BindOptionalText(10, instance);
     insert.BindInt(11, NowUs());
     insert.BindOptionalText(12, spec.service);
+    insert.BindOptionalText(13, spec.deriver);
+    insert.BindInt(14, spec.dry_run ? 1 : 0);
     if (int rc = sqlite3_step(insert.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "create job");
     const int64_t job_id = sqlite3_last_insert_rowid(db);
 
@@ -469,16 +503,18 @@ class SqliteJobStore final : public JobStore {
     return AddCounters(db, job, count, failed, redelivered);
   }
 
-  Status AddCounters(sqlite3* db, int64_t job, uint64_t done, uint64_t failed, uint64_t redelivered) {
+  Status AddCounters(sqlite3* db, int64_t job, uint64_t done, uint64_t failed, uint64_t redelivered,
+                     uint64_t changed = 0) {
     if (done == 0) return Status::Ok();
     Stmt s;
     REPRISE_RETURN_IF_ERROR(s.Prepare(
-        db, "UPDATE jobs SET done = done + ?2, failed = failed + ?3, redelivered = redelivered + ?4 "
-            "WHERE id = ?1"));
+        db, "UPDATE jobs SET done = done + ?2, failed = failed + ?3, redelivered = redelivered + ?4, "
+            "changed = changed + ?5 WHERE id = ?1"));
     s.BindInt(1, job);
     s.BindInt(2, static_cast<int64_t>(done));
     s.BindInt(3, static_cast<int64_t>(failed));
     s.BindInt(4, static_cast<int64_t>(redelivered));
+    s.BindInt(5, static_cast<int64_t>(changed));
     if (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "update job counters");
     return Status::Ok();
   }

@@ -23,7 +23,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -168,6 +168,13 @@ const char* const kMigrations[] = {
     UPDATE job_items SET message_key =
       (SELECT message_key FROM messages WHERE messages.id = job_items.message_id);
     CREATE INDEX job_items_in_flight ON job_items (job_id, message_key, seq) WHERE state = 1;
+    )sql",
+    // v6: re-derive jobs (one item per key) and their outcomes.
+    R"sql(
+    ALTER TABLE jobs ADD COLUMN deriver TEXT;
+    ALTER TABLE jobs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE job_items ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

@@ -92,7 +92,7 @@ TEST(ConsoleReflowTest, DryRunThenReflowTheFixAndFollowTheCopies) {
   ASSERT_EQ(jobs.exit_code, 0) << jobs.err;
   auto lines = SplitLines(jobs.out);
   ASSERT_EQ(lines.size(), 2u) << jobs.out;
-  for (const char* column : {"id", "state", "target", "done/total", "failed", "redelivered",
+  for (const char* column : {"id", "state", "kind", "done/total", "failed", "redelivered",
                              "created (UTC)", "filter", "reason"}) {
     EXPECT_TRUE(Contains(lines[0], column)) << column;
   }

@@ -44,6 +44,28 @@ TEST(JobViewTest, SummaryNamesStateAndReason) {
   EXPECT_EQ(JobStateName(v1::COMPLETED), "completed");
 }
 
+TEST(JobViewTest, RederiveJobsSayKeysChangedAndWhichOnes) {
+  v1::Job job = Progress(4, 4).job();
+  job.set_kind("rederive");
+  job.set_deriver("balance");
+  job.set_state(v1::COMPLETED);
+  job.set_changed(3);
+  job.add_changed_keys("account:1");
+  job.add_changed_keys("account:2");
+  EXPECT_EQ(RenderJobSummary(job),
+            "job 3 completed: 4 of 4 keys re-derived with balance, 3 changed, 2 failed\n"
+            "changed: account:1 account:2 ...");
+  job.set_dry_run(true);
+  EXPECT_EQ(JobKind(job), "rederive balance (dry run)");
+  EXPECT_NE(RenderJobSummary(job).find("(dry run: nothing recorded or sent)"), std::string::npos);
+  v1::JobProgress p;
+  *p.mutable_job() = job;
+  EXPECT_NE(RenderProgressLine(p, 120).find("changed 3"), std::string::npos);
+  job.set_kind("reflow");
+  job.set_target(v1::DOWNSTREAM);
+  EXPECT_EQ(JobKind(job), "reflow downstream");
+}
+
 TEST(JobViewTest, DryRunListsCountsAndSample) {
   v1::DryRunSummary s;
   s.set_messages(1);

@@ -1,10 +1,12 @@
 // Re-derive over real gRPC with the demo ledger's deriver: unchanged when the
 // code path has not changed, changed (with the right diff) after it has;
-// dry run records and sends nothing.
+// dry run records and sends nothing; many keys run as a job.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "ledger.h"
 #include "reprise/agent/agent.h"
@@ -59,6 +61,31 @@ class RederiveTest : public ::testing::Test {
     return resp.total();
   }
 
+  // Polls GetJob until the job has ended (bounded).
+  v1::Job AwaitJob(const std::string& id) {
+    v1::Job job;
+    for (int i = 0; i < 400; ++i) {
+      grpc::ClientContext ctx;
+      v1::GetJobRequest req;
+      req.set_id(id);
+      grpc::Status st = stub_->GetJob(&ctx, req, &job);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+      if (job.state() == v1::COMPLETED || job.state() == v1::STOPPED || job.state() == v1::CANCELLED) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return job;
+  }
+
+  v1::Job StartJob(v1::RederiveRequest req) {
+    grpc::ClientContext ctx;
+    v1::RederiveResponse resp;
+    grpc::Status st = stub_->Rederive(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    EXPECT_TRUE(resp.has_job()) << "expected a job";
+    EXPECT_EQ(resp.results_size(), 0);
+    return resp.job();
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<Agent> agent_;
   demo::Ledger ledger_{{.downstream_failure_rate = 0, .seed = 1}};
@@ -111,6 +138,77 @@ TEST_F(RederiveTest, ChangedWithTheRightDiffAfterTheCodePathChanges) {
 
   // Now that the new output is recorded, the key is unchanged.
   EXPECT_EQ(Rederive({"account:1"}, true).unchanged(), 1u);
+}
+
+TEST_F(RederiveTest, BackgroundJobComparesRecordsAndCountsChangedKeys) {
+  grpc::ClientContext fctx;
+  v1::SetFlowRequest set;
+  set.set_flow("ledger.rounding");
+  (*set.mutable_assign())["account:1"] = "v2";
+  v1::SetFlowResponse set_resp;
+  ASSERT_TRUE(stub_->SetFlow(&fctx, set, &set_resp).ok());
+  const uint64_t before = Count("channel = \"balance.updated\"");
+
+  v1::RederiveRequest req;
+  req.set_deriver("balance");
+  req.set_filter("channel = \"payments.received\"");
+  req.set_background(true);
+  req.set_dry_run(true);
+  req.set_reason("check v2");
+  v1::Job dry = StartJob(req);
+  EXPECT_EQ(dry.kind(), "rederive");
+  EXPECT_EQ(dry.deriver(), "balance");
+  EXPECT_TRUE(dry.dry_run());
+  EXPECT_EQ(dry.total(), 2u) << "one item per key";
+  dry = AwaitJob(dry.id());
+  ASSERT_EQ(dry.state(), v1::COMPLETED) << dry.reason();
+  EXPECT_EQ(dry.done(), 2u);
+  EXPECT_EQ(dry.changed(), 1u);
+  EXPECT_EQ(std::vector<std::string>(dry.changed_keys().begin(), dry.changed_keys().end()),
+            std::vector<std::string>{"account:1"});
+  EXPECT_EQ(Count("channel = \"balance.updated\""), before) << "a dry run records nothing";
+
+  req.set_dry_run(false);
+  v1::Job real = AwaitJob(StartJob(req).id());
+  ASSERT_EQ(real.state(), v1::COMPLETED) << real.reason();
+  EXPECT_EQ(real.changed(), 1u);
+  EXPECT_EQ(Count("channel = \"balance.updated\""), before + 1);
+  EXPECT_EQ(Count("channel = \"balance.updated\" and job = \"" + real.id() + "\" and outcome = ok"), 1u)
+      << "the corrected balance is recorded with the job's id and sent";
+
+  // Run again: the new output is the last one, so nothing changes.
+  v1::Job again = AwaitJob(StartJob(req).id());
+  ASSERT_EQ(again.state(), v1::COMPLETED);
+  EXPECT_EQ(again.changed(), 0u);
+  EXPECT_EQ(Count("channel = \"balance.updated\""), before + 1);
+}
+
+TEST_F(RederiveTest, MoreThanAHundredKeysRunAsAJob) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 101; ++i) {
+    keys.push_back("account:x" + std::to_string(i));
+    agent_->Deliver("payments.received", keys.back(),
+                    "{\"payment_id\":\"x-" + std::to_string(i) + "\",\"account\":\"" + keys.back() +
+                        "\",\"amount\":\"1.00\"}");
+  }
+  ASSERT_TRUE(agent_->Flush().ok());
+  v1::RederiveRequest req;
+  req.set_deriver("balance");
+  for (auto& k : keys) req.add_keys(k);
+  req.set_dry_run(true);
+  req.set_concurrency(4);
+  v1::Job job = AwaitJob(StartJob(req).id());
+  ASSERT_EQ(job.state(), v1::COMPLETED) << job.reason();
+  EXPECT_EQ(job.total(), 101u);
+  EXPECT_EQ(job.done(), 101u);
+  EXPECT_EQ(job.changed(), 0u) << "the handler's balances agree with the deriver";
+  EXPECT_EQ(job.failed(), 0u);
+
+  // An unknown deriver is refused before a job starts.
+  grpc::ClientContext ctx;
+  req.set_deriver("balanse");
+  v1::RederiveResponse resp;
+  EXPECT_EQ(stub_->Rederive(&ctx, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(RederiveTest, FailuresAndBadRequests) {

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "reprise/store/instance.h"
@@ -48,6 +50,15 @@ class RecordingDispatcher final : public Dispatcher {
     if (redelivery) redelivered_.push_back(original.id);
     return {copy.id, copy.outcome, copy.error};
   }
+  DispatchResult Rederive(const std::string& deriver, const std::string& key,
+                          const std::string& job_id, bool dry_run) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    rederived_.push_back(deriver + ":" + key);
+    if (fail_keys_.count(key)) return {"", Outcome::kFailed, "deriver broken"};
+    bool changed = change_keys_.count(key) > 0;
+    std::string output = changed && !dry_run ? "out-" + key + "-" + job_id : "";
+    return {output, Outcome::kOk, "", changed};
+  }
   // The engine flushes once per claimed batch.
   Status Flush() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -72,15 +83,20 @@ class RecordingDispatcher final : public Dispatcher {
     std::lock_guard<std::mutex> lock(mu_);
     return redelivered_;
   }
+  std::vector<std::string> rederived() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return rederived_;
+  }
 
   std::chrono::milliseconds delay_{0};
   std::set<std::string> fail_keys_;
+  std::set<std::string> change_keys_;  // re-derive reports these as changed
 
  private:
   Journal* journal_;
   UlidGenerator ids_;
   std::mutex mu_;
-  std::vector<std::string> delivered_, redelivered_;
+  std::vector<std::string> delivered_, redelivered_, rederived_;
   std::map<std::string, std::vector<std::string>> per_key_;
   std::vector<ReflowTarget> targets_;
   std::set<std::string> batch_keys_;
@@ -357,6 +373,65 @@ TEST_F(EngineTest, BadRequestsAreClearErrors) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(engine_->Progress("999").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(engine_->Cancel("nope", "").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EngineTest, RederiveJobRunsTheDeriverOncePerSelectedKey) {
+  Seed(40, 8);                                                  // account:0..7, inbound
+  Seed(6, 3, Outcome::kOk, Direction::kOut);                    // account:0..2, outbound
+  dispatcher_->change_keys_ = {"account:2", "account:5"};
+  dispatcher_->fail_keys_ = {"account:7"};
+  auto job = engine_->Start({.kind = std::string(kRederiveJob),
+                             .filter = "channel = \"payments.received\"",
+                             .concurrency = 3,
+                             .deriver = "balance"});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->total, 8u) << "one item per key, not per message";
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_EQ(end.state, JobState::kCompleted);
+  EXPECT_EQ(end.done, 8u);
+  EXPECT_EQ(end.failed, 1u);
+  EXPECT_EQ(end.changed, 2u);
+  EXPECT_EQ(end.spec.kind, kRederiveJob);
+  EXPECT_EQ(end.spec.deriver, "balance");
+  EXPECT_FALSE(end.spec.dry_run);
+  auto stored = journal_->jobs().GetJob(job->id);
+  ASSERT_TRUE(stored.ok());
+  std::set<std::string> changed(stored->changed_keys.begin(), stored->changed_keys.end());
+  EXPECT_EQ(changed, (std::set<std::string>{"account:2", "account:5"}));
+  std::vector<std::string> calls = dispatcher_->rederived();
+  std::sort(calls.begin(), calls.end());
+  std::vector<std::string> expected;
+  for (int k = 0; k < 8; ++k) expected.push_back("balance:account:" + std::to_string(k));
+  EXPECT_EQ(calls, expected);
+  EXPECT_TRUE(dispatcher_->delivered().empty()) << "a re-derive replays nothing";
+}
+
+TEST_F(EngineTest, RederiveJobTakesExplicitKeysAndKeepsDryRun) {
+  Seed(30, 6);
+  dispatcher_->change_keys_ = {"account:1"};
+  auto job = engine_->Start({.kind = std::string(kRederiveJob),
+                             .deriver = "balance",
+                             .dry_run = true,
+                             .keys = {"account:1", "account:4", "no-such-key"}});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->total, 2u) << "keys without messages have nothing to re-derive";
+  JobRecord end = WaitForEnd(job->id);
+  EXPECT_TRUE(end.spec.dry_run);
+  EXPECT_EQ(end.changed, 1u);
+  auto stored = journal_->jobs().GetJob(job->id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->changed_keys, std::vector<std::string>{"account:1"});
+}
+
+TEST_F(EngineTest, RederiveJobNeedsADeriverAndASelection) {
+  Seed(3, 1);
+  EXPECT_EQ(engine_->Start({.kind = std::string(kRederiveJob), .filter = "outcome = failed"})
+                .status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Start({.kind = std::string(kRederiveJob), .deriver = "balance"}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Start({.kind = "rebuild", .filter = "outcome = failed"}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(EngineTest, RecoveryCountsFinishedCopiesAndMarksTheRestAsRedeliveries) {

@@ -291,7 +291,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   journal_.reset();
   auto j = Journal::Open(url_);
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->SchemaVersion(), 5);
+  EXPECT_EQ((*j)->SchemaVersion(), 6);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 
@@ -722,6 +722,70 @@ TEST_P(JobContract, RecoveryOfADeadClaimerCompletesFinishedItemsAndMarksTheRest)
   EXPECT_TRUE((*again)[0].redelivery);
   EXPECT_TRUE((*again)[1].redelivery);
   EXPECT_FALSE((*again)[2].redelivery);
+}
+
+TEST_P(JobContract, RederiveJobsHaveOneItemPerKeyAndCountChangedKeys) {
+  auto seeded = Seed();  // channel a: k0 in (0, 2, 4) and out (6), k1 in (1, 3)
+  JobSpec spec{.kind = std::string(kRederiveJob), .filter = "channel = a", .created_by = "alice",
+               .service = "s", .deriver = "balance", .dry_run = true};
+  auto plan = jobs().PlanJob(spec);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 2u);  // one per key
+  EXPECT_EQ(plan->keys, 2u);
+  EXPECT_EQ(plan->excluded, 0u);  // a re-derive reads both directions
+
+  auto job = jobs().CreateJob(spec, "host:1");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->spec.kind, "rederive");
+  EXPECT_EQ(job->spec.deriver, "balance");
+  EXPECT_TRUE(job->spec.dry_run);
+  EXPECT_EQ(job->total, 2u);
+  EXPECT_EQ(job->changed, 0u);
+
+  // Each key is carried by its newest match, in selection (id) order; the
+  // two keys go to two instances when they share the job.
+  for (const char* id : {"x", "y"}) {
+    ASSERT_TRUE(journal_->instances().Register({.id = id, .service = "s", .host = "h"}).ok());
+  }
+  auto on_x = jobs().ClaimItems(job->id, {.instance = "x", .max = 10, .share = 2});
+  auto on_y = jobs().ClaimItems(job->id, {.instance = "y", .max = 10, .share = 2});
+  ASSERT_TRUE(on_x.ok() && on_y.ok());
+  ASSERT_EQ(on_x->size(), 1u);
+  ASSERT_EQ(on_y->size(), 1u);
+  EXPECT_EQ((*on_x)[0].message.id, seeded[3].id);
+  EXPECT_EQ((*on_x)[0].message.key, "k1");
+  EXPECT_EQ((*on_y)[0].message.id, seeded[6].id);
+  EXPECT_EQ((*on_y)[0].message.key, "k0");
+
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "x", {{.seq = (*on_x)[0].seq, .changed = false}}).ok());
+  const ItemResult k0{.seq = (*on_y)[0].seq, .copy_id = "out-1", .changed = true};
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "y", {k0}).ok());
+  ASSERT_TRUE(jobs().CompleteItems(job->id, "y", {k0}).ok());  // again: counted once
+  auto got = jobs().GetJob(job->id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->done, 2u);
+  EXPECT_EQ(got->changed, 1u);
+  EXPECT_EQ(got->changed_keys, std::vector<std::string>{"k0"});
+  auto listed = jobs().ListJobs(10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].spec.deriver, "balance");
+  EXPECT_TRUE((*listed)[0].spec.dry_run);
+  EXPECT_EQ((*listed)[0].changed, 1u);
+
+  // Keys narrow the selection; a reflow job has none of the re-derive fields.
+  spec.keys = {"k1"};
+  spec.dry_run = false;
+  auto narrowed = jobs().CreateJob(spec, "");
+  ASSERT_TRUE(narrowed.ok());
+  EXPECT_EQ(narrowed->total, 1u);
+  EXPECT_FALSE(narrowed->spec.dry_run);
+  auto reflow = jobs().CreateJob({.filter = "channel = a"}, "");
+  ASSERT_TRUE(reflow.ok());
+  EXPECT_EQ(reflow->spec.kind, "reflow");
+  EXPECT_EQ(reflow->spec.deriver, "");
+  EXPECT_FALSE(reflow->spec.dry_run);
+  EXPECT_EQ(reflow->total, 5u);
 }
 
 TEST_P(JobContract, LeasesKeepPerKeyOrderAndExpireIntoMarkedRedeliveries) {

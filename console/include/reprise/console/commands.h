@@ -33,8 +33,9 @@ void RegisterDeriveCommands(CommandRegistry& registry);  // rederive, migrate
 class Session;
 // Follows a job with WatchJob until it ends: a live line on a terminal,
 // a summary line otherwise (the final JobProgress with --json). Ctrl-C
-// detaches. Failed when the job ended stopped.
-CommandStatus FollowJob(Session& session, const std::string& id);
+// detaches. Failed when the job ended stopped. `final`, when given, receives
+// the job as it ended (left empty when detached).
+CommandStatus FollowJob(Session& session, const std::string& id, v1::Job* final = nullptr);
 
 // A `KEYWORD VALUE` clause at the end of a command line, such as
 // `limit 200` (find) or `by channel` (count). The filter is then the span

@@ -14,10 +14,12 @@ namespace reprise::console {
 std::string JobStateName(v1::JobState state);
 // "self", "downstream".
 std::string TargetName(v1::ReflowTarget target);
+// "reflow self", "reflow downstream", "rederive balance" (+ " (dry run)").
+std::string JobKind(const v1::Job& job);
 // True once a job can no longer change.
 bool JobEnded(v1::JobState state);
 
-// The `jobs` table: id, state, target, done/total, failed, redelivered,
+// The `jobs` table: id, state, kind, done/total, failed, redelivered,
 // created, filter, reason.
 Table JobTable();
 void AddJobRow(Table& table, const v1::Job& job);

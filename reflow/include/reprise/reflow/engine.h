@@ -1,5 +1,6 @@
 // The reflow engine: runs jobs that replay stored messages into the process
-// (target self) or out to the downstreams (target downstream).
+// (target self) or out to the downstreams (target downstream), and re-derive
+// jobs that recompute the output of many keys.
 //
 // A job's selection is fixed when it starts (JobStore::CreateJob). The engine
 // claims items in selection order, in batches, and delivers them through a
@@ -38,6 +39,7 @@ struct DispatchResult {
   std::string copy_id;  // the new record linked to the original ("" if none was made)
   Outcome outcome = Outcome::kOk;
   std::string error;
+  bool changed = false;  // re-derive: the key's output changed
 };
 
 // What the engine needs from the process it replays into.
@@ -50,6 +52,11 @@ class Dispatcher {
   // a previous run crashed (it may have been delivered already).
   virtual DispatchResult Redeliver(const Message& original, ReflowTarget target,
                                    const std::string& job_id, bool redelivery) = 0;
+  // Re-derives `key` with the deriver `deriver` for job `job_id`: failed
+  // when the deriver fails, ok otherwise, changed (with the new output's id
+  // as copy_id unless `dry_run`) when the output differs from the last one.
+  virtual DispatchResult Rederive(const std::string& deriver, const std::string& key,
+                                  const std::string& job_id, bool dry_run) = 0;
   // Waits until every record made so far is committed to the journal.
   virtual Status Flush() = 0;
 };

@@ -1,5 +1,8 @@
-// Jobs as the journal stores them: a reflow (and later re-derive and
-// migration) job, its fixed selection of messages ("items"), and progress.
+// Jobs as the journal stores them: a reflow, re-derive or migration job, its
+// fixed selection ("items"), and progress.
+//
+// A reflow's items are messages. A re-derive's items are keys: one item per
+// key, carried by the newest message of that key the selection matched.
 #pragma once
 
 #include <chrono>
@@ -32,9 +35,14 @@ inline bool IsFinal(JobState s) {
   return s == JobState::kCancelled || s == JobState::kCompleted || s == JobState::kStopped;
 }
 
+inline constexpr std::string_view kReflowJob = "reflow";
+inline constexpr std::string_view kRederiveJob = "rederive";
+// A migration is a reflow (to self) of the migrated keys' inputs.
+inline constexpr std::string_view kMigrationJob = "migration";
+
 // What an operator asked for.
 struct JobSpec {
-  std::string kind = "reflow";
+  std::string kind = std::string(kReflowJob);  // kReflowJob, kRederiveJob or kMigrationJob
   std::string filter;
   ReflowTarget target = ReflowTarget::kSelf;
   double rate = 0;            // messages per second; 0: unlimited
@@ -46,6 +54,10 @@ struct JobSpec {
   // The service whose live instances share the job (set by the agent; ""
   // for jobs of journals from before fleets: any instance runs them).
   std::string service;
+  // Re-derive jobs: the deriver to run per key, and whether to record and
+  // send changed outputs (false) or only compare (true).
+  std::string deriver;
+  bool dry_run = false;
   // Narrow the selection further (migrations use these; not stored with the
   // job, which keeps its fixed selection instead):
   std::vector<std::string> keys;  // only messages of these keys, when not empty
@@ -62,9 +74,14 @@ struct JobRecord {
   uint64_t done = 0;
   uint64_t failed = 0;
   uint64_t redelivered = 0;
+  uint64_t changed = 0;  // re-derive: keys whose output changed
   int64_t created_at_us = 0;
   int64_t finished_at_us = 0;
+  // Re-derive: the first keys whose output changed, in selection order (at
+  // most kChangedKeysSample; GetJob fills it).
+  std::vector<std::string> changed_keys;
 };
+inline constexpr size_t kChangedKeysSample = 20;
 
 // One selected message, claimed for delivery.
 struct JobItem {
@@ -92,6 +109,7 @@ struct ItemResult {
   std::string copy_id;
   Outcome outcome = Outcome::kOk;
   bool redelivery = false;
+  bool changed = false;  // re-derive: the key's output changed
 };
 
 // What a dry run reports. Computing it writes nothing.
@@ -113,7 +131,9 @@ class JobStore {
   virtual StatusOr<JobPlan> PlanJob(const JobSpec& spec) = 0;
   // Creates a job and fixes its selection in the same transaction: the
   // messages matching spec.filter with the target's direction that exist
-  // now, oldest first, at most spec.limit. Later messages never join.
+  // now, oldest first, at most spec.limit (a re-derive: one item per key of
+  // the messages matching spec.filter, in either direction, each carried by
+  // that key's newest match). Later messages never join.
   virtual StatusOr<JobRecord> CreateJob(const JobSpec& spec, const std::string& instance) = 0;
   virtual StatusOr<JobRecord> GetJob(std::string_view id) = 0;
   virtual StatusOr<std::vector<JobRecord>> ListJobs(uint32_t limit) = 0;
