@@ -185,6 +185,7 @@ const char* const kMigrations[] = {
     ALTER TABLE jobs ADD COLUMN deriver text COLLATE "C",
       ADD COLUMN dry_run boolean NOT NULL DEFAULT false, ADD COLUMN changed bigint NOT NULL DEFAULT 0;
     ALTER TABLE job_items ADD COLUMN changed boolean NOT NULL DEFAULT false;
+    CREATE INDEX job_items_changed ON job_items (job_id, seq) WHERE changed;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

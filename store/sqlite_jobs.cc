@@ -184,9 +184,11 @@ class SqliteJobStore final : public JobStore {
     if (jobs->empty()) return JobNotFound(id);
     JobRecord& job = jobs->front();
     if (job.changed > 0) {
+      // Without planner statistics SQLite would walk all of the job's items
+      // by primary key; the partial index holds only the changed ones.
       Stmt keys;
       REPRISE_RETURN_IF_ERROR(keys.Prepare(
-          r.db(), "SELECT message_key FROM job_items "
+          r.db(), "SELECT message_key FROM job_items INDEXED BY job_items_changed "
                   "WHERE job_id = ?1 AND changed = 1 ORDER BY seq LIMIT ?2"));
       keys.BindInt(1, *n);
       keys.BindInt(2, static_cast<int64_t>(kChangedKeysSample));

@@ -175,6 +175,7 @@ const char* const kMigrations[] = {
     ALTER TABLE jobs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE job_items ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX job_items_changed ON job_items (job_id, seq) WHERE changed = 1;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
