@@ -96,7 +96,7 @@ TEST(ConsoleReflowTest, DryRunThenReflowTheFixAndFollowTheCopies) {
                              "created (UTC)", "filter", "reason"}) {
     EXPECT_TRUE(Contains(lines[0], column)) << column;
   }
-  EXPECT_TRUE(Contains(lines[1], "completed  self")) << lines[1];
+  EXPECT_TRUE(Contains(lines[1], "completed  reflow self")) << lines[1];
   EXPECT_TRUE(Contains(lines[1], "50/50")) << lines[1];
   auto jobs_json = ParseJson<v1::ListJobsResponse>(At(host, {"--json", "-c", "jobs"}).out);
   ASSERT_EQ(jobs_json.jobs_size(), 1);
