@@ -336,7 +336,15 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     }
     result.after = *out;
     result.diff = DiffOutputs(last.payload, result.after);
-    if (!last.id.empty() && last.payload == result.after) return result;  // unchanged
+    if (!last.id.empty() && last.payload == result.after) {
+      // This very job recorded that output before an instance died with the
+      // key in flight: the key changed, and its output is already there.
+      if (!job_id.empty() && last.job_id == job_id) {
+        result.kind = RederiveOutcome::Kind::kChanged;
+        result.output_id = last.id;
+      }
+      return result;
+    }
     result.kind = RederiveOutcome::Kind::kChanged;
     if (last.id.empty()) result.diff = DiffOutputs("", result.after);
     if (dry_run) return result;

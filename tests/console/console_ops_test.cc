@@ -385,6 +385,32 @@ TEST(ConsoleDeriveTest, MigrateTwoOfFourAccountsThenRederive) {
   EXPECT_EQ(progress.job().state(), v1::COMPLETED);
   EXPECT_EQ(progress.job().done(), 3u);
   EXPECT_EQ(At(host, {"-c", all_keys}).out, before.out);
+
+  // The audit log holds every mutating call this test made, newest first:
+  // who made it, the request and the result. A `migrate` is two calls (its
+  // dry run, then the flip); a `rederive` off a terminal is one.
+  auto audit = ParseJson<v1::ListAuditResponse>(At(host, {"--json", "-c", "audit"}).out);
+  std::vector<std::string> actions;
+  for (const auto& r : audit.records()) actions.push_back(r.action());
+  const std::vector<std::string> oldest_first = {
+      "Rederive", "Migrate",  "Migrate",  "Migrate",  "Rederive", "SetFlow", "Rederive",
+      "Rederive", "Rederive", "Rederive", "Migrate",  "Migrate",  "Rederive"};
+  EXPECT_EQ(actions, std::vector<std::string>(oldest_first.rbegin(), oldest_first.rend()));
+  int dry_runs = 0;
+  for (const auto& r : audit.records()) {
+    EXPECT_TRUE(r.ok()) << r.action() << ": " << r.result();
+    EXPECT_EQ(r.result(), "OK");
+    EXPECT_NE(r.who().find("127.0.0.1"), std::string::npos) << r.who();
+    EXPECT_TRUE(r.at().seconds() > 0);
+    EXPECT_TRUE(Contains(r.request(), r.action() == "Rederive" ? "\"deriver\":\"balance\""
+                                                               : "\"flow\":\"ledger.rounding\""))
+        << r.request();
+    if (Contains(r.request(), "\"dry_run\":true")) ++dry_runs;
+  }
+  EXPECT_EQ(dry_runs, 8) << "every rederive but the two real ones, and three migrate plans";
+  ASSERT_EQ(audit.records_size(), 13);
+  EXPECT_TRUE(Contains(audit.records(7).request(), "\"account:1\":\"v2\"")) << "the flow set";
+  EXPECT_TRUE(Contains(audit.records(1).request(), "\"variant\":\"v1\"")) << "the rollback";
 }
 
 TEST(ConsoleDeriveTest, ErrorsAndExitStatuses) {

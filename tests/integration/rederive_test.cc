@@ -10,6 +10,9 @@
 
 #include "ledger.h"
 #include "reprise/agent/agent.h"
+#include "reprise/store/job.h"
+#include "reprise/store/journal.h"
+#include "reprise/store/ulid.h"
 #include "reprise/v1/agent.grpc.pb.h"
 #include "support/test_env.h"
 
@@ -181,6 +184,64 @@ TEST_F(RederiveTest, BackgroundJobComparesRecordsAndCountsChangedKeys) {
   ASSERT_EQ(again.state(), v1::COMPLETED);
   EXPECT_EQ(again.changed(), 0u);
   EXPECT_EQ(Count("channel = \"balance.updated\""), before + 1);
+}
+
+// An instance that dies with a key in flight may already have recorded the
+// key's corrected output; the retry then finds that output equal to what it
+// derives. It must still count the key as changed, and record nothing twice.
+TEST_F(RederiveTest, ARetriedKeyWhoseOutputThisJobRecordedCountsAsChanged) {
+  grpc::ClientContext fctx;
+  v1::SetFlowRequest set;
+  set.set_flow("ledger.rounding");
+  (*set.mutable_assign())["account:1"] = "v2";
+  v1::SetFlowResponse set_resp;
+  ASSERT_TRUE(stub_->SetFlow(&fctx, set, &set_resp).ok());
+  v1::RederiveResponse dry = Rederive({"account:1"}, true);
+  ASSERT_EQ(dry.changed(), 1u);
+
+  // What the dead instance wrote: the corrected output, carrying the id the
+  // job is about to get (SQLite numbers jobs 1, 2, ...; none exists yet).
+  {
+    auto journal = Journal::Open("sqlite:" + dir_.File("rederive.journal"));
+    ASSERT_TRUE(journal.ok()) << journal.status().ToString();
+    ASSERT_TRUE((*journal)->jobs().ListJobs(10)->empty());
+    UlidGenerator ids;
+    Message out;
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    out.id = ids.Next(now_ms);
+    out.direction = Direction::kOut;
+    out.channel = "balance.updated";
+    out.key = "account:1";
+    out.payload = dry.results(0).after();
+    out.recorded_at_us = now_ms * 1000;
+    out.outcome = Outcome::kOk;
+    out.job_id = "1";
+    WriteBatch batch;
+    batch.messages.push_back(out);
+    ASSERT_TRUE((*journal)->Write(batch, true).ok());
+  }
+  const uint64_t before = Count("channel = \"balance.updated\"");
+
+  v1::RederiveRequest req;
+  req.set_deriver("balance");
+  req.add_keys("account:1");
+  req.add_keys("account:2");
+  req.set_background(true);
+  v1::Job job = StartJob(req);
+  ASSERT_EQ(job.id(), "1");
+  job = AwaitJob(job.id());
+  ASSERT_EQ(job.state(), v1::COMPLETED) << job.reason();
+  EXPECT_EQ(job.changed(), 1u) << "the output this job recorded before the crash is its change";
+  EXPECT_EQ(std::vector<std::string>(job.changed_keys().begin(), job.changed_keys().end()),
+            std::vector<std::string>{"account:1"});
+  EXPECT_EQ(Count("channel = \"balance.updated\""), before) << "nothing recorded twice";
+
+  // Another job finds it plainly unchanged: the output is not its own.
+  v1::Job again = AwaitJob(StartJob(req).id());
+  ASSERT_EQ(again.state(), v1::COMPLETED) << again.reason();
+  EXPECT_EQ(again.changed(), 0u);
 }
 
 TEST_F(RederiveTest, MoreThanAHundredKeysRunAsAJob) {
