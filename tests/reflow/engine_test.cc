@@ -302,9 +302,11 @@ TEST_F(EngineTest, RateLimitedJobKeepsItsRate) {
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   double rate = end.done / seconds;
   EXPECT_EQ(end.done, 60u);
-  // 60 messages at 40/s take 1.5 s; within 10% of the rate.
+  // 60 messages at 40/s take 1.5 s. Never faster than the rate (+10%); the
+  // lower bound is loose because a loaded machine under TSan is slow, yet it
+  // still catches a limiter that halves the rate.
   EXPECT_LE(rate, 44.0) << seconds << " s";
-  EXPECT_GE(rate, 36.0) << seconds << " s";
+  EXPECT_GE(rate, 28.0) << seconds << " s";
 }
 
 // A job's rate holds for the whole fleet: each live instance of the service
