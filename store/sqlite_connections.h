@@ -1,13 +1,17 @@
 // The SQLite connections behind one journal file: one writer, used by one
 // thread at a time, and a small pool of readers. WAL lets readers run while
 // the writer commits, so operators' queries never stall the host's recording.
+// A checkpointer thread with its own connection copies the WAL back into the
+// database file, so that commits do not (see Open).
 // Internal to store/.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -63,6 +67,9 @@ class Connections {
   Connections(std::string path, std::string vfs)
       : path_(std::move(path)), vfs_(std::move(vfs)), memory_(path_ == ":memory:") {}
   Status OpenConnection(sqlite3** db);
+  // Called by SQLite after each commit of the writer with the WAL's size.
+  static int OnCommit(void* self, sqlite3* db, const char* schema, int wal_pages);
+  void CheckpointLoop(sqlite3* db);
 
   const std::string path_;
   const std::string vfs_;
@@ -71,6 +78,12 @@ class Connections {
   sqlite3* writer_ = nullptr;  // used under write_mu_
   std::mutex reader_mu_;
   std::vector<sqlite3*> readers_;  // idle; guarded by reader_mu_
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mu_
+  bool stopping_ = false;           // guarded by checkpoint_mu_
+  std::thread checkpointer_;
 };
 
 }  // namespace reprise::sqlite
