@@ -23,9 +23,17 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
+
+// kColumns for listings without payloads, all of them in messages_by_key (v7)
+// so that a key lookup never reads the table. The subquery runs only for a
+// row written without payload_size (by hand, not by the journal).
+constexpr const char* kListColumns =
+    "id, direction, channel, message_key, correlation_id, causation_id, headers, "
+    "content_type, recorded_at, outcome, error, attempt, origin_id, job_id, flow_variant, "
+    "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))";
 
 // Schema migrations, applied in order; index i brings the schema to version i+1.
 const char* const kMigrations[] = {
@@ -177,6 +185,21 @@ const char* const kMigrations[] = {
     ALTER TABLE job_items ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX job_items_changed ON job_items (job_id, seq) WHERE changed = 1;
     )sql",
+    // v7: a key's messages read from the key index alone. A key's rows sit on
+    // as many random table pages as it has messages; on a journal larger than
+    // memory each is a disk read (10 messages: ~5 ms cold). The index now
+    // carries every column a listing shows, payload_size included (recorded
+    // with the row instead of length(payload), which needs the row), so one
+    // index leaf holds a key's first page. Filling payload_size rewrites the
+    // table once: minutes on a journal of millions of messages.
+    R"sql(
+    ALTER TABLE messages ADD COLUMN payload_size INTEGER;
+    DROP INDEX messages_by_key;
+    UPDATE messages SET payload_size = length(payload);
+    CREATE INDEX messages_by_key ON messages (message_key, id, direction, channel, correlation_id,
+      causation_id, headers, content_type, recorded_at, outcome, error, attempt, origin_id, job_id,
+      flow_variant, payload_size);
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -202,8 +225,8 @@ class SqliteJournal final : public Journal {
         w.db(),
         "INSERT INTO messages (id, direction, channel, message_key, correlation_id, "
         "causation_id, headers, payload, content_type, recorded_at, outcome, error, attempt, "
-        "origin_id, job_id, flow_variant) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"));
+        "origin_id, job_id, flow_variant, payload_size) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
     update_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(update_->Prepare(
         w.db(),
@@ -257,7 +280,8 @@ class SqliteJournal final : public Journal {
     uint32_t page_size = std::clamp<uint32_t>(query.page_size == 0 ? 50 : query.page_size, 1,
                                               kMaxPageSize);
     const int n = static_cast<int>(compiled->params.size());
-    std::string sql = std::string("SELECT ") + kColumns + (query.with_payload ? ", payload" : "") +
+    std::string sql = std::string("SELECT ") +
+                      (query.with_payload ? std::string(kColumns) + ", payload" : kListColumns) +
                       " FROM messages WHERE (" + compiled->where + ")";
     if (query.originals_only) sql += " AND origin_id IS NULL";
     const char* cmp = query.oldest_first ? " > " : " < ";
@@ -430,6 +454,9 @@ class SqliteJournal final : public Journal {
         REPRISE_RETURN_IF_ERROR(Exec(db, "COMMIT"));
         continue;
       }
+      // A statement still running on the connection would make DROP fail
+      // with "database table is locked".
+      sqlite3_reset(q.get());
       Status st = Exec(db, kMigrations[v]);
       if (st.ok()) {
         std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
@@ -466,6 +493,7 @@ class SqliteJournal final : public Journal {
       insert_->BindOptionalText(14, m.origin_id);
       insert_->BindOptionalText(15, m.job_id);
       insert_->BindOptionalText(16, m.flow_variant);
+      insert_->BindInt(17, static_cast<int64_t>(m.payload.size()));
       int rc = sqlite3_step(s);
       if (rc != SQLITE_DONE) {
         Status st = SqliteError(db, rc, "insert message " + m.id);

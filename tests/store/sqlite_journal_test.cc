@@ -175,5 +175,55 @@ TEST(JournalOpenTest, InMemoryJournalWorks) {
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 
+// A key lookup reads messages_by_key alone (schema v7): the index holds every
+// column a listing shows, so a key's messages cost one index leaf rather than
+// one random table page each. A row written without payload_size (by hand)
+// still lists its payload's size.
+TEST(SqliteJournalTest, KeyListingsComeFromTheKeyIndexAndRowsWithoutASizeKeepTheirSize) {
+  TempDir dir;
+  const std::string path = dir.File("k.journal");
+  auto j = Journal::Open("sqlite:" + path);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  UlidGenerator ids;
+  WriteBatch b;
+  for (size_t size : {0, 5, 300}) {
+    Message m;
+    m.id = ids.Next(1000 + static_cast<int64_t>(size));
+    m.channel = "c";
+    m.key = "k";
+    m.payload = std::string(size, 'p');
+    b.messages.push_back(m);
+  }
+  ASSERT_TRUE((*j)->Write(b, false).ok());
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // The row of 300 bytes as if written by hand.
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE messages SET payload_size = NULL WHERE payload_size = 300",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  auto collect = [](void* out, int n, char** cols, char**) {
+    static_cast<std::string*>(out)->append(n > 3 && cols[3] ? cols[3] : "").append("\n");
+    return 0;
+  };
+  ASSERT_EQ(sqlite3_exec(db,
+                         "EXPLAIN QUERY PLAN SELECT id, direction, channel, message_key, "
+                         "correlation_id, causation_id, headers, content_type, recorded_at, "
+                         "outcome, error, attempt, origin_id, job_id, flow_variant, payload_size "
+                         "FROM messages WHERE message_key = 'k' ORDER BY id DESC LIMIT 51",
+                         collect, &plan, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("COVERING INDEX messages_by_key"), std::string::npos) << plan;
+
+  auto page = (*j)->List({.filter = "key = k"});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->messages.size(), 3u);
+  EXPECT_EQ(page->messages[0].payload_size, 300u);  // newest first
+  EXPECT_EQ(page->messages[1].payload_size, 5u);
+  EXPECT_EQ(page->messages[2].payload_size, 0u);
+}
+
 }  // namespace
 }  // namespace reprise
