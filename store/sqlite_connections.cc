@@ -28,6 +28,12 @@ StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path
     // writer without blocking it; durability is the commits' own (the WAL).
     sqlite3* db = nullptr;
     REPRISE_RETURN_IF_ERROR(c->OpenConnection(&db));
+    // A connection opens the WAL at its first read; until then a checkpoint
+    // on it does nothing and still returns SQLITE_OK.
+    if (Status st = Exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1"); !st.ok()) {
+      sqlite3_close_v2(db);
+      return st;
+    }
     sqlite3_wal_hook(c->writer_, &Connections::OnCommit, c.get());  // replaces the automatic checkpoint
     c->checkpointer_ = std::thread([conns = c.get(), db] { conns->CheckpointLoop(db); });
   }
@@ -70,7 +76,12 @@ void Connections::CheckpointLoop(sqlite3* db) {
     // Passive: copies what no reader still needs, never waits for the
     // writer or readers. A failure (I/O error, disk full) leaves the WAL as
     // it is, which stays valid; the next commit past the mark asks again.
-    (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int wal_frames = 0, copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied) ==
+            SQLITE_OK &&
+        copied > 0) {
+      checkpointed_frames_.fetch_add(static_cast<uint64_t>(copied), std::memory_order_relaxed);
+    }
     lock.lock();
     checkpoint_wanted_ = false;
   }

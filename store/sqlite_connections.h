@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,12 @@ class Connections {
   };
   Reader BorrowReader() { return Reader(this); }
 
+  // WAL frames the checkpointer has copied into the database so far (a
+  // frame may count again if a later checkpoint copies it again).
+  uint64_t checkpointed_frames() const {
+    return checkpointed_frames_.load(std::memory_order_relaxed);
+  }
+
   const std::string& path() const { return path_; }
   const std::string& vfs() const { return vfs_; }
 
@@ -83,6 +90,7 @@ class Connections {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;  // guarded by checkpoint_mu_
   bool stopping_ = false;           // guarded by checkpoint_mu_
+  std::atomic<uint64_t> checkpointed_frames_{0};
   std::thread checkpointer_;
 };
 

@@ -1,0 +1,47 @@
+// The connections behind a SQLite journal: the checkpointer copies the WAL
+// into the database once it has grown, off the committing thread.
+#include "sqlite_connections.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "sqlite_util.h"
+#include "support/test_env.h"
+
+namespace reprise::sqlite {
+namespace {
+
+TEST(SqliteConnectionsTest, TheCheckpointerCopiesTheWalOnceItHasGrown) {
+  testing::TempDir dir;
+  const std::string path = dir.File("c.db");
+  auto conns = Connections::Open(path);
+  ASSERT_TRUE(conns.ok()) << conns.status().ToString();
+  {
+    auto w = (*conns)->LockWriter();
+    ASSERT_TRUE(Exec(w.db(), "CREATE TABLE t (b BLOB)").ok());
+  }
+  // About 6,000 pages of 4 KiB in commits of 100: past the 4,096 pages at
+  // which a commit wakes the checkpointer, below the 16,384 at which a
+  // commit would checkpoint by itself.
+  for (int commit = 0; commit < 60; ++commit) {
+    auto w = (*conns)->LockWriter();
+    ASSERT_TRUE(Exec(w.db(),
+                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+                     "INSERT INTO t SELECT randomblob(4000) FROM n")
+                    .ok());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((*conns)->checkpointed_frames() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE((*conns)->checkpointed_frames(), 4096u) << "the checkpointer copied nothing";
+  // The copied pages are in the database file itself, not only in the WAL.
+  EXPECT_GT(std::filesystem::file_size(path), 4096u * 4096u);
+}
+
+}  // namespace
+}  // namespace reprise::sqlite
