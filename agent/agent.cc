@@ -334,6 +334,12 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
       result.error = st.message();
       return result;
     }
+    if (Status size = CheckPayload(*out); !size.ok()) {
+      result.kind = RederiveOutcome::Kind::kFailed;
+      result.error = "deriver " + std::string(name) + " returned an output too large to record: " +
+                     size.message();
+      return result;
+    }
     result.after = *out;
     result.diff = DiffOutputs(last.payload, result.after);
     if (!last.id.empty() && last.payload == result.after) {

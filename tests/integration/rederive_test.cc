@@ -287,6 +287,22 @@ TEST_F(RederiveTest, FailuresAndBadRequests) {
   EXPECT_EQ(resp.failed(), 2u);
   EXPECT_NE(resp.results(0).error().find("division by zero"), std::string::npos);
 
+  // An output larger than the journal takes fails the key; nothing is recorded.
+  const uint64_t outputs = Count("channel = \"balance.updated\"");
+  agent_->Derive("huge", "balance.updated", [](std::string_view, Inputs&, Context&) -> StatusOr<std::string> {
+    return std::string((4u << 20) + 1, 'x');
+  });
+  grpc::ClientContext hctx;
+  v1::RederiveRequest huge;
+  huge.set_deriver("huge");
+  huge.add_keys("account:1");
+  v1::RederiveResponse hresp;
+  ASSERT_TRUE(stub_->Rederive(&hctx, huge, &hresp).ok());
+  ASSERT_EQ(hresp.failed(), 1u);
+  EXPECT_NE(hresp.results(0).error().find("max_payload_bytes"), std::string::npos)
+      << hresp.results(0).error();
+  EXPECT_EQ(Count("channel = \"balance.updated\""), outputs);
+
   grpc::Status st;
   grpc::ClientContext uctx;
   req.set_deriver("balanse");
@@ -301,7 +317,7 @@ TEST_F(RederiveTest, FailuresAndBadRequests) {
   areq.set_action("Rederive");
   v1::ListAuditResponse audit;
   ASSERT_TRUE(stub_->ListAudit(&actx, areq, &audit).ok());
-  EXPECT_EQ(audit.records_size(), 3);
+  EXPECT_EQ(audit.records_size(), 4);
 }
 
 }  // namespace
