@@ -55,6 +55,18 @@ class RederiveTest : public ::testing::Test {
     return resp;
   }
 
+  // Moves `key` to `variant` of ledger.rounding (no reflow): its derivation
+  // follows the new code path from now on.
+  void AssignVariant(const std::string& key, const std::string& variant) {
+    grpc::ClientContext ctx;
+    v1::SetFlowRequest set;
+    set.set_flow("ledger.rounding");
+    (*set.mutable_assign())[key] = variant;
+    v1::SetFlowResponse resp;
+    grpc::Status st = stub_->SetFlow(&ctx, set, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
   uint64_t Count(const std::string& filter) {
     grpc::ClientContext ctx;
     v1::CountMessagesRequest req;
@@ -106,13 +118,7 @@ TEST_F(RederiveTest, UnchangedWhenInputsAndCodePathAreTheSame) {
 
 TEST_F(RederiveTest, ChangedWithTheRightDiffAfterTheCodePathChanges) {
   // Switch account:1 to the fixed rounding (no reflow): its derivation changes.
-  grpc::ClientContext fctx;
-  v1::SetFlowRequest set;
-  set.set_flow("ledger.rounding");
-  (*set.mutable_assign())["account:1"] = "v2";
-  v1::SetFlowResponse set_resp;
-  grpc::Status fst = stub_->SetFlow(&fctx, set, &set_resp);
-  ASSERT_TRUE(fst.ok()) << fst.error_message();
+  AssignVariant("account:1", "v2");
 
   uint64_t before = Count("channel = \"balance.updated\"");
   v1::RederiveResponse dry = Rederive({"account:1", "account:2"}, true);
@@ -144,12 +150,7 @@ TEST_F(RederiveTest, ChangedWithTheRightDiffAfterTheCodePathChanges) {
 }
 
 TEST_F(RederiveTest, BackgroundJobComparesRecordsAndCountsChangedKeys) {
-  grpc::ClientContext fctx;
-  v1::SetFlowRequest set;
-  set.set_flow("ledger.rounding");
-  (*set.mutable_assign())["account:1"] = "v2";
-  v1::SetFlowResponse set_resp;
-  ASSERT_TRUE(stub_->SetFlow(&fctx, set, &set_resp).ok());
+  AssignVariant("account:1", "v2");
   const uint64_t before = Count("channel = \"balance.updated\"");
 
   v1::RederiveRequest req;
@@ -190,12 +191,7 @@ TEST_F(RederiveTest, BackgroundJobComparesRecordsAndCountsChangedKeys) {
 // key's corrected output; the retry then finds that output equal to what it
 // derives. It must still count the key as changed, and record nothing twice.
 TEST_F(RederiveTest, ARetriedKeyWhoseOutputThisJobRecordedCountsAsChanged) {
-  grpc::ClientContext fctx;
-  v1::SetFlowRequest set;
-  set.set_flow("ledger.rounding");
-  (*set.mutable_assign())["account:1"] = "v2";
-  v1::SetFlowResponse set_resp;
-  ASSERT_TRUE(stub_->SetFlow(&fctx, set, &set_resp).ok());
+  AssignVariant("account:1", "v2");
   v1::RederiveResponse dry = Rederive({"account:1"}, true);
   ASSERT_EQ(dry.changed(), 1u);
 
