@@ -10,6 +10,9 @@
 
 namespace reprise {
 namespace {
+// Unwritten chunks remembered for late synchronous callers: they look right
+// after their own chunk, so a few suffice.
+constexpr size_t kUnwrittenKept = 16;
 
 // What a string costs the heap: nothing while it fits the string itself
 // (short-string optimization), else its capacity rounded up to the
@@ -374,7 +377,12 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket) {
   commit_cv_.wait(lock, [&] {
     return committed_ticket_ >= ticket || write_failures_ > failures_before || writer_done_;
   });
-  if (committed_ticket_ >= ticket) return Status::Ok();
+  if (committed_ticket_ >= ticket) {
+    for (const Unwritten& u : unwritten_) {
+      if (ticket >= u.first && ticket <= u.last) return u.why;
+    }
+    return Status::Ok();
+  }
   return Unavailable("journal write failed: " + stats_.last_error +
                      "; the record is kept in memory and retried, but it is not committed yet");
 }
@@ -478,14 +486,21 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
     batch.outcomes.swap(rest);
   }
   const size_t message_count = batch.messages.size();
-  bool written = WriteWithRetry(batch);
+  Status written = WriteWithRetry(batch);
   batch.messages.clear();
   batch.outcomes.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
     committed_ticket_ = first_ticket + items - 1;
     queued_bytes_ -= record_bytes;
-    if (written) {
+    if (!written.ok()) {
+      // A synchronous caller of this chunk must not take "done" for
+      // "committed", even if it only looks now.
+      unwritten_.push_back({first_ticket, committed_ticket_, written});
+      if (unwritten_.size() > kUnwrittenKept) unwritten_.pop_front();
+    }
+    // Lost at shutdown (Unavailable) counts nothing; a refusal, the rest.
+    if (written.ok() || written.code() != StatusCode::kUnavailable) {
       stats_.committed += message_count;
       ++stats_.batches;
     }
@@ -494,7 +509,7 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
   room_cv_.notify_all();
 }
 
-bool Recorder::WriteWithRetry(WriteBatch& batch) {
+Status Recorder::WriteWithRetry(WriteBatch& batch) {
   const bool sync = options_.durability == Durability::kPower;
   auto backoff = std::chrono::milliseconds(20);
   int attempts_while_stopping = 0;
@@ -503,7 +518,7 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
     if (st.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       NoteWritten();
-      return true;
+      return Status::Ok();
     }
     if (st.code() != StatusCode::kUnavailable) {
       // Not transient: find the records the journal refuses by writing them
@@ -529,11 +544,12 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
         // The journal took the others: the fault was in those records, not
         // in the journal, which stays healthy.
         if (rejected < batch.messages.size() + batch.outcomes.size()) NoteWritten();
-        // Synchronous callers of this batch cannot tell whose record it was.
-        if (rejected > 0) ++write_failures_;
       }
-      commit_cv_.notify_all();
-      return true;
+      // Synchronous callers of this batch learn it once the chunk is done
+      // (WriteChunk); they cannot tell whose record it was.
+      if (rejected == 0) return Status::Ok();
+      return st.WithPrefix("the journal refused " + std::to_string(rejected) +
+                           " record(s) of this group commit (this one or another)");
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -549,7 +565,7 @@ bool Recorder::WriteWithRetry(WriteBatch& batch) {
       stats_.rejected += batch.messages.size();
       std::fprintf(stderr, "reprise: shutting down with the journal unavailable; %zu record(s) lost: %s\n",
                    batch.messages.size() + batch.outcomes.size(), st.ToString().c_str());
-      return false;
+      return st.WithPrefix("the recorder stopped with the journal unavailable; record lost");
     }
     // Transient (busy, disk full, I/O): wait and retry; the queue's bound
     // and the overload policy protect the host meanwhile.

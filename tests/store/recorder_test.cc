@@ -198,6 +198,22 @@ TEST_F(RecorderTest, PermanentRejectionOfOneRecordKeepsTheOthers) {
   EXPECT_NE(r.Stats().last_fault.find("refused 1 record"), std::string::npos) << r.Stats().last_fault;
 }
 
+// A synchronous caller must never hear OK for a record the journal refused,
+// however late it looks compared with the writer.
+TEST_F(RecorderTest, ASynchronousCallerWhoseRecordIsRefusedIsTold) {
+  Recorder r(journal_.get(), {.durability = Durability::kProcess});
+  Message dup = Make();
+  ASSERT_TRUE(r.Record(dup).ok());
+  for (int i = 0; i < 20; ++i) {
+    Status st = r.Record(dup);  // same id again: the journal refuses it
+    EXPECT_FALSE(st.ok()) << "attempt " << i;
+    EXPECT_NE(st.message().find("refused 1 record"), std::string::npos) << st.ToString();
+    EXPECT_TRUE(r.Record(Make()).ok()) << "the next record is committed and says so";
+  }
+  EXPECT_EQ(r.Stats().rejected, 20u);
+  EXPECT_EQ(CountAll(), 21u);
+}
+
 TEST_F(RecorderTest, DestructorDrainsTheQueue) {
   {
     Recorder r(journal_.get(), {});

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -135,9 +136,9 @@ class Recorder {
   void WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket);
   // Hands a slab the writer has decoded back to the producers (or frees it).
   void Release(std::unique_ptr<Slab> slab);
-  // Writes one batch, retrying transient failures; returns false if the
-  // recorder is stopping and the batch could not be written.
-  bool WriteWithRetry(WriteBatch& batch);
+  // Writes one batch, retrying transient failures. OK when every record was written; otherwise why
+  // not (some refused by the journal, or all lost at shutdown).
+  Status WriteWithRetry(WriteBatch& batch);
   // Health bookkeeping; called with mu_ held.
   void NoteFault(std::string error);
   void NoteWritten();
@@ -167,6 +168,14 @@ class Recorder {
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
   uint64_t write_failures_ = 0;       // guarded by mu_: waiters see failures after they began
+  // Ticket ranges done but not (all) written: the journal refused a record of
+  // the chunk, or the recorder stopped with the journal down. The most recent
+  // few, for synchronous callers that look after the chunk was done.
+  struct Unwritten {
+    uint64_t first = 0, last = 0;
+    Status why;
+  };
+  std::deque<Unwritten> unwritten_;   // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
   bool writer_done_ = false;          // guarded by mu_
   RecorderStats stats_;               // guarded by mu_
