@@ -361,16 +361,16 @@ Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t
   // needs it. While it writes, records pile up for its next pass unnoticed.
   if (writer_asleep_) work_cv_.notify_one();
   if (options_.durability == Durability::kAsync) return Status::Ok();
-  return WaitFor(lock, next_ticket_ - 1);
+  return WaitFor(lock, next_ticket_ - 1, /*own_records=*/true);
 }
 
 Status Recorder::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
   work_cv_.notify_one();
-  return WaitFor(lock, next_ticket_ - 1);
+  return WaitFor(lock, next_ticket_ - 1, /*own_records=*/false);
 }
 
-Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket) {
+Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bool own_records) {
   // A write that fails while we wait means the record is not committed yet:
   // say so now rather than hang until the journal recovers.
   const uint64_t failures_before = write_failures_;
@@ -378,6 +378,7 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket) {
     return committed_ticket_ >= ticket || write_failures_ > failures_before || writer_done_;
   });
   if (committed_ticket_ >= ticket) {
+    if (!own_records) return Status::Ok();
     for (const Unwritten& u : unwritten_) {
       if (ticket >= u.first && ticket <= u.last) return u.why;
     }

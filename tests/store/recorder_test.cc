@@ -212,6 +212,10 @@ TEST_F(RecorderTest, ASynchronousCallerWhoseRecordIsRefusedIsTold) {
   }
   EXPECT_EQ(r.Stats().rejected, 20u);
   EXPECT_EQ(CountAll(), 21u);
+  // A refusal is final: Flush, which a reflow retries until it succeeds,
+  // does not report it again (stats do).
+  EXPECT_FALSE(r.Record(dup).ok());
+  EXPECT_TRUE(r.Flush().ok());
 }
 
 TEST_F(RecorderTest, DestructorDrainsTheQueue) {

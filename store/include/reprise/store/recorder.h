@@ -106,7 +106,9 @@ class Recorder {
   Status Record(const Message& message);
   Status Record(const MessageView& message);
   Status RecordOutcome(const OutcomeUpdate& update);
-  // Waits until everything queued before the call is committed (or failed).
+  // Waits until everything queued before the call is committed, or refused
+  // by the journal for good (counted in `rejected`); an error means some of
+  // it is still waiting for the journal.
   Status Flush();
 
   RecorderStats Stats() const;
@@ -129,7 +131,11 @@ class Recorder {
   // per the overload policy); the caller writes them and calls Queued.
   StatusOr<char*> Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
   Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
-  Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket);
+  // Waits until `ticket` is done. With `own_records` (a synchronous Record)
+  // the caller's records end at `ticket`, so a refusal or loss in their
+  // chunk is theirs to hear; Flush only waits, since refused records are
+  // final (counted in `rejected`) and waiting again would not change them.
+  Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bool own_records);
   void WriterLoop();
   // Writes `batch` (folding its outcomes into its messages) as one group
   // commit covering `items` records from `first_ticket` on, then clears it.
