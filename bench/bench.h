@@ -94,7 +94,10 @@ class RowSource {
 
 // Prepared INSERTs into a journal file's messages table, written by hand:
 // the baseline for capture (one autocommit INSERT per message) and for
-// throughput (large transactions). Same statement as the SQLite journal.
+// throughput (large transactions). Same statements as the SQLite journal:
+// the row, then its key entry in its level-0 run (schema v8, 2^14 seqs per
+// run; store/sqlite_key_runs.h). It never merges runs, which the journal
+// does: the baseline's work per row is the smaller.
 class RawInserter {
  public:
   // The file must already hold the schema (open it with Journal::Open first).
@@ -107,6 +110,9 @@ class RawInserter {
  private:
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* key_insert_ = nullptr;
+  sqlite3_stmt* run_insert_ = nullptr;
+  int64_t last_run_ = -1;
 };
 
 // Fills id, recorded_at and correlation as the agent does.

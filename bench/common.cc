@@ -8,6 +8,7 @@
 
 #include "bench.h"
 #include "reprise/store/journal.h"
+#include "sqlite_key_runs.h"
 
 namespace reprise::bench {
 namespace fs = std::filesystem;
@@ -144,7 +145,11 @@ StatusOr<std::unique_ptr<RawInserter>> RawInserter::Open(const std::string& path
       "causation_id, headers, payload, content_type, recorded_at, outcome, error, attempt, "
       "origin_id, job_id, flow_variant, payload_size) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
-  if (sqlite3_prepare_v2(r->db_, sql, -1, &r->insert_, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(r->db_, sql, -1, &r->insert_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(r->db_, "INSERT INTO message_keys (run, message_key, id, seq) VALUES (?1, ?2, ?3, ?4)",
+                         -1, &r->key_insert_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(r->db_, "INSERT OR IGNORE INTO key_runs VALUES (?1)", -1, &r->run_insert_,
+                         nullptr) != SQLITE_OK) {
     return Unavailable(std::string("prepare insert: ") + sqlite3_errmsg(r->db_));
   }
   return r;
@@ -152,6 +157,8 @@ StatusOr<std::unique_ptr<RawInserter>> RawInserter::Open(const std::string& path
 
 RawInserter::~RawInserter() {
   sqlite3_finalize(insert_);
+  sqlite3_finalize(key_insert_);
+  sqlite3_finalize(run_insert_);
   sqlite3_close_v2(db_);
 }
 
@@ -190,6 +197,20 @@ Status RawInserter::Insert(const Message& m) {
   sqlite3_bind_int64(insert_, 17, static_cast<int64_t>(m.payload.size()));
   int rc = sqlite3_step(insert_);
   if (rc != SQLITE_DONE) return Unavailable(std::string("insert: ") + sqlite3_errmsg(db_));
+  const int64_t seq = sqlite3_last_insert_rowid(db_);
+  const int64_t run = sqlite::KeyRun(sqlite::KeyRunLayout{}, 0, seq);
+  if (run != last_run_) {
+    sqlite3_reset(run_insert_);
+    sqlite3_bind_int64(run_insert_, 1, run);
+    if (sqlite3_step(run_insert_) != SQLITE_DONE) return Unavailable(std::string("insert run: ") + sqlite3_errmsg(db_));
+    last_run_ = run;
+  }
+  sqlite3_reset(key_insert_);
+  sqlite3_bind_int64(key_insert_, 1, run);
+  sqlite3_bind_text(key_insert_, 2, m.key.data(), static_cast<int>(m.key.size()), SQLITE_STATIC);
+  sqlite3_bind_text(key_insert_, 3, m.id.data(), static_cast<int>(m.id.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(key_insert_, 4, seq);
+  if (sqlite3_step(key_insert_) != SQLITE_DONE) return Unavailable(std::string("insert key: ") + sqlite3_errmsg(db_));
   return Status::Ok();
 }
 
@@ -307,6 +328,14 @@ Status BuildFixture(const std::string& path, uint64_t rows, FixtureMeta* meta) {
   REPRISE_RETURN_IF_ERROR(r.Exec("COMMIT"));
   std::printf("\n    building %zu indexes\n", indexes.size());
   for (const auto& sql : indexes) REPRISE_RETURN_IF_ERROR(r.Exec(sql.c_str()));
+  // The key entries went into level-0 runs; merge them the way a journal
+  // that had been running would have.
+  std::printf("    merging key runs\n");
+  while (true) {
+    auto moved = sqlite::CompactKeyRuns(r.db(), sqlite::KeyRunLayout{});
+    if (!moved.ok()) return moved.status();
+    if (*moved == 0) break;
+  }
   REPRISE_RETURN_IF_ERROR(r.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   meta->rows = rows;
   meta->end_ms = end_ms;
@@ -350,9 +379,15 @@ Status TrimFixture(const std::string& path) {
   if (!ReadMeta(path, &meta)) return FailedPrecondition("no fixture metadata for " + path);
   auto raw = RawInserter::Open(path);
   if (!raw.ok()) return raw.status();
-  const std::string del = "DELETE FROM messages WHERE seq > " + std::to_string(meta.max_seq);
-  REPRISE_RETURN_IF_ERROR((*raw)->Exec(del.c_str()));
-  if (sqlite3_changes((*raw)->db()) > 0) {
+  const std::string where = "seq > " + std::to_string(meta.max_seq);
+  REPRISE_RETURN_IF_ERROR((*raw)->Exec("BEGIN IMMEDIATE"));
+  REPRISE_RETURN_IF_ERROR(
+      (*raw)->Exec(sqlite::DeleteKeyEntries(sqlite::KeyRunLayout{}, where).c_str()));
+  REPRISE_RETURN_IF_ERROR((*raw)->Exec(("DELETE FROM messages WHERE " + where).c_str()));
+  const bool trimmed = sqlite3_changes((*raw)->db()) > 0;
+  REPRISE_RETURN_IF_ERROR((*raw)->Exec(sqlite::kDropEmptyKeyRuns));
+  REPRISE_RETURN_IF_ERROR((*raw)->Exec("COMMIT"));
+  if (trimmed) {
     REPRISE_RETURN_IF_ERROR((*raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
   return Status::Ok();

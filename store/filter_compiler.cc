@@ -9,10 +9,12 @@
 // IS NOT TRUE. Since and/or are monotone, that one rule makes every
 // filter two-valued: `not origin = X` selects the same rows as `origin != X`.
 #include <algorithm>
+#include <type_traits>
 
 #include "filter_internal.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/ulid.h"
+#include "sqlite_key_runs.h"
 
 namespace reprise::filter {
 namespace {
@@ -23,6 +25,7 @@ using internal::ResolvedField;
 struct Sql {
   std::string text;  // safe as an operand of AND / OR / NOT without parentheses
   bool nullable = false;
+  bool keyed = false;  // a conjunct restricts the key through the key index
 };
 
 std::string SqlOp(Op op) {
@@ -160,6 +163,7 @@ class Compiler {
       if (i > 0) out.text += sql_op;
       out.text += s->text;
       out.nullable = out.nullable || s->nullable;
+      out.keyed = out.keyed || (std::is_same_v<NodeT, And> && s->keyed);
     }
     out.text += ")";
     return out;
@@ -177,7 +181,17 @@ class Compiler {
 
     const std::string column(field->spec->column);
     switch (field->spec->kind) {
-      case FieldKind::kText: return CompareText(column, false, c);
+      case FieldKind::kText: {
+        Sql sql = CompareText(column, false, c);
+        const bool positive = c.op == Op::kEq || c.op == Op::kIn ||
+                              (c.op == Op::kMatch && IsGlob(c.values[0].text));
+        if (opt_.key_runs && !pg() && column == "message_key" && positive) {
+          sql.text = sqlite::ThroughKeyRuns(sql.text);
+          // A glob may match most keys: the planner keeps its other choices.
+          sql.keyed = c.op != Op::kMatch;
+        }
+        return sql;
+      }
       case FieldKind::kOptionalText: return CompareText(column, true, c);
       case FieldKind::kHeader: return CompareText(HeaderValue(*field), true, c);
       case FieldKind::kPayload: return ComparePayload(*field, c);
@@ -412,7 +426,7 @@ StatusOr<CompiledFilter> Compile(const Expr* expr, const CompileOptions& options
   Compiler compiler(options);
   auto sql = compiler.Node(*expr);
   if (!sql.ok()) return sql.status();
-  return CompiledFilter{std::move(sql->text), compiler.TakeParams()};
+  return CompiledFilter{std::move(sql->text), compiler.TakeParams(), sql->keyed};
 }
 
 StatusOr<CompiledFilter> Compile(std::string_view text, const CompileOptions& options) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "job_ids.h"
+#include "sqlite_key_runs.h"
 #include "sqlite_util.h"
 
 namespace reprise {
@@ -59,19 +60,20 @@ struct Selection {
 };
 
 StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = false) {
-  auto compiled = filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1});
+  auto compiled = filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1, true});
   if (!compiled.ok()) return compiled.status();
   Selection sel;
   sel.params = compiled->params;
+  const std::string from = FromMessages(compiled->keyed || !spec.keys.empty());
   const bool rederive = spec.kind == kRederiveJob;
   if (rederive) {
     // Nothing is "excluded" by direction: a re-derive reads every input.
-    sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+    sel.sql = "SELECT id, message_key, channel, outcome" + from + " WHERE (" + compiled->where +
               ") AND message_key IS NOT NULL" + (other_direction ? " AND 0" : "");
   } else {
     sel.params.push_back(static_cast<int64_t>(TargetDirection(spec.target)));
     const std::string dir = "?" + std::to_string(sel.params.size());
-    sel.sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled->where +
+    sel.sql = "SELECT id, message_key, channel, outcome" + from + " WHERE (" + compiled->where +
               ") AND direction " + (other_direction ? "!= " : "= ") + dir;
   }
   if (!spec.keys.empty()) {
@@ -83,7 +85,8 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
     }
     array += "]";
     sel.params.emplace_back(std::in_place_type<std::string>, std::move(array));
-    sel.sql += " AND message_key IN (SELECT value FROM json_each(?" + std::to_string(sel.params.size()) + "))";
+    sel.sql += " AND " + ThroughKeyRuns("message_key IN (SELECT value FROM json_each(?" +
+                                        std::to_string(sel.params.size()) + "))");
   }
   if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
   if (rederive) {

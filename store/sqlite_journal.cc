@@ -14,6 +14,7 @@
 #include "sqlite_flows.h"
 #include "sqlite_instances.h"
 #include "sqlite_jobs.h"
+#include "sqlite_key_runs.h"
 #include "sqlite_util.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/ulid.h"
@@ -23,19 +24,21 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
-// kColumns for listings without payloads, all of them in messages_by_key (v7)
-// so that a key lookup never reads the table. The subquery runs only for a
-// row written without payload_size (by hand, not by the journal).
+// kColumns for listings without payloads: payload_size saves reading the
+// payload. The subquery runs only for a row written without payload_size
+// (by hand, not by the journal).
 constexpr const char* kListColumns =
     "id, direction, channel, message_key, correlation_id, causation_id, headers, "
     "content_type, recorded_at, outcome, error, attempt, origin_id, job_id, flow_variant, "
     "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))";
 
 // Schema migrations, applied in order; index i brings the schema to version i+1.
+// The last one, v8 (the key index in runs), is built for the journal's size
+// by KeyRunsMigration.
 const char* const kMigrations[] = {
     // v1: messages and the indexes behind the filter fields.
     R"sql(
@@ -201,7 +204,7 @@ const char* const kMigrations[] = {
       flow_variant, payload_size);
     )sql",
 };
-static_assert(std::size(kMigrations) == kSchemaVersion);
+static_assert(std::size(kMigrations) + 1 == kSchemaVersion);
 
 class SqliteJournal final : public Journal {
  public:
@@ -215,6 +218,8 @@ class SqliteJournal final : public Journal {
     auto w = conns_->LockWriter();
     insert_.reset();
     update_.reset();
+    key_insert_.reset();
+    run_insert_.reset();
   }
 
   Status Init() {
@@ -227,6 +232,11 @@ class SqliteJournal final : public Journal {
         "causation_id, headers, payload, content_type, recorded_at, outcome, error, attempt, "
         "origin_id, job_id, flow_variant, payload_size) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
+    key_insert_ = std::make_unique<Stmt>();
+    REPRISE_RETURN_IF_ERROR(key_insert_->Prepare(
+        w.db(), "INSERT INTO message_keys (run, message_key, id, seq) VALUES (?1, ?2, ?3, ?4)"));
+    run_insert_ = std::make_unique<Stmt>();
+    REPRISE_RETURN_IF_ERROR(run_insert_->Prepare(w.db(), "INSERT OR IGNORE INTO key_runs VALUES (?1)"));
     update_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(update_->Prepare(
         w.db(),
@@ -267,11 +277,12 @@ class SqliteJournal final : public Journal {
       (void)Exec(db, "ROLLBACK");
       return err;
     }
+    CompactKeyIndex(db, batch.messages.size());
     return Status::Ok();
   }
 
   StatusOr<MessagePage> List(const ListQuery& query) override {
-    auto compiled = filter::Compile(query.filter, {filter::Dialect::kSqlite, NowUs(), 1});
+    auto compiled = filter::Compile(query.filter, {filter::Dialect::kSqlite, NowUs(), 1, true});
     if (!compiled.ok()) return compiled.status();
     if (!query.page_token.empty() && !IsUlid(query.page_token)) {
       return InvalidArgument("page_token \"" + query.page_token +
@@ -282,7 +293,7 @@ class SqliteJournal final : public Journal {
     const int n = static_cast<int>(compiled->params.size());
     std::string sql = std::string("SELECT ") +
                       (query.with_payload ? std::string(kColumns) + ", payload" : kListColumns) +
-                      " FROM messages WHERE (" + compiled->where + ")";
+                      FromMessages(compiled->keyed) + " WHERE (" + compiled->where + ")";
     if (query.originals_only) sql += " AND origin_id IS NULL";
     const char* cmp = query.oldest_first ? " > " : " < ";
     if (!query.page_token.empty()) sql += " AND id" + std::string(cmp) + "?" + std::to_string(n + 1);
@@ -340,18 +351,19 @@ class SqliteJournal final : public Journal {
 
   StatusOr<std::vector<CountRow>> Count(std::string_view filter_text,
                                         std::string_view group_by) override {
-    auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1});
+    auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1, true});
     if (!compiled.ok()) return compiled.status();
     std::vector<filter::SqlValue> params = compiled->params;
     std::string sql;
     if (group_by.empty()) {
-      sql = "SELECT '', count(*) FROM messages WHERE (" + compiled->where + ")";
+      sql = std::string("SELECT '', count(*)") + FromMessages(compiled->keyed) + " WHERE (" +
+            compiled->where + ")";
     } else {
       auto group = filter::CompileGroupBy(
           group_by, {filter::Dialect::kSqlite, NowUs(), static_cast<int>(params.size()) + 1});
       if (!group.ok()) return group.status();
       params.insert(params.end(), group->params.begin(), group->params.end());
-      sql = "SELECT " + group->where + " AS g, count(*) AS n FROM messages WHERE (" +
+      sql = "SELECT " + group->where + " AS g, count(*) AS n" + FromMessages(compiled->keyed) + " WHERE (" +
             compiled->where + ") GROUP BY g ORDER BY n DESC, g LIMIT 1000";
     }
     auto r = conns_->BorrowReader();
@@ -370,13 +382,13 @@ class SqliteJournal final : public Journal {
   }
 
   StatusOr<std::vector<std::string>> Keys(std::string_view filter_text, size_t max) override {
-    auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1});
+    auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1, true});
     if (!compiled.ok()) return compiled.status();
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     Stmt stmt;
     REPRISE_RETURN_IF_ERROR(stmt.Prepare(
-        r.db(), "SELECT DISTINCT message_key FROM messages WHERE (" + compiled->where +
+        r.db(), std::string("SELECT DISTINCT message_key") + FromMessages(compiled->keyed) + " WHERE (" + compiled->where +
                     ") ORDER BY message_key LIMIT " + std::to_string(max + 1)));
     for (size_t i = 0; i < compiled->params.size(); ++i) {
       stmt.BindValue(static_cast<int>(i) + 1, compiled->params[i]);
@@ -396,11 +408,33 @@ class SqliteJournal final : public Journal {
     constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
     const int64_t day = cutoff_us / kDayUs - ((cutoff_us % kDayUs != 0) && cutoff_us < 0);
     auto w = conns_->LockWriter();
-    Stmt del;
-    REPRISE_RETURN_IF_ERROR(del.Prepare(w.db(), "DELETE FROM messages WHERE recorded_at < ?1"));
-    del.BindInt(1, day * kDayUs);
-    if (int rc = sqlite3_step(del.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "retention");
-    return static_cast<uint64_t>(sqlite3_changes64(w.db()));
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    auto dropped = [&]() -> StatusOr<uint64_t> {
+      uint64_t n = 0;
+      // Key entries first (while their messages still say which), then the
+      // messages, then runs left empty.
+      const std::string messages = "DELETE FROM messages WHERE recorded_at < ?1";
+      for (const std::string& sql :
+           {DeleteKeyEntries(key_layout_, "recorded_at < ?1"), messages, std::string(kDropEmptyKeyRuns)}) {
+        Stmt del;
+        REPRISE_RETURN_IF_ERROR(del.Prepare(db, sql));
+        if (sqlite3_bind_parameter_count(del.get()) > 0) del.BindInt(1, day * kDayUs);
+        if (int rc = sqlite3_step(del.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "retention");
+        if (sql == messages) n = static_cast<uint64_t>(sqlite3_changes64(db));
+      }
+      return n;
+    }();
+    if (!dropped.ok()) {
+      (void)Exec(db, "ROLLBACK");
+      return dropped.status();
+    }
+    if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+      Status err = SqliteError(db, rc, "commit retention");
+      (void)Exec(db, "ROLLBACK");
+      return err;
+    }
+    return dropped;
   }
 
   StatusOr<std::vector<ChannelInfo>> Channels() override {
@@ -457,7 +491,13 @@ class SqliteJournal final : public Journal {
       // A statement still running on the connection would make DROP fail
       // with "database table is locked".
       sqlite3_reset(q.get());
-      Status st = Exec(db, kMigrations[v]);
+      Status st;
+      if (v < static_cast<int>(std::size(kMigrations))) {
+        st = Exec(db, kMigrations[v]);
+      } else {
+        auto max_seq = LastSeq(db);
+        st = max_seq.ok() ? Exec(db, KeyRunsMigration(key_layout_, *max_seq).c_str()) : max_seq.status();
+      }
       if (st.ok()) {
         std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
                           std::to_string(NowUs()) + ")";
@@ -474,6 +514,7 @@ class SqliteJournal final : public Journal {
 
   Status WriteInTransaction(sqlite3* db, const WriteBatch& batch) {
     sqlite3_stmt* s = insert_->get();
+    int64_t listed_run = -1;  // the last run this transaction made sure is in key_runs
     for (const Message& m : batch.messages) {
       sqlite3_reset(s);
       insert_->BindText(1, m.id);
@@ -500,6 +541,20 @@ class SqliteJournal final : public Journal {
         sqlite3_reset(s);
         return st;
       }
+      const int64_t seq = sqlite3_last_insert_rowid(db);
+      const int64_t run = KeyRun(key_layout_, 0, seq);
+      if (run != listed_run) {
+        if (run != last_run_) compaction_due_ = true;  // a run was completed
+        last_run_ = run;
+        REPRISE_RETURN_IF_ERROR(Step(*run_insert_, db, "list key run", [&](Stmt& q) { q.BindInt(1, run); }));
+        listed_run = run;
+      }
+      REPRISE_RETURN_IF_ERROR(Step(*key_insert_, db, "index key of " + m.id, [&](Stmt& q) {
+        q.BindInt(1, run);
+        q.BindText(2, m.key);
+        q.BindText(3, m.id);
+        q.BindInt(4, seq);
+      }));
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);  // drop the SQLITE_STATIC payload pointer
@@ -519,6 +574,43 @@ class SqliteJournal final : public Journal {
     }
     sqlite3_reset(u);
     return Status::Ok();
+  }
+
+  // Runs a prepared statement that returns no rows, with `bind` setting
+  // its parameters.
+  template <typename Bind>
+  static Status Step(Stmt& q, sqlite3* db, const std::string& what, Bind bind) {
+    sqlite3_reset(q.get());
+    bind(q);
+    int rc = sqlite3_step(q.get());
+    sqlite3_reset(q.get());
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, what);
+    return Status::Ok();
+  }
+
+  static StatusOr<int64_t> LastSeq(sqlite3* db) {
+    Stmt q;
+    REPRISE_RETURN_IF_ERROR(q.Prepare(db, "SELECT coalesce(max(seq), 0) FROM messages"));
+    if (int rc = sqlite3_step(q.get()); rc != SQLITE_ROW) return SqliteError(db, rc, "read last seq");
+    return sqlite3_column_int64(q.get(), 0);
+  }
+
+  // After a commit: merges key runs while there is work, about four entries
+  // per message just written (an entry moves up to three levels), at least
+  // one step. The batch is committed whatever happens here; a failed step is
+  // tried again after the next write.
+  void CompactKeyIndex(sqlite3* db, size_t written) {
+    if (!compaction_due_) return;
+    int64_t budget = 4 * static_cast<int64_t>(written);
+    do {
+      StatusOr<int64_t> moved = CompactKeyRuns(db, key_layout_);
+      if (!moved.ok()) return;
+      if (*moved == 0) {
+        compaction_due_ = false;
+        return;
+      }
+      budget -= *moved;
+    } while (budget > 0);
   }
 
   StatusOr<std::vector<Message>> SelectWhere(sqlite3* db, const std::string& where,
@@ -544,6 +636,13 @@ class SqliteJournal final : public Journal {
   std::unique_ptr<InstanceStore> instances_;
   std::unique_ptr<Stmt> insert_;   // used under the writer lock
   std::unique_ptr<Stmt> update_;   // used under the writer lock
+  std::unique_ptr<Stmt> key_insert_;  // used under the writer lock
+  std::unique_ptr<Stmt> run_insert_;  // used under the writer lock
+  const sqlite::KeyRunLayout key_layout_{};
+  // Used under the writer lock: a run was completed or a merge may be
+  // unfinished (true at open: another process may have left one).
+  bool compaction_due_ = true;
+  int64_t last_run_ = -1;  // used under the writer lock: the run of the last entry written
   bool synchronous_full_ = true;   // SQLite's default; used under the writer lock
 };
 

@@ -1,0 +1,66 @@
+// The SQLite journal's key index (schema v8): message_keys, kept in runs.
+// Internal to store/.
+//
+// A B-tree index over random keys costs one random leaf page per insert once
+// it outgrows memory: on a 10M-message journal that capped inserts at a few
+// thousand a second. Instead, each message's key entry (run, message_key, id,
+// seq) goes into the run of its seq: level-0 runs cover 2^14 consecutive
+// seqs, so new entries land in one small region of the B-tree that stays in
+// cache. Once a range of seqs is complete, its runs are merged, sixteen to
+// one, into the run of the next level (2^18, 2^22, then 2^26 seqs): a merge
+// copies entries in key order into an empty region, which is sequential.
+// A key lookup seeks once per run listed in key_runs (tens of runs).
+//
+// Invariant, in every committed state: each message has exactly one entry,
+// in a run listed in key_runs.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+
+#include "reprise/store/status.h"
+
+namespace reprise::sqlite {
+
+struct KeyRunLayout {
+  int base_shift = 14;    // a level-0 run covers 2^base_shift seqs
+  int fanout_shift = 4;   // a run of level L+1 covers 2^fanout_shift runs of level L
+  int top_level = 3;      // runs of this level are never merged
+  int chunk = 8192;       // at most this many entries move per compaction step
+};
+
+// The run that holds `seq`'s entry at `level`: the level in the top bits,
+// the block of seqs below.
+int64_t KeyRun(const KeyRunLayout& layout, int level, int64_t seq);
+int KeyRunLevel(int64_t run);
+
+// SQL that is true for rows of `messages` whose key matches `predicate`, a
+// condition on the column message_key (e.g. "message_key = ?3"): a seek per
+// run instead of a scan.
+std::string ThroughKeyRuns(const std::string& predicate);
+
+// SQL deleting the key entries of the messages that match `where` (a
+// condition on messages, e.g. "seq > 100"); run it before deleting them.
+std::string DeleteKeyEntries(const KeyRunLayout& layout, const std::string& where);
+// SQL removing runs left without entries.
+inline constexpr const char* kDropEmptyKeyRuns =
+    "DELETE FROM key_runs WHERE NOT EXISTS (SELECT 1 FROM message_keys AS k WHERE k.run = key_runs.run)";
+
+// " FROM messages", NOT INDEXED when the filter is `keyed` (see
+// filter::CompiledFilter): the rowid is then the only way in, through the key.
+const char* FromMessages(bool keyed);
+
+// The schema v8 migration's SQL for a journal whose largest seq is
+// `max_seq`: creates message_keys and key_runs and fills them, each existing
+// message in the highest-level run whose seqs are all taken.
+std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq);
+
+// One bounded step of merging, in its own transaction (the caller holds the
+// writer): moves up to layout.chunk entries of the lowest complete range
+// into its next-level run. Returns the entries moved; 0 when there is
+// nothing to merge.
+StatusOr<int64_t> CompactKeyRuns(sqlite3* db, const KeyRunLayout& layout);
+
+}  // namespace reprise::sqlite

@@ -1,0 +1,232 @@
+// The key index in runs (store/sqlite_key_runs.cc), with a small layout (runs
+// of 16 seqs, 4 to 1 merges) so that a few thousand messages exercise every
+// level.
+#include "sqlite_key_runs.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "reprise/store/journal.h"
+#include "reprise/store/ulid.h"
+#include "support/test_env.h"
+
+namespace reprise {
+namespace {
+
+using sqlite::KeyRunLayout;
+using testing::TempDir;
+
+constexpr KeyRunLayout kSmall{.base_shift = 4, .fanout_shift = 2, .top_level = 3, .chunk = 20};
+
+class KeyRunsTest : public ::testing::Test {
+ protected:
+  // A journal of `n` messages over `keys` keys, written in batches of 97
+  // through the journal, then opened directly.
+  void Fill(int n, int keys) {
+    auto j = Journal::Open("sqlite:" + path_);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    UlidGenerator ids;
+    WriteBatch b;
+    for (int i = 0; i < n; ++i) {
+      Message m;
+      m.id = ids.Next(1000 + i);
+      m.channel = "c" + std::to_string(i % 3);
+      m.key = "k" + std::to_string((i * 7919) % keys);
+      b.messages.push_back(m);
+      if (b.messages.size() == 97 || i == n - 1) {
+        ASSERT_TRUE((*j)->Write(b, false).ok());
+        b.messages.clear();
+      }
+    }
+    j->reset();
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
+  }
+  void TearDown() override { sqlite3_close(db_); }
+
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  }
+  int64_t Int(const std::string& sql) {
+    sqlite3_stmt* q = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &q, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    EXPECT_EQ(sqlite3_step(q), SQLITE_ROW) << sql;
+    int64_t v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+  }
+  std::vector<int64_t> Runs() {
+    std::vector<int64_t> out;
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT run FROM key_runs ORDER BY run", -1, &q, nullptr);
+    while (sqlite3_step(q) == SQLITE_ROW) out.push_back(sqlite3_column_int64(q, 0));
+    sqlite3_finalize(q);
+    return out;
+  }
+  // Seqs of `key` found through the runs, and by reading every message.
+  std::pair<std::set<int64_t>, std::set<int64_t>> Lookup(const std::string& key) {
+    std::set<int64_t> through, scanned;
+    for (auto [sql, out] : {std::pair{"SELECT seq FROM messages NOT INDEXED WHERE " +
+                                          sqlite::ThroughKeyRuns("message_key = ?1"),
+                                      &through},
+                            std::pair{std::string("SELECT seq FROM messages NOT INDEXED WHERE "
+                                                  "message_key = ?1"),
+                                      &scanned}}) {
+      sqlite3_stmt* q = nullptr;
+      EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &q, nullptr), SQLITE_OK);
+      sqlite3_bind_text(q, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(q) == SQLITE_ROW) out->insert(sqlite3_column_int64(q, 0));
+      sqlite3_finalize(q);
+    }
+    return {through, scanned};
+  }
+  // Every message has exactly one entry, with its key and id, in a listed
+  // run whose block holds its seq.
+  void ExpectInvariant(const KeyRunLayout& layout) {
+    EXPECT_EQ(Int("SELECT count(*) FROM message_keys"), Int("SELECT count(*) FROM messages"));
+    EXPECT_EQ(Int("SELECT count(*) FROM messages m JOIN message_keys k ON k.seq = m.seq AND "
+                  "k.id = m.id AND k.message_key = m.message_key JOIN key_runs r ON r.run = k.run"),
+              Int("SELECT count(*) FROM messages"));
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT run, seq FROM message_keys", -1, &q, nullptr);
+    int misplaced = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      const int64_t run = sqlite3_column_int64(q, 0), seq = sqlite3_column_int64(q, 1);
+      misplaced += sqlite::KeyRun(layout, sqlite::KeyRunLevel(run), seq) != run;
+    }
+    sqlite3_finalize(q);
+    EXPECT_EQ(misplaced, 0);
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.File("runs.journal");
+  sqlite3* db_ = nullptr;
+};
+
+TEST_F(KeyRunsTest, TheJournalIndexesEveryMessageItWritesInTheRunOfItsSeq) {
+  Fill(500, 40);
+  ExpectInvariant(KeyRunLayout{});
+  EXPECT_EQ(Runs(), std::vector<int64_t>{0});  // 500 seqs: one level-0 run of 2^14
+  for (const char* key : {"k0", "k17", "k39", "nope"}) {
+    auto [through, scanned] = Lookup(key);
+    EXPECT_EQ(through, scanned) << key;
+  }
+}
+
+TEST_F(KeyRunsTest, MergingKeepsEveryEntryFindableAndEndsWithFewRuns) {
+  Fill(3000, 150);
+  // Rebuild the index in the small layout, as level-0 runs.
+  Exec("DELETE FROM message_keys; DELETE FROM key_runs;"
+       "INSERT INTO message_keys SELECT seq >> 4, message_key, id, seq FROM messages;"
+       "INSERT INTO key_runs SELECT DISTINCT run FROM message_keys;");
+  EXPECT_EQ(Runs().size(), 3000u / 16 + 1);
+
+  int steps = 0;
+  int64_t moved = 0;
+  while (true) {
+    auto done = sqlite::CompactKeyRuns(db_, kSmall);
+    ASSERT_TRUE(done.ok()) << done.status().ToString();
+    if (*done == 0) break;
+    moved += *done;
+    ASSERT_LE(*done, kSmall.chunk + 150) << "a step moves about one chunk";  // a key's entries move together
+    if (++steps % 25 == 0) {
+      ExpectInvariant(kSmall);
+      auto [through, scanned] = Lookup("k" + std::to_string(steps % 150));
+      ASSERT_EQ(through, scanned);
+    }
+    ASSERT_LT(steps, 10000) << "merging must end";
+  }
+  ExpectInvariant(kSmall);
+  // 3000 seqs: two level-3 runs of 1024 (the top level: never merged); below
+  // them the incomplete range, at most three complete runs per level and the
+  // level-0 run still filling.
+  std::map<int, int> per_level;
+  for (int64_t r : Runs()) ++per_level[sqlite::KeyRunLevel(r)];
+  EXPECT_EQ(per_level[3], 2);
+  EXPECT_LE(per_level[0], 4);
+  for (int level = 1; level < 3; ++level) EXPECT_LE(per_level[level], 3) << level;
+  // Entries below level 3 moved once per level they climbed: bounded by
+  // three moves each.
+  EXPECT_GT(moved, 3000);
+  EXPECT_LE(moved, 3 * 3000 + steps);
+  for (int k = 0; k < 150; k += 7) {
+    auto [through, scanned] = Lookup("k" + std::to_string(k));
+    EXPECT_EQ(through, scanned) << k;
+    EXPECT_FALSE(through.empty());
+  }
+}
+
+TEST_F(KeyRunsTest, AMergeInterruptedBetweenStepsResumesWhereItStopped) {
+  Fill(300, 30);
+  Exec("DELETE FROM message_keys; DELETE FROM key_runs;"
+       "INSERT INTO message_keys SELECT seq >> 4, message_key, id, seq FROM messages;"
+       "INSERT INTO key_runs SELECT DISTINCT run FROM message_keys;");
+  // One step, then a new connection (another process) finishes the work.
+  auto first = sqlite::CompactKeyRuns(db_, kSmall);
+  ASSERT_TRUE(first.ok());
+  ASSERT_GT(*first, 0);
+  sqlite3_close(db_);
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
+  ExpectInvariant(kSmall);
+  while (true) {
+    auto done = sqlite::CompactKeyRuns(db_, kSmall);
+    ASSERT_TRUE(done.ok());
+    if (*done == 0) break;
+  }
+  ExpectInvariant(kSmall);
+  for (int k = 0; k < 30; ++k) {
+    auto [through, scanned] = Lookup("k" + std::to_string(k));
+    EXPECT_EQ(through, scanned) << k;
+  }
+}
+
+TEST_F(KeyRunsTest, TheMigrationPutsEachEntryInItsHighestCompleteRun) {
+  Fill(1500, 100);
+  Exec("DROP TABLE message_keys; DROP TABLE key_runs;"
+       "CREATE INDEX messages_by_key ON messages (message_key, id);");
+  Exec(sqlite::KeyRunsMigration(kSmall, Int("SELECT max(seq) FROM messages")));
+  ExpectInvariant(kSmall);
+  // Seqs 1..1500: [0, 1024) is one level-3 run, [1024, 1280) a level-2 run,
+  // three level-1 runs of 64 up to 1472, then two level-0 runs (the second
+  // still filling). Nothing is left to merge.
+  std::map<int, int> per_level;
+  for (int64_t r : Runs()) ++per_level[sqlite::KeyRunLevel(r)];
+  EXPECT_EQ(per_level, (std::map<int, int>{{0, 2}, {1, 3}, {2, 1}, {3, 1}}));
+  auto done = sqlite::CompactKeyRuns(db_, kSmall);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(*done, 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_key'"), 0);
+}
+
+TEST_F(KeyRunsTest, RetentionDropsEntriesAndEmptiedRuns) {
+  Fill(200, 20);
+  auto j = Journal::Open("sqlite:" + path_);
+  ASSERT_TRUE(j.ok());
+  // A cutoff a day after the newest message drops them all.
+  auto dropped = (*j)->DropBefore(Int("SELECT max(recorded_at) FROM messages") + 86400LL * 1000 * 1000);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(*dropped, 200u);
+  EXPECT_EQ(Int("SELECT count(*) FROM message_keys"), 0);
+  EXPECT_TRUE(Runs().empty());
+  // New messages are indexed again (their run is listed anew).
+  UlidGenerator ids;
+  WriteBatch b;
+  Message m;
+  m.id = ids.Next(5000);
+  m.channel = "c";
+  m.key = "k-new";
+  b.messages.push_back(m);
+  ASSERT_TRUE((*j)->Write(b, false).ok());
+  auto page = (*j)->List({.filter = "key = k-new"});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->messages.size(), 1u);
+  ExpectInvariant(KeyRunLayout{});
+}
+
+}  // namespace
+}  // namespace reprise
