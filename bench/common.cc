@@ -379,13 +379,12 @@ Status TrimFixture(const std::string& path) {
   if (!ReadMeta(path, &meta)) return FailedPrecondition("no fixture metadata for " + path);
   auto raw = RawInserter::Open(path);
   if (!raw.ok()) return raw.status();
-  const std::string where = "seq > " + std::to_string(meta.max_seq);
   REPRISE_RETURN_IF_ERROR((*raw)->Exec("BEGIN IMMEDIATE"));
   REPRISE_RETURN_IF_ERROR(
-      (*raw)->Exec(sqlite::DeleteKeyEntries(sqlite::KeyRunLayout{}, where).c_str()));
-  REPRISE_RETURN_IF_ERROR((*raw)->Exec(("DELETE FROM messages WHERE " + where).c_str()));
+      sqlite::DeleteKeyEntries((*raw)->db(), sqlite::KeyRunLayout{}, "seq > ?1", meta.max_seq));
+  REPRISE_RETURN_IF_ERROR(
+      (*raw)->Exec(("DELETE FROM messages WHERE seq > " + std::to_string(meta.max_seq)).c_str()));
   const bool trimmed = sqlite3_changes((*raw)->db()) > 0;
-  REPRISE_RETURN_IF_ERROR((*raw)->Exec(sqlite::kDropEmptyKeyRuns));
   REPRISE_RETURN_IF_ERROR((*raw)->Exec("COMMIT"));
   if (trimmed) {
     REPRISE_RETURN_IF_ERROR((*raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));

@@ -183,12 +183,14 @@ class Compiler {
     switch (field->spec->kind) {
       case FieldKind::kText: {
         Sql sql = CompareText(column, false, c);
-        const bool positive = c.op == Op::kEq || c.op == Op::kIn ||
-                              (c.op == Op::kMatch && IsGlob(c.values[0].text));
-        if (opt_.key_runs && !pg() && column == "message_key" && positive) {
+        // Conditions a run's entries can answer by seeks or a range; `!=`
+        // and substrings would read every entry anyway.
+        const bool seekable = c.op != Op::kNe && (c.op != Op::kMatch || IsGlob(c.values[0].text));
+        if (opt_.key_runs && !pg() && column == "message_key" && seekable) {
           sql.text = sqlite::ThroughKeyRuns(sql.text);
-          // A glob may match most keys: the planner keeps its other choices.
-          sql.keyed = c.op != Op::kMatch;
+          // A glob or a range may match most keys: the planner keeps its
+          // other choices then.
+          sql.keyed = c.op == Op::kEq || c.op == Op::kIn;
         }
         return sql;
       }

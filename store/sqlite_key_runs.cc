@@ -17,49 +17,71 @@ int Shift(const KeyRunLayout& layout, int level) {
 
 int64_t BlockOf(int64_t run) { return run & ((int64_t{1} << kLevelShift) - 1); }
 
-StatusOr<std::optional<std::string>> OneText(sqlite3* db, const std::string& sql,
-                                             const std::optional<std::string>& arg) {
+// A position in a run: entries are ordered by (message_key, id).
+struct Cursor {
+  std::string key, id;
+  bool operator<(const Cursor& o) const { return key != o.key ? key < o.key : id < o.id; }
+};
+
+// The first row's (message_key, id) of `sql`, with `after` bound as ?1, ?2.
+StatusOr<std::optional<Cursor>> ReadCursor(sqlite3* db, const std::string& sql,
+                                           const std::optional<Cursor>& after) {
   Stmt q;
   REPRISE_RETURN_IF_ERROR(q.Prepare(db, sql));
-  if (arg) q.BindText(1, *arg);
-  int rc = sqlite3_step(q.get());
-  if (rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_type(q.get(), 0) == SQLITE_NULL)) {
-    return std::optional<std::string>();
+  if (after) {
+    q.BindText(1, after->key);
+    q.BindText(2, after->id);
   }
+  int rc = sqlite3_step(q.get());
+  if (rc == SQLITE_DONE) return std::optional<Cursor>();
   if (rc != SQLITE_ROW) return SqliteError(db, rc, "read key runs");
-  return std::optional<std::string>(ColumnText(q.get(), 0));
+  return std::optional<Cursor>(Cursor{ColumnText(q.get(), 0), ColumnText(q.get(), 1)});
 }
 
-// Moves the next chunk of `sources`' entries, in key order, into `target`.
+// Moves the next chunk of `sources`' entries, in (key, id) order, into
+// `target`.
 StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vector<int64_t>& sources,
                         int64_t target) {
   std::string list;
   for (int64_t s : sources) list += (list.empty() ? "" : ", ") + std::to_string(s);
   REPRISE_RETURN_IF_ERROR(
       Exec(db, ("INSERT OR IGNORE INTO key_runs VALUES (" + std::to_string(target) + ")").c_str()));
-  // Every key up to the target's largest has moved, with all its entries.
-  auto lo = OneText(db, "SELECT max(message_key) FROM message_keys WHERE run = " + std::to_string(target),
-                    std::nullopt);
+  // Entries up to the target's last have moved. (A source may still hold
+  // smaller ones when a seq was taken again after the newest messages were
+  // deleted; the last step moves them.)
+  auto lo = ReadCursor(db,
+                       "SELECT message_key, id FROM message_keys WHERE run = " + std::to_string(target) +
+                           " ORDER BY message_key DESC, id DESC LIMIT 1",
+                       std::nullopt);
   if (!lo.ok()) return lo.status();
-  const std::string after = lo->has_value() ? " AND message_key > ?1" : "";
-  // The chunk ends at the smallest key that closes a share of the chunk in
-  // any source, so no source gives more than its share.
+  const std::string after = lo->has_value() ? " AND (message_key, id) > (?1, ?2)" : "";
+  // The chunk ends at the smallest position that closes a share of the
+  // chunk in any source, so no source gives more than its share, however
+  // many entries one key has.
   const int64_t share = std::max<int64_t>(1, layout.chunk / static_cast<int64_t>(sources.size()));
-  std::optional<std::string> hi;
+  std::optional<Cursor> hi;
   for (int64_t s : sources) {
-    auto k = OneText(db,
-                     "SELECT message_key FROM message_keys WHERE run = " + std::to_string(s) + after +
-                         " ORDER BY message_key LIMIT 1 OFFSET " + std::to_string(share - 1),
-                     *lo);
-    if (!k.ok()) return k.status();
-    if (k->has_value() && (!hi || **k < *hi)) hi = *k;
+    auto c = ReadCursor(db,
+                        "SELECT message_key, id FROM message_keys WHERE run = " + std::to_string(s) + after +
+                            " ORDER BY message_key, id LIMIT 1 OFFSET " + std::to_string(share - 1),
+                        *lo);
+    if (!c.ok()) return c.status();
+    if (c->has_value() && (!hi || **c < *hi)) hi = *c;
   }
-  const std::string range = "run IN (" + list + ")" + after + (hi ? " AND message_key <= ?2" : "");
+  // The last step (no source has a full share left) moves everything left.
+  const std::string range =
+      "run IN (" + list + ")" + (hi ? after + " AND (message_key, id) <= (?3, ?4)" : "");
   auto run = [&](const std::string& sql) -> StatusOr<int64_t> {
     Stmt q;
     REPRISE_RETURN_IF_ERROR(q.Prepare(db, sql));
-    if (lo->has_value()) q.BindText(1, **lo);
-    if (hi) q.BindText(2, *hi);
+    if (hi) {
+      if (lo->has_value()) {
+        q.BindText(1, (*lo)->key);
+        q.BindText(2, (*lo)->id);
+      }
+      q.BindText(3, hi->key);
+      q.BindText(4, hi->id);
+    }
     if (int rc = sqlite3_step(q.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "merge key runs");
     return static_cast<int64_t>(sqlite3_changes64(db));
   };
@@ -123,16 +145,29 @@ std::string ThroughKeyRuns(const std::string& predicate) {
          predicate + ")";
 }
 
-std::string DeleteKeyEntries(const KeyRunLayout& layout, const std::string& where) {
-  // A message's entry is in the run of its seq at one of the levels: each
-  // candidate is a seek on the primary key.
-  std::string candidates;
-  for (int level = 0; level <= layout.top_level; ++level) {
-    if (level > 0) candidates += " UNION ALL ";
-    candidates += "SELECT " + std::to_string(int64_t{level} << kLevelShift) + " | (seq >> " +
-                  std::to_string(Shift(layout, level)) + "), message_key, id FROM messages WHERE " + where;
+Status DeleteKeyEntries(sqlite3* db, const KeyRunLayout& layout, const std::string& where, int64_t arg) {
+  Stmt rows, del;
+  REPRISE_RETURN_IF_ERROR(rows.Prepare(db, "SELECT seq, message_key, id FROM messages WHERE " + where));
+  rows.BindInt(1, arg);
+  REPRISE_RETURN_IF_ERROR(
+      del.Prepare(db, "DELETE FROM message_keys WHERE run = ?1 AND message_key = ?2 AND id = ?3"));
+  int rc;
+  while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+    const int64_t seq = sqlite3_column_int64(rows.get(), 0);
+    const std::string key = ColumnText(rows.get(), 1), id = ColumnText(rows.get(), 2);
+    // The entry is in the run of its seq at one of the levels: a seek each.
+    for (int level = 0; level <= layout.top_level; ++level) {
+      sqlite3_reset(del.get());
+      del.BindInt(1, KeyRun(layout, level, seq));
+      del.BindText(2, key);
+      del.BindText(3, id);
+      if (int rc2 = sqlite3_step(del.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "delete key entry");
+      if (sqlite3_changes64(db) > 0) break;
+    }
   }
-  return "DELETE FROM message_keys WHERE (run, message_key, id) IN (" + candidates + ")";
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "read messages to delete");
+  return Exec(db, "DELETE FROM key_runs WHERE NOT EXISTS "
+                  "(SELECT 1 FROM message_keys AS k WHERE k.run = key_runs.run)");
 }
 
 const char* FromMessages(bool keyed) { return keyed ? " FROM messages NOT INDEXED" : " FROM messages"; }

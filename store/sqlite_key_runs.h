@@ -41,12 +41,11 @@ int KeyRunLevel(int64_t run);
 // run instead of a scan.
 std::string ThroughKeyRuns(const std::string& predicate);
 
-// SQL deleting the key entries of the messages that match `where` (a
-// condition on messages, e.g. "seq > 100"); run it before deleting them.
-std::string DeleteKeyEntries(const KeyRunLayout& layout, const std::string& where);
-// SQL removing runs left without entries.
-inline constexpr const char* kDropEmptyKeyRuns =
-    "DELETE FROM key_runs WHERE NOT EXISTS (SELECT 1 FROM message_keys AS k WHERE k.run = key_runs.run)";
+// Deletes the key entries of the messages that match `where` (a condition
+// on messages with `arg` as ?1, e.g. "seq > ?1"), and the runs this leaves
+// empty; run it in the transaction that deletes those messages, before.
+// Four seeks per message.
+Status DeleteKeyEntries(sqlite3* db, const KeyRunLayout& layout, const std::string& where, int64_t arg);
 
 // " FROM messages", NOT INDEXED when the filter is `keyed` (see
 // filter::CompiledFilter): the rowid is then the only way in, through the key.
@@ -58,8 +57,9 @@ const char* FromMessages(bool keyed);
 std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq);
 
 // One bounded step of merging, in its own transaction (the caller holds the
-// writer): moves up to layout.chunk entries of the lowest complete range
-// into its next-level run. Returns the entries moved; 0 when there is
+// writer): moves about layout.chunk entries (at most that many per source
+// run, and the last step of a merge whatever is left) of the lowest
+// complete range into its next-level run. Returns the entries moved; 0 when there is
 // nothing to merge.
 StatusOr<int64_t> CompactKeyRuns(sqlite3* db, const KeyRunLayout& layout);
 
