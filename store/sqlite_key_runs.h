@@ -28,7 +28,9 @@ struct KeyRunLayout {
   int base_shift = 14;    // a level-0 run covers 2^base_shift seqs
   int fanout_shift = 4;   // a run of level L+1 covers 2^fanout_shift runs of level L
   int top_level = 3;      // runs of this level are never merged
-  int chunk = 8192;       // at most this many entries move per compaction step
+  // About this many entries move per compaction step: a step holds the
+  // writer (a few milliseconds) and sorts the chunk in memory.
+  int chunk = 4096;
 };
 
 // The run that holds `seq`'s entry at `level`: the level in the top bits,
