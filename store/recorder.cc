@@ -129,11 +129,9 @@ char* Serialize(const MessageView& m, Kind kind, char* at) {
   return start + h.size;
 }
 
-// Reads the record at `at` into `batch`, reusing a message of `spares` (the
-// previous batch's, whose strings keep their memory) when there is one;
-// returns its size in the slab and adds its memory in the batch to
-// `batch_bytes`.
-size_t Decode(const char* at, WriteBatch& batch, std::vector<Message>& spares, size_t& batch_bytes) {
+// Reads the record at `at` into `batch`; returns its size in the slab and
+// adds its memory in the batch to `batch_bytes`.
+size_t Decode(const char* at, WriteBatch& batch, size_t& batch_bytes) {
   Head h;
   std::memcpy(&h, at, sizeof h);
   const char* p = at + sizeof h;
@@ -150,15 +148,7 @@ size_t Decode(const char* at, WriteBatch& batch, std::vector<Message>& spares, s
     batch_bytes += BatchBytes(batch.outcomes.back());
     return h.size;
   }
-  if (spares.empty()) {
-    batch.messages.emplace_back();
-  } else {
-    batch.messages.push_back(std::move(spares.back()));
-    spares.pop_back();
-  }
-  // Every field is assigned: nothing of the spare's last message remains.
-  Message& m = batch.messages.back();
-  m.headers.clear();
+  Message& m = batch.messages.emplace_back();
   m.id = f[kId];
   m.direction = static_cast<Direction>(h.direction);
   m.channel = f[kChannel];
@@ -428,7 +418,7 @@ void Recorder::WriterLoop() {
     size_t items = 0, record_bytes = 0, batch_bytes = 0;
     for (auto& slab : slabs) {
       for (size_t at = 0; at < slab->used;) {
-        const size_t size = Decode(slab->data + at, batch, spare_messages_, batch_bytes);
+        const size_t size = Decode(slab->data + at, batch, batch_bytes);
         at += size;
         record_bytes += size;
         if (++items == options_.max_batch_records || batch_bytes >= batch_budget_) {
@@ -498,10 +488,7 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
   }
   const size_t message_count = batch.messages.size();
   Status written = WriteWithRetry(batch);
-  // Kept for the next batch: fresh strings for every record cost an
-  // allocation each and, for large payloads, fresh pages.
-  spare_messages_.clear();
-  spare_messages_.swap(batch.messages);
+  batch.messages.clear();
   batch.outcomes.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -185,10 +185,6 @@ class Recorder {
   bool stopping_ = false;             // guarded by mu_
   bool writer_done_ = false;          // guarded by mu_
   RecorderStats stats_;               // guarded by mu_
-  // The writer's only: the last batch's messages, reused by the next. Their
-  // memory counts in the batch that reuses them (BatchBytes reads capacity),
-  // and there are never more than one batch's worth.
-  std::vector<Message> spare_messages_;
   std::thread writer_;
 };
 
