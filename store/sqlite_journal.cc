@@ -548,7 +548,7 @@ class SqliteJournal final : public Journal {
         REPRISE_RETURN_IF_ERROR(Step(*run_insert_, db, "list key run", [&](Stmt& q) { q.BindInt(1, run); }));
         listed_run = run;
       }
-      REPRISE_RETURN_IF_ERROR(Step(*key_insert_, db, "index key of " + m.id, [&](Stmt& q) {
+      REPRISE_RETURN_IF_ERROR(Step(*key_insert_, db, "index message key", [&](Stmt& q) {
         q.BindInt(1, run);
         q.BindText(2, m.key);
         q.BindText(3, m.id);
@@ -578,7 +578,7 @@ class SqliteJournal final : public Journal {
   // Runs a prepared statement that returns no rows, with `bind` setting
   // its parameters.
   template <typename Bind>
-  static Status Step(Stmt& q, sqlite3* db, const std::string& what, Bind bind) {
+  static Status Step(Stmt& q, sqlite3* db, const char* what, Bind bind) {
     sqlite3_reset(q.get());
     bind(q);
     int rc = sqlite3_step(q.get());
