@@ -265,6 +265,91 @@ TEST_F(RecorderTest, EveryFieldSurvivesTheQueue) {
   EXPECT_EQ(g.flow_variant, m.flow_variant);
 }
 
+// Records are copied outside the recorder's lock while the writer reads the
+// tail slab in place: with small slabs (4 KiB) and four threads, every record
+// must arrive whole, whatever slab it straddled into.
+TEST_F(RecorderTest, ThreadsRecordingAtOnceWhileTheWriterReadsLoseNothing) {
+  Recorder r(journal_.get(), {.max_queue_bytes = 128 * 1024});
+  constexpr int kThreads = 4, kEach = 500;
+  std::vector<std::vector<Message>> sent(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kEach; ++i) {
+      // Sizes from a few bytes to most of a slab.
+      Message m = Make(std::string(1 + (i * 37 + t * 11) % 3000, static_cast<char>('a' + (i + t) % 26)));
+      m.key = "t" + std::to_string(t);
+      if (i % 7 == 0) m.headers = {{"i", std::to_string(i)}};
+      sent[t].push_back(std::move(m));
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        ASSERT_TRUE(r.Record(sent[t][i]).ok());
+        if (i % 50 == 0) std::this_thread::sleep_for(200us);  // let the writer catch up mid-slab
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_EQ(CountAll(), static_cast<uint64_t>(kThreads * kEach));
+  for (const auto& mine : sent) {
+    for (const Message& m : mine) {
+      auto got = journal_->real().Get(m.id);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(got->message.payload, m.payload);
+      ASSERT_EQ(got->message.key, m.key);
+      ASSERT_EQ(got->message.headers, m.headers);
+    }
+  }
+}
+
+// The writer reuses the messages of its last batch: a record must not
+// inherit anything the previous one held in the same slot.
+TEST_F(RecorderTest, ARecordInheritsNothingFromTheOneBefore) {
+  Recorder r(journal_.get(), {});
+  Message full = Make("first");
+  full.headers = {{"trace", "abc"}};
+  full.error = "boom";
+  full.outcome = Outcome::kFailed;
+  full.correlation_id = ids_.Next(1700000000000);
+  full.origin_id = ids_.Next(1700000000000);
+  full.job_id = "7";
+  full.flow_variant = "v2";
+  ASSERT_TRUE(r.Record(full).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  Message bare = Make("second");
+  ASSERT_TRUE(r.Record(bare).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  auto got = journal_->real().Get(bare.id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(got->message.headers.empty());
+  EXPECT_EQ(got->message.error, "");
+  EXPECT_EQ(got->message.outcome, Outcome::kPending);
+  EXPECT_EQ(got->message.correlation_id, "");
+  EXPECT_EQ(got->message.origin_id, "");
+  EXPECT_EQ(got->message.job_id, "");
+  EXPECT_EQ(got->message.flow_variant, "");
+  EXPECT_EQ(got->message.payload, "second");
+}
+
+// In async durability nobody waits for the writer: it must find records by
+// itself, whether it is polling (records came lately) or asleep after a
+// quiet spell (the first record wakes it).
+TEST_F(RecorderTest, AsyncRecordsReachTheJournalWithoutFlush) {
+  Recorder r(journal_.get(), {});
+  auto committed_within = [&](uint64_t n, std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (CountAll() < n && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+    return CountAll() >= n;
+  };
+  std::this_thread::sleep_for(300ms);  // the writer has gone to sleep
+  ASSERT_TRUE(r.Record(Make()).ok());
+  EXPECT_TRUE(committed_within(1, 2000ms)) << "a sleeping writer must be woken";
+  ASSERT_TRUE(r.Record(Make()).ok());  // the writer is polling now
+  EXPECT_TRUE(committed_within(2, 2000ms)) << "a polling writer must find the record";
+}
+
 TEST_F(RecorderTest, HeldMemoryStaysWithinTheBoundWhileTheWriterIsStuck) {
   journal_->HoldWrites();  // the writer holds a batch that it cannot write
   const size_t bound = 256 * 1024;

@@ -121,14 +121,17 @@ class Recorder {
   struct Slab {
     char* data = nullptr;
     size_t size = 0;
-    size_t used = 0;
+    size_t used = 0;      // bytes written by producers
+    size_t consumed = 0;  // bytes the writer has taken (decoded or decoding)
     explicit Slab(size_t bytes);
     ~Slab();
     Slab(const Slab&) = delete;
     Slab& operator=(const Slab&) = delete;
   };
   // Room for `bytes` contiguous bytes at the queue's tail (waiting or refusing
-  // per the overload policy); the caller writes them and calls Queued.
+  // per the overload policy), marked as a record being written: the writer
+  // waits for its size. The caller writes the records (Serialize) and counts
+  // them (Queued, or as Record does).
   StatusOr<char*> Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
   Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
   // Waits until `ticket` is done. With `own_records` (a synchronous Record)
@@ -137,6 +140,8 @@ class Recorder {
   // final (counted in `rejected`) and waiting again would not change them.
   Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bool own_records);
   void WriterLoop();
+  // Records are queued that the writer has not taken; needs mu_.
+  bool HasWork() const;
   // Writes `batch` (folding its outcomes into its messages) as one group
   // commit covering `items` records from `first_ticket` on, then clears it.
   void WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket);
@@ -164,12 +169,13 @@ class Recorder {
   // Emptied slabs kept for reuse (a quarter of the slabs' share, at least 4):
   // a new slab costs a system call and fresh pages on the host's thread.
   const size_t max_spare_;
-  // Guarded by mu_. Producers append into the tail slab; the writer takes the
-  // whole list at once by swapping it with its own.
+  // Guarded by mu_. Producers append into the tail slab; the writer takes
+  // the slabs before it whole, and the tail's new records in place.
   std::vector<std::unique_ptr<Slab>> queue_;
   std::vector<std::unique_ptr<Slab>> spare_;  // emptied slabs, at most max_spare_
   size_t held_bytes_ = 0;             // guarded by mu_: all slabs' sizes (queue, writer's, spare)
-  bool writer_asleep_ = false;        // guarded by mu_: the writer waits for work; only then do producers notify
+  bool writer_waiting_ = false;       // guarded by mu_: the writer waits for work (polling or asleep)
+  bool writer_asleep_ = false;        // guarded by mu_: it waits until woken, after a quiet spell
   size_t queued_bytes_ = 0;           // guarded by mu_: serialized bytes admitted and not yet committed
   uint64_t next_ticket_ = 1;          // guarded by mu_
   uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
@@ -185,6 +191,9 @@ class Recorder {
   bool stopping_ = false;             // guarded by mu_
   bool writer_done_ = false;          // guarded by mu_
   RecorderStats stats_;               // guarded by mu_
+  // The writer's own: messages of the last batch, reused with their strings'
+  // memory (no more than a batch holds; freed after a quiet spell).
+  std::vector<Message> spare_messages_;
   std::thread writer_;
 };
 
