@@ -296,7 +296,7 @@ void ReflowEngine::RunBatches(Running& job) {
     std::vector<JobItem> items;
     // A whole batch when alone; in a fleet, this instance's share of the
     // free keys, so that the others get keys too.
-    const ItemClaim claim{.instance = options_.instance, .max = options_.batch_size,
+    const ItemClaim claim{.instance = options_.instance, .max = options_.batch_size, .max_bytes = options_.batch_bytes,
                           .share = job.live.load(), .lease = options_.lease};
     Status claimed = Retry(id, job.shutdown, [&] {
       auto got = journal_->jobs().ClaimItems(id, claim);

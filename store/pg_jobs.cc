@@ -272,7 +272,8 @@ class PgJobStore final : public JobStore {
     pc.Int(*n);
     pc.Int(static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
     auto candidates = c->Exec(
-        "SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
+        "SELECT i.seq, i.message_key, (SELECT octet_length(m.payload) FROM messages m "
+        "WHERE m.id = i.message_id LIMIT 1) FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
         "AND NOT EXISTS (SELECT 1 FROM job_items f WHERE f.job_id = $1 AND f.state = 1 "
         "AND f.message_key IS NOT DISTINCT FROM i.message_key) ORDER BY i.seq LIMIT $2 "
         "FOR UPDATE OF i SKIP LOCKED",
@@ -281,9 +282,11 @@ class PgJobStore final : public JobStore {
     std::vector<std::string> keys;
     for (int i = 0; i < candidates->rows(); ++i) keys.push_back(candidates->text(i, 1));
     std::string list = "[";
-    size_t taken = 0;
+    size_t taken = 0, bytes = 0;
     for (size_t i : ClaimShare(keys, claim)) {
+      if (taken > 0 && bytes >= claim.max_bytes) break;  // see ItemClaim::max_bytes
       list += (taken++ ? "," : "") + candidates->text(static_cast<int>(i), 0);
+      bytes += static_cast<size_t>(candidates->integer(static_cast<int>(i), 2));
     }
     list += "]";
     std::vector<JobItem> items;

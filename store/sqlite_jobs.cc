@@ -232,38 +232,63 @@ class SqliteJobStore final : public JobStore {
       // The journal keeps no planner statistics (no ANALYZE), and without
       // them SQLite scans every item of the job by primary key, for every
       // pending item: quadratic in the job's size. Hence the INDEXED BY.
+      // A lone instance takes the first claimable items and reads their
+      // messages in the same pass; a fleet member first picks its share of
+      // the keys, then reads those. Either stops at claim.max items or
+      // claim.max_bytes of payloads (at least one item).
+      const bool alone = claim.share <= 1;
+      const std::string claimable =
+          " FROM job_items i INDEXED BY job_items_by_state " +
+          std::string(alone ? "JOIN messages m ON m.id = i.message_id " : "") +
+          "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
+          "INDEXED BY job_items_in_flight "
+          "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
+          "ORDER BY i.seq LIMIT ?2";
       Stmt scan;
       REPRISE_RETURN_IF_ERROR(scan.Prepare(
-          db, "SELECT i.seq, i.redelivery, i.message_key FROM job_items i INDEXED BY job_items_by_state "
-              "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
-              "INDEXED BY job_items_in_flight "
-              "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
-              "ORDER BY i.seq LIMIT ?2"));
+          db, "SELECT i.seq, i.redelivery, i.message_key" +
+                  (alone ? ", " + PrefixedColumns("m") + ", m.payload" : std::string()) + claimable));
       scan.BindInt(1, *n);
-      scan.BindInt(2, static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
+      scan.BindInt(2, static_cast<int64_t>(alone ? claim.max : claim.max * 16));
       std::vector<JobItem> candidates;
       std::vector<std::string> keys;
+      size_t bytes = 0;
       int rc;
       while ((rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
         JobItem item;
         item.seq = sqlite3_column_int64(scan.get(), 0);
         item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
+        if (alone) {
+          item.message = ReadMessageAt(scan.get(), 3, true);
+          bytes += item.message.payload.size();
+        }
         candidates.push_back(std::move(item));
         keys.push_back(ColumnText(scan.get(), 2));
+        if (alone && bytes >= claim.max_bytes) break;
       }
-      if (rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
-      for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
-      Stmt read;
-      REPRISE_RETURN_IF_ERROR(read.Prepare(
-          db, std::string("SELECT ") + PrefixedColumns("m") +
-                  ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
-                  "WHERE i.job_id = ?1 AND i.seq = ?2"));
-      for (JobItem& item : items) {
-        sqlite3_reset(read.get());
-        read.BindInt(1, *n);
-        read.BindInt(2, item.seq);
-        if (int rc2 = sqlite3_step(read.get()); rc2 != SQLITE_ROW) return SqliteError(db, rc2, "read job item");
-        item.message = ReadMessageAt(read.get(), 0, true);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+      sqlite3_reset(scan.get());  // ends the read before the updates below
+      if (alone) {
+        items = std::move(candidates);
+      } else {
+        for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
+        Stmt read;
+        REPRISE_RETURN_IF_ERROR(read.Prepare(
+            db, std::string("SELECT ") + PrefixedColumns("m") +
+                    ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
+                    "WHERE i.job_id = ?1 AND i.seq = ?2"));
+        for (size_t k = 0; k < items.size(); ++k) {
+          sqlite3_reset(read.get());
+          read.BindInt(1, *n);
+          read.BindInt(2, items[k].seq);
+          if (int rc2 = sqlite3_step(read.get()); rc2 != SQLITE_ROW) return SqliteError(db, rc2, "read job item");
+          items[k].message = ReadMessageAt(read.get(), 0, true);
+          bytes += items[k].message.payload.size();
+          if (bytes >= claim.max_bytes) {
+            items.resize(k + 1);
+            break;
+          }
+        }
       }
       Stmt mark;
       REPRISE_RETURN_IF_ERROR(mark.Prepare(

@@ -857,6 +857,29 @@ TEST_P(JobContract, AFleetMemberClaimsItsShareOfTheFreeKeysAndALoneOneAWholeBatc
   EXPECT_EQ(seqs(*rest), (std::vector<int64_t>{4, 8}));
 }
 
+TEST_P(JobContract, AClaimStopsOnceItsPayloadsReachItsByteBudget) {
+  std::vector<Message> ms;
+  for (int i = 0; i < 8; ++i) ms.push_back(Make("a", "k" + std::to_string(i), Outcome::kOk, std::string(1000, 'p')));
+  Write(ms);
+  for (const char* id : {"x", "y"}) {
+    ASSERT_TRUE(journal_->instances().Register({.id = id, .service = "s", .host = "h"}).ok());
+  }
+  auto job = jobs().CreateJob({.filter = "channel = a"}, "x");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  // 1000 + 1000 + 1000 bytes reach 2500: the third item is the last.
+  auto alone = jobs().ClaimItems(job->id, {.instance = "x", .max = 10, .max_bytes = 2500});
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  EXPECT_EQ(alone->size(), 3u);
+  auto shared = jobs().ClaimItems(job->id, {.instance = "y", .max = 10, .max_bytes = 1500, .share = 2});
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  ASSERT_EQ(shared->size(), 2u);
+  EXPECT_EQ((*shared)[0].seq, 4);
+  // One item is always taken, however large.
+  auto one = jobs().ClaimItems(job->id, {.instance = "x", .max = 10, .max_bytes = 1});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size(), 1u);
+}
+
 TEST_P(JobContract, RegistryMarksSilentInstancesGone) {
   InstanceStore& reg = journal_->instances();
   ASSERT_TRUE(reg.Register({.id = "h:1", .service = "ledger", .host = "h", .pid = 1, .address = "127.0.0.1:1"}).ok());

@@ -66,7 +66,8 @@ struct EngineOptions {
   // Jobs of this service (and jobs without one) are shared with the other
   // live instances of the service on the same journal.
   std::string service;
-  size_t batch_size = 256;       // items claimed per transaction
+  size_t batch_size = 1024;      // items claimed per transaction, at most
+  size_t batch_bytes = 16u << 20;  // payload bytes claimed per transaction, at most (one item at least)
   size_t max_running_jobs = 4;   // more are refused with RESOURCE_EXHAUSTED
   // Claimed items stay this instance's for `lease` unless renewed; renewed
   // every `tick`, which is also how soon a cancel made elsewhere is seen.

@@ -96,6 +96,10 @@ struct JobItem {
 struct ItemClaim {
   std::string instance;
   size_t max = 256;
+  // A claim stops once its items' payloads reach this many bytes (it takes
+  // at least one item): what a batch holds in memory stays bounded however
+  // large the payloads.
+  size_t max_bytes = 16u << 20;
   // How many live instances share the job. A key's items go to one instance
   // at a time, so a claim takes items of at most 1/share of the claimable
   // keys it finds (at least one key) and leaves the rest to the others; a
