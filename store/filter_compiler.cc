@@ -14,6 +14,7 @@
 #include "filter_internal.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/ulid.h"
+#include "sqlite_journal.h"
 #include "sqlite_key_runs.h"
 
 namespace reprise::filter {
@@ -186,7 +187,7 @@ class Compiler {
         // Conditions a run's entries can answer by seeks or a range; `!=`
         // and substrings would read every entry anyway.
         const bool seekable = c.op != Op::kNe && (c.op != Op::kMatch || IsGlob(c.values[0].text));
-        if (opt_.key_runs && !pg() && column == "message_key" && seekable) {
+        if (opt_.sqlite_journal && !pg() && column == "message_key" && seekable) {
           sql.text = sqlite::ThroughKeyRuns(sql.text);
           // A glob or a range may match most keys: the planner keeps its
           // other choices then.
@@ -207,12 +208,24 @@ class Compiler {
                              ? *internal::ParseInteger(v.text)
                              : *internal::EnumCode(field->spec->kind, v.text));
         }
+        std::string sql;
         if (c.op == Op::kIn) {
           std::string list;
           for (int64_t i : ints) list += (list.empty() ? "" : ", ") + Bind(i, "bigint");
-          return Sql{column + " IN (" + list + ")", false};
+          sql = column + " IN (" + list + ")";
+        } else {
+          sql = column + " " + SqlOp(c.op) + " " + Bind(ints[0], "bigint");
         }
-        return Sql{column + " " + SqlOp(c.op) + " " + Bind(ints[0], "bigint"), false};
+        // The SQLite journal's outcome index leaves ok rows out, and SQLite
+        // uses a partial index only when the query states its condition in
+        // the same words: say it when looking for other outcomes.
+        constexpr int64_t kOk = static_cast<int64_t>(Outcome::kOk);
+        const bool indexed = (c.op == Op::kEq || c.op == Op::kIn) &&
+                             std::find(ints.begin(), ints.end(), kOk) == ints.end();
+        if (opt_.sqlite_journal && !pg() && field->spec->kind == FieldKind::kOutcome && indexed) {
+          sql = "(" + sql + " AND " + sqlite::kIndexedOutcomes + ")";
+        }
+        return Sql{sql, false};
       }
     }
     return InvalidArgument("filter: unsupported field " + field->canonical);

@@ -55,12 +55,12 @@ Direction TargetDirection(ReflowTarget t) {
 // matching message of each key, in either direction. Filter parameters come
 // first.
 struct Selection {
-  std::string sql;  // SELECT id, message_key, channel, outcome FROM messages ...
+  std::string sql;  // SELECT id, message_key, channel, outcome, seq FROM messages ...
   std::vector<filter::SqlValue> params;
 };
 
 StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = false) {
-  auto compiled = filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1, true});
+  auto compiled = filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1, /*sqlite_journal=*/true});
   if (!compiled.ok()) return compiled.status();
   Selection sel;
   sel.params = compiled->params;
@@ -68,12 +68,12 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
   const bool rederive = spec.kind == kRederiveJob;
   if (rederive) {
     // Nothing is "excluded" by direction: a re-derive reads every input.
-    sel.sql = "SELECT id, message_key, channel, outcome" + from + " WHERE (" + compiled->where +
+    sel.sql = "SELECT id, message_key, channel, outcome, seq" + from + " WHERE (" + compiled->where +
               ") AND message_key IS NOT NULL" + (other_direction ? " AND 0" : "");
   } else {
     sel.params.push_back(static_cast<int64_t>(TargetDirection(spec.target)));
     const std::string dir = "?" + std::to_string(sel.params.size());
-    sel.sql = "SELECT id, message_key, channel, outcome" + from + " WHERE (" + compiled->where +
+    sel.sql = "SELECT id, message_key, channel, outcome, seq" + from + " WHERE (" + compiled->where +
               ") AND direction " + (other_direction ? "!= " : "= ") + dir;
   }
   if (!spec.keys.empty()) {
@@ -91,7 +91,7 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
   if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
   if (rederive) {
     // SQLite returns the other columns from the row holding max(id).
-    sel.sql = "SELECT max(id) AS id, message_key, channel, outcome FROM (" + sel.sql +
+    sel.sql = "SELECT max(id) AS id, message_key, channel, outcome, seq FROM (" + sel.sql +
               ") GROUP BY message_key";
   }
   sel.sql += " ORDER BY id";
@@ -239,7 +239,7 @@ class SqliteJobStore final : public JobStore {
       const bool alone = claim.share <= 1;
       const std::string claimable =
           " FROM job_items i INDEXED BY job_items_by_state " +
-          std::string(alone ? "JOIN messages m ON m.id = i.message_id " : "") +
+          std::string(alone ? "JOIN messages m ON m.seq = i.message_seq " : "") +
           "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
           "INDEXED BY job_items_in_flight "
           "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
@@ -275,7 +275,7 @@ class SqliteJobStore final : public JobStore {
         Stmt read;
         REPRISE_RETURN_IF_ERROR(read.Prepare(
             db, std::string("SELECT ") + PrefixedColumns("m") +
-                    ", m.payload FROM job_items i JOIN messages m ON m.id = i.message_id "
+                    ", m.payload FROM job_items i JOIN messages m ON m.seq = i.message_seq "
                     "WHERE i.job_id = ?1 AND i.seq = ?2"));
         for (size_t k = 0; k < items.size(); ++k) {
           sqlite3_reset(read.get());
@@ -463,8 +463,8 @@ class SqliteJobStore final : public JobStore {
     const int p = static_cast<int>(sel.params.size()) + 1;
     Stmt items;
     REPRISE_RETURN_IF_ERROR(items.Prepare(
-        db, "INSERT INTO job_items (job_id, seq, message_id, message_key) SELECT ?" + std::to_string(p) +
-                ", row_number() OVER (ORDER BY id), id, message_key FROM (" + sel.sql + ")"));
+        db, "INSERT INTO job_items (job_id, seq, message_id, message_key, message_seq) SELECT ?" + std::to_string(p) +
+                ", row_number() OVER (ORDER BY id), id, message_key, seq FROM (" + sel.sql + ")"));
     BindAll(items, sel.params);
     items.BindInt(p, job_id);
     if (int rc = sqlite3_step(items.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "select job items");

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "reprise/store/filter.h"
+#include "reprise/store/job.h"
 #include "reprise/store/journal.h"
 #include "reprise/store/ulid.h"
 #include "support/fault_vfs.h"
@@ -204,7 +205,7 @@ TEST(SqliteJournalTest, KeyListingsSeekTheKeyIndexAndRowsWithoutASizeKeepTheirSi
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   for (const char* filter : {"key = k", "key = k and channel = c", "key in (k, j) and outcome = pending"}) {
-    auto compiled = filter::Compile(filter, {filter::Dialect::kSqlite, 0, 1, true});
+    auto compiled = filter::Compile(filter, {filter::Dialect::kSqlite, 0, 1, /*sqlite_journal=*/true});
     ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
     sqlite3_stmt* q = nullptr;
     EXPECT_TRUE(compiled->keyed) << filter;
@@ -230,6 +231,95 @@ TEST(SqliteJournalTest, KeyListingsSeekTheKeyIndexAndRowsWithoutASizeKeepTheirSi
   EXPECT_EQ(page->messages[0].payload_size, 300u);  // newest first
   EXPECT_EQ(page->messages[1].payload_size, 5u);
   EXPECT_EQ(page->messages[2].payload_size, 0u);
+}
+
+// The plan SQLite picks for a filter over messages, one line per step.
+std::string PlanOf(sqlite3* db, std::string_view filter_text) {
+  auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, 0, 1, /*sqlite_journal=*/true});
+  if (!compiled.ok()) return compiled.status().ToString();
+  const std::string sql = "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE (" + compiled->where +
+                          ") ORDER BY id DESC LIMIT 51";
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) != SQLITE_OK) return sqlite3_errmsg(db);
+  std::string plan;
+  while (sqlite3_step(q) == SQLITE_ROW) plan += std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 3))) + "\n";
+  sqlite3_finalize(q);
+  return plan;
+}
+
+// Schema v9 leaves ok rows out of the outcome index; the filter compiler
+// states the index's condition, so queries for the other outcomes still
+// search it rather than scan the table.
+TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
+  TempDir dir;
+  const std::string path = dir.File("o.journal");
+  auto j = Journal::Open("sqlite:" + path);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  for (const char* f : {"outcome = failed", "outcome = pending", "outcome in (failed, skipped)",
+                        "outcome = failed and recorded > 2026-01-01"}) {
+    const std::string plan = PlanOf(db, f);
+    EXPECT_NE(plan.find("INDEX messages_by_outcome"), std::string::npos) << f << "\n" << plan;
+    EXPECT_EQ(plan.find("SCAN messages"), std::string::npos) << f << "\n" << plan;
+  }
+  sqlite3_close(db);
+}
+
+// A journal at schema v8 (the outcome index over every row, job items
+// without their message's seq) migrates to v9, and a job it was running
+// goes on: its items are claimed with their messages.
+TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
+  TempDir dir;
+  const std::string path = dir.File("m.journal");
+  UlidGenerator ids;
+  std::vector<Message> sent;
+  std::string job_id;
+  {
+    auto j = Journal::Open("sqlite:" + path);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    WriteBatch b;
+    for (int i = 0; i < 4; ++i) {
+      Message m;
+      m.id = ids.Next(1000 + i);
+      m.channel = "c";
+      m.key = "k" + std::to_string(i);
+      m.payload = "p" + std::to_string(i);
+      m.outcome = i == 2 ? Outcome::kFailed : Outcome::kOk;
+      sent.push_back(m);
+      b.messages.push_back(m);
+    }
+    ASSERT_TRUE((*j)->Write(b, false).ok());
+    auto job = (*j)->jobs().CreateJob({.filter = "channel = c"}, "");
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    job_id = job->id;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX messages_by_outcome;"
+                         "CREATE INDEX messages_by_outcome ON messages (outcome, id);"
+                         "ALTER TABLE job_items DROP COLUMN message_seq;"
+                         "DELETE FROM schema_migrations WHERE version = 9;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto j = Journal::Open("sqlite:" + path);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ((*j)->SchemaVersion(), 9);
+  auto items = (*j)->jobs().ClaimItems(job_id, {.instance = "x", .max = 10});
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*items)[i].message.payload, sent[i].payload);
+  auto failed = (*j)->List({.filter = "outcome = failed"});
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->messages.size(), 1u);
+  EXPECT_EQ(failed->messages[0].id, sent[2].id);
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(PlanOf(db, "outcome = failed").find("INDEX messages_by_outcome"), std::string::npos);
+  sqlite3_close(db);
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ using SqlValue = std::variant<int64_t, double, std::string>;
 struct CompiledFilter {
   std::string where;             // SQL boolean expression; "1=1" when no filter
   std::vector<SqlValue> params;  // bound in order: ?1.. (SQLite) or $1.. (PostgreSQL)
-  // With key_runs: every match satisfies a key equality or list answered
+  // With sqlite_journal: every match satisfies a key equality or list answered
   // from the key index. Select FROM messages NOT INDEXED then: SQLite's planner would
   // otherwise walk a channel or outcome index and test each row's key.
   bool keyed = false;
@@ -89,9 +89,11 @@ struct CompileOptions {
   Dialect dialect = Dialect::kSqlite;
   int64_t now_us = 0;      // anchors relative times such as -2h
   int first_param = 1;     // number of the first placeholder to emit
-  // SQLite journal (schema v8): `key` equality, lists, ranges and globs are
-  // answered from the key index (message_keys) rather than the column.
-  bool key_runs = false;
+  // The SQLite journal's schema (v9): `key` equality, lists, ranges and
+  // globs are answered from the key index (message_keys) rather than the
+  // column; `outcome` equality and lists of pending, failed and skipped also
+  // state the condition of the partial outcome index, so that SQLite uses it.
+  bool sqlite_journal = false;
 };
 
 // Compiles a parsed filter against the journal's `messages` table (columns are
