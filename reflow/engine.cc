@@ -1,5 +1,7 @@
 #include "reprise/reflow/engine.h"
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -134,7 +136,10 @@ void ReflowEngine::Launch(JobRecord record) {
   ReapFinished();
   if (running_.count(job->record.id)) return;  // already runs here
   running_[job->record.id] = job;
-  job->thread = std::thread([this, job] { Run(job); });
+  job->thread = std::thread([this, job] {
+    pthread_setname_np(pthread_self(), "reprise-job");
+    Run(job);
+  });
 }
 
 StatusOr<JobRecord> ReflowEngine::Cancel(const std::string& id, const std::string& reason) {

@@ -1,5 +1,6 @@
 #include "reprise/store/recorder.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -325,7 +326,10 @@ Recorder::Recorder(Journal* journal, RecorderOptions options)
       batch_budget_(options.max_queue_bytes / 4),
       slab_budget_(options.max_queue_bytes - options.max_queue_bytes / 4),
       max_spare_(std::max<size_t>(4, slab_budget_ / slab_size_ / 4)),
-      writer_([this] { WriterLoop(); }) {}
+      writer_([this] {
+        pthread_setname_np(pthread_self(), "reprise-writer");  // for top, perf and gdb
+        WriterLoop();
+      }) {}
 
 Recorder::~Recorder() {
   {

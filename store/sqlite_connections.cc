@@ -1,5 +1,7 @@
 #include "sqlite_connections.h"
 
+#include <pthread.h>
+
 #include "sqlite_util.h"
 
 namespace reprise::sqlite {
@@ -35,7 +37,10 @@ StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path
       return st;
     }
     sqlite3_wal_hook(c->writer_, &Connections::OnCommit, c.get());  // replaces the automatic checkpoint
-    c->checkpointer_ = std::thread([conns = c.get(), db] { conns->CheckpointLoop(db); });
+    c->checkpointer_ = std::thread([conns = c.get(), db] {
+      pthread_setname_np(pthread_self(), "reprise-ckpt");
+      conns->CheckpointLoop(db);
+    });
   }
   return c;
 }
