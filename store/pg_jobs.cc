@@ -272,8 +272,7 @@ class PgJobStore final : public JobStore {
     pc.Int(*n);
     pc.Int(static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
     auto candidates = c->Exec(
-        "SELECT i.seq, i.message_key, (SELECT octet_length(m.payload) FROM messages m "
-        "WHERE m.id = i.message_id LIMIT 1) FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
+        "SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
         "AND NOT EXISTS (SELECT 1 FROM job_items f WHERE f.job_id = $1 AND f.state = 1 "
         "AND f.message_key IS NOT DISTINCT FROM i.message_key) ORDER BY i.seq LIMIT $2 "
         "FOR UPDATE OF i SKIP LOCKED",
@@ -281,12 +280,29 @@ class PgJobStore final : public JobStore {
     if (!candidates.ok()) return candidates.status();
     std::vector<std::string> keys;
     for (int i = 0; i < candidates->rows(); ++i) keys.push_back(candidates->text(i, 1));
+    std::string chosen = "[";
+    size_t taken = 0;
+    for (size_t i : ClaimShare(keys, claim)) chosen += (taken++ ? "," : "") + candidates->text(static_cast<int>(i), 0);
+    chosen += "]";
+    // The chosen items' payload sizes, to stop at claim.max_bytes (see
+    // ItemClaim) before their payloads are read.
     std::string list = "[";
-    size_t taken = 0, bytes = 0;
-    for (size_t i : ClaimShare(keys, claim)) {
-      if (taken > 0 && bytes >= claim.max_bytes) break;  // see ItemClaim::max_bytes
-      list += (taken++ ? "," : "") + candidates->text(static_cast<int>(i), 0);
-      bytes += static_cast<size_t>(candidates->integer(static_cast<int>(i), 2));
+    if (taken > 0) {
+      Params pz;
+      pz.Int(*n);
+      pz.Text(chosen);
+      auto sizes = c->Exec(
+          "SELECT i.seq, octet_length(m.payload) FROM job_items i JOIN messages m ON m.id = i.message_id "
+          "WHERE i.job_id = $1 AND i.seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
+          "ORDER BY i.seq",
+          pz, "claim job items");
+      if (!sizes.ok()) return sizes.status();
+      taken = 0;
+      size_t bytes = 0;
+      for (int i = 0; i < sizes->rows() && (taken == 0 || bytes < claim.max_bytes); ++i) {
+        list += (taken++ ? "," : "") + sizes->text(i, 0);
+        bytes += static_cast<size_t>(sizes->integer(i, 1));
+      }
     }
     list += "]";
     std::vector<JobItem> items;

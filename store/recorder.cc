@@ -18,6 +18,11 @@ namespace {
 constexpr auto kWriterPoll = std::chrono::milliseconds(1);
 constexpr auto kWriterQuiet = std::chrono::milliseconds(100);
 
+// The writer keeps decoded messages for its next batch only up to this size
+// (strings' capacity included): small ones are the many whose allocation
+// matters.
+constexpr size_t kMaxSpareMessageBytes = 16 * 1024;
+
 // Unwritten chunks remembered for late synchronous callers: they look right
 // after their own chunk, so a few suffice.
 constexpr size_t kUnwrittenKept = 16;
@@ -362,10 +367,14 @@ Status Recorder::Record(const MessageView& message) {
     queued_bytes_ += bytes;
     wake = options_.durability == Durability::kAsync ? writer_asleep_ : writer_waiting_;
   }
-  PrefetchForWrite(Serialize(message, kMessage, at), slab_end, bytes);
-  // See Queued for when the writer needs waking.
+  // See Queued for when the writer needs waking. Before the record is
+  // published (a woken writer waits for it): after, an async call touches
+  // nothing of the recorder's, which may be going away once it is written.
+  const bool sync = options_.durability != Durability::kAsync;
   if (wake) work_cv_.notify_one();
-  if (options_.durability == Durability::kAsync) return Status::Ok();
+  PrefetchForWrite(at + bytes, slab_end, bytes);
+  Serialize(message, kMessage, at);
+  if (!sync) return Status::Ok();
   std::unique_lock<std::mutex> lock(mu_);
   return WaitFor(lock, ticket, /*own_records=*/true);
 }
@@ -420,8 +429,13 @@ StatusOr<char*> Recorder::Reserve(std::unique_lock<std::mutex>& lock, size_t byt
     }
     // A new slab, within the slabs' share of the bound. When no slab is in
     // use, any record is admitted (spares freed first), so that one larger
-    // than the whole bound cannot wait forever.
-    const size_t in_use = held_bytes_ - spare_.size() * slab_size_;
+    // than the whole bound cannot wait forever. A tail whose records the
+    // writer has all taken counts as unused here: it stays where it is (the
+    // writer may still be reading it) until the writer's next pass, which
+    // frees it once it is no longer the tail.
+    const Slab* tail = queue_.empty() ? nullptr : queue_.back().get();
+    const size_t idle_tail = tail != nullptr && tail->consumed == tail->used ? tail->size : 0;
+    const size_t in_use = held_bytes_ - spare_.size() * slab_size_ - idle_tail;
     if (in_use + size <= slab_budget_ || in_use == 0) {
       while (!spare_.empty() && held_bytes_ + size > slab_budget_) {
         spare_.pop_back();
@@ -530,10 +544,19 @@ void Recorder::WriterLoop() {
         // While records keep coming the writer looks for them every
         // kWriterPoll by itself, so that a producer makes no system call to
         // wake it; after kWriterQuiet without any it sleeps until woken.
-        writer_asleep_ = Clock::now() - last_work >= kWriterQuiet;
+        const bool quiet = Clock::now() - last_work >= kWriterQuiet;
+        if (quiet && !spare_messages_.empty()) {
+          // A quiet host gets the memory back; freed outside the lock.
+          std::vector<Message> freed;
+          freed.swap(spare_messages_);
+          lock.unlock();
+          freed = {};
+          lock.lock();
+          continue;  // look again: records may have come meanwhile
+        }
+        writer_asleep_ = quiet;
         writer_waiting_ = true;
         if (writer_asleep_) {
-          spare_messages_ = {};  // a quiet host gets the memory back
           work_cv_.wait(lock);
         } else {
           work_cv_.wait_for(lock, kWriterPoll);
@@ -545,8 +568,9 @@ void Recorder::WriterLoop() {
       // The slabs producers have moved past, whole; the tail's new records
       // are decoded in place while producers keep appending behind them, so
       // that they go on writing memory the writer has not just read.
-      // A slab made for one oversized record is taken whole: nothing else
-      // goes into it.
+      // A slab larger than the standard size (made for an oversized
+      // record) is taken whole rather than kept as the tail, which would
+      // keep its memory.
       const bool keep_tail = queue_.back()->size == slab_size_;
       const auto kept = keep_tail ? queue_.end() - 1 : queue_.end();
       full.insert(full.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(kept));
@@ -629,7 +653,17 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
   // batch, and each time the heap shrinks the kernel interrupts the host's
   // threads on the other cores (a TLB shootdown): microseconds added to
   // record calls there.
-  for (Message& m : batch.messages) spare_messages_.push_back(std::move(m));
+  // Only small ones, and no more than an eighth of the bound in all: a
+  // kept string keeps its capacity, which the next batch's budget counts,
+  // so one large payload kept would shrink every later group commit.
+  size_t kept = 0;
+  for (const Message& m : spare_messages_) kept += BatchBytes(m);
+  for (Message& m : batch.messages) {
+    const size_t bytes = BatchBytes(m);
+    if (bytes > kMaxSpareMessageBytes || kept + bytes > batch_budget_ / 2) continue;
+    kept += bytes;
+    spare_messages_.push_back(std::move(m));
+  }
   batch.messages.clear();
   batch.outcomes.clear();
   {

@@ -103,6 +103,12 @@ void BindAll(Stmt& stmt, const std::vector<filter::SqlValue>& params) {
   for (size_t i = 0; i < params.size(); ++i) stmt.BindValue(static_cast<int>(i) + 1, params[i]);
 }
 
+// An item whose message is gone (retention deleted it after the job began).
+Status MissingMessage(int64_t job, int64_t seq) {
+  return FailedPrecondition("job " + std::to_string(job) + ": the message of item " + std::to_string(seq) +
+                            " is no longer in the journal (deleted since the job began); cancel the job");
+}
+
 class SqliteJobStore final : public JobStore {
  public:
   explicit SqliteJobStore(Connections* conns) : conns_(conns) {}
@@ -239,7 +245,7 @@ class SqliteJobStore final : public JobStore {
       const bool alone = claim.share <= 1;
       const std::string claimable =
           " FROM job_items i INDEXED BY job_items_by_state " +
-          std::string(alone ? "JOIN messages m ON m.seq = i.message_seq " : "") +
+          std::string(alone ? "LEFT JOIN messages m ON m.seq = i.message_seq AND m.id = i.message_id " : "") +
           "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
           "INDEXED BY job_items_in_flight "
           "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
@@ -259,6 +265,7 @@ class SqliteJobStore final : public JobStore {
         item.seq = sqlite3_column_int64(scan.get(), 0);
         item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
         if (alone) {
+          if (sqlite3_column_type(scan.get(), 3) == SQLITE_NULL) return MissingMessage(*n, item.seq);
           item.message = ReadMessageAt(scan.get(), 3, true);
           bytes += item.message.payload.size();
         }
@@ -276,12 +283,16 @@ class SqliteJobStore final : public JobStore {
         REPRISE_RETURN_IF_ERROR(read.Prepare(
             db, std::string("SELECT ") + PrefixedColumns("m") +
                     ", m.payload FROM job_items i JOIN messages m ON m.seq = i.message_seq "
-                    "WHERE i.job_id = ?1 AND i.seq = ?2"));
+                    "AND m.id = i.message_id WHERE i.job_id = ?1 AND i.seq = ?2"));
         for (size_t k = 0; k < items.size(); ++k) {
           sqlite3_reset(read.get());
           read.BindInt(1, *n);
           read.BindInt(2, items[k].seq);
-          if (int rc2 = sqlite3_step(read.get()); rc2 != SQLITE_ROW) return SqliteError(db, rc2, "read job item");
+          if (int rc2 = sqlite3_step(read.get()); rc2 == SQLITE_DONE) {
+            return MissingMessage(*n, items[k].seq);
+          } else if (rc2 != SQLITE_ROW) {
+            return SqliteError(db, rc2, "read job item");
+          }
           items[k].message = ReadMessageAt(read.get(), 0, true);
           bytes += items[k].message.payload.size();
           if (bytes >= claim.max_bytes) {

@@ -381,6 +381,34 @@ TEST_F(RecorderTest, ARecordLargerThanTheBoundIsAdmittedIntoAnEmptyQueue) {
   EXPECT_LE(r.Stats().held_bytes, 16u * 1024) << "the oversized slab is freed once decoded";
 }
 
+// The writer reads the tail slab in place and keeps it while it is the tail:
+// it must not count as in use, or a record larger than the bound would never
+// be admitted once anything else had been recorded.
+TEST_F(RecorderTest, ARecordLargerThanTheBoundIsAdmittedAfterOthers) {
+  Recorder r(journal_.get(), {.overload = OverloadPolicy::kDrop, .max_queue_bytes = 16 * 1024});
+  ASSERT_TRUE(r.Record(Make("small")).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  Message big = Make(std::string(100 * 1024, 'b'));
+  ASSERT_TRUE(r.Record(big).ok()) << "the queue is empty: the big record must get a slab of its own";
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_TRUE(journal_->real().Get(big.id).ok());
+}
+
+// The writer reuses its last batch's messages; one that held a large payload
+// must not be kept, or its string's capacity would count against every later
+// batch's budget and group commits would shrink to a record each.
+TEST_F(RecorderTest, ALargePayloadDoesNotShrinkLaterGroupCommits) {
+  Recorder r(journal_.get(), {.max_queue_bytes = 1 << 20});  // a batch budget of 256 KiB
+  ASSERT_TRUE(r.Record(Make(std::string(300 * 1024, 'L'))).ok());
+  ASSERT_TRUE(r.Flush().ok());
+  const uint64_t before = r.Stats().batches;
+  journal_->HoldWrites();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(r.Record(Make()).ok());
+  journal_->Release();
+  ASSERT_TRUE(r.Flush().ok());
+  EXPECT_LT(r.Stats().batches - before, 20u) << "1000 small records, a few group commits";
+}
+
 TEST_F(RecorderTest, ASubmittedBatchIsDroppedAsAWhole) {
   journal_->HoldWrites();
   Recorder r(journal_.get(), {.overload = OverloadPolicy::kDrop, .max_queue_bytes = 64 * 1024});

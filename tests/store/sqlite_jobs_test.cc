@@ -1,5 +1,6 @@
 // Lease-based claims of job items, as a fleet of instances uses them.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <set>
@@ -223,6 +224,33 @@ TEST_F(SqliteJobsTest, ConcurrentInstancesCompleteEachItemOnce) {
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->done, 300u);
   EXPECT_EQ(end->redelivered, 0u);
+}
+
+// Items find their message by its seq (schema v9) and its id: SQLite gives a
+// seq again after the newest message is deleted, and a claim must then
+// report the item's message gone rather than replay the newcomer.
+TEST_F(SqliteJobsTest, AnItemWhoseMessageIsGoneIsReportedNotReplacedByAnother) {
+  auto seeded = Seed({"a", "b"});
+  const std::string job = NewJob();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("jobs.journal").c_str(), &db), SQLITE_OK);
+    const std::string del = "DELETE FROM messages WHERE id = '" + seeded[1].id + "'";
+    ASSERT_EQ(sqlite3_exec(db, del.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto newcomer = Seed({"c"});  // takes the deleted message's seq
+  for (size_t share : {size_t{1}, size_t{2}}) {
+    auto claimed = jobs().ClaimItems(job, {.instance = "x", .max = 10, .share = share});
+    if (claimed.ok()) {
+      // The first item may come back alone; never the newcomer in the second's place.
+      for (const JobItem& i : *claimed) EXPECT_NE(i.message.id, newcomer[0].id);
+      ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*claimed)).ok());
+      continue;
+    }
+    EXPECT_EQ(claimed.status().code(), StatusCode::kFailedPrecondition) << claimed.status().ToString();
+    EXPECT_NE(claimed.status().message().find("no longer in the journal"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ struct RecorderStats {
   size_t queued_bytes = 0;   // their serialized size
   size_t held_bytes = 0;     // queue memory held (slabs in use and spare): <= the bound,
                              // but for one record larger than the bound in an empty queue
+                             // (with, until the writer's next pass, the last tail slab)
   // Health. A fault is a run of failed writes; it clears at the next write
   // that succeeds. Times are zero (the epoch) when they never happened.
   std::string last_error;    // the current fault's latest error, "" when healthy
