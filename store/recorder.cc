@@ -17,6 +17,9 @@ namespace {
 // being woken, and how long it keeps doing so (see Queued).
 constexpr auto kWriterPoll = std::chrono::milliseconds(1);
 constexpr auto kWriterQuiet = std::chrono::milliseconds(100);
+// How long a writer waits for a group of synchronous callers as large as the
+// last one (see WriterLoop); a caller gone costs one such wait.
+constexpr auto kGroupWait = std::chrono::microseconds(500);
 
 // The writer keeps decoded messages for its next batch only up to this size
 // (strings' capacity included): small ones are the many whose allocation
@@ -365,7 +368,7 @@ Status Recorder::Record(const MessageView& message) {
     ++stats_.recorded;
     ticket = next_ticket_++;
     queued_bytes_ += bytes;
-    wake = options_.durability == Durability::kAsync ? writer_asleep_ : writer_waiting_;
+    wake = options_.durability == Durability::kAsync ? writer_asleep_ : SyncQueued();
   }
   // See Queued for when the writer needs waking. Before the record is
   // published (a woken writer waits for it): after, an async call touches
@@ -472,7 +475,7 @@ Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t
     if (writer_asleep_) work_cv_.notify_one();
     return Status::Ok();
   }
-  if (writer_waiting_) work_cv_.notify_one();
+  if (SyncQueued()) work_cv_.notify_one();
   return WaitFor(lock, next_ticket_ - 1, /*own_records=*/true);
 }
 
@@ -485,19 +488,36 @@ Status Recorder::Flush() {
 Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bool own_records) {
   // A write that fails while we wait means the record is not committed yet:
   // say so now rather than hang until the journal recovers.
-  const uint64_t failures_before = write_failures_;
-  commit_cv_.wait(lock, [&] {
-    return committed_ticket_ >= ticket || write_failures_ > failures_before || writer_done_;
-  });
-  if (committed_ticket_ >= ticket) {
-    if (!own_records) return Status::Ok();
+  const uint64_t failures_before = write_failures_.load(std::memory_order_relaxed);
+  // Waited for without the lock: when a commit releases a group of callers,
+  // they go on at once rather than take the lock back one after the other.
+  lock.unlock();
+  while (true) {
+    const uint32_t seen = commit_events_.load(std::memory_order_acquire);
+    if (committed_ticket_.load(std::memory_order_acquire) >= ticket ||
+        write_failures_.load(std::memory_order_acquire) > failures_before ||
+        writer_done_.load(std::memory_order_acquire)) {
+      break;
+    }
+    commit_events_.wait(seen, std::memory_order_acquire);
+  }
+  if (committed_ticket_.load(std::memory_order_acquire) >= ticket) {
+    // Unwritten chunks are rare: only a caller that may be in one looks.
+    if (!own_records || last_unwritten_.load(std::memory_order_acquire) < ticket) return Status::Ok();
+    lock.lock();
     for (const Unwritten& u : unwritten_) {
       if (ticket >= u.first && ticket <= u.last) return u.why;
     }
     return Status::Ok();
   }
+  lock.lock();
   return Unavailable("journal write failed: " + stats_.last_error +
                      "; the record is kept in memory and retried, but it is not committed yet");
+}
+
+void Recorder::CommitEvent() {
+  commit_events_.fetch_add(1, std::memory_order_release);
+  commit_events_.notify_all();
 }
 
 RecorderStats Recorder::Stats() const {
@@ -507,6 +527,11 @@ RecorderStats Recorder::Stats() const {
   s.queued_bytes = queued_bytes_;
   s.held_bytes = held_bytes_;
   return s;
+}
+
+bool Recorder::SyncQueued() {
+  ++sync_queued_;
+  return writer_waiting_ || (writer_gathering_ && sync_queued_ >= group_target_);
 }
 
 bool Recorder::HasWork() const {
@@ -564,6 +589,16 @@ void Recorder::WriterLoop() {
         writer_waiting_ = writer_asleep_ = false;
       }
       if (!HasWork()) break;  // stopping, and everything is written
+      if (options_.durability != Durability::kAsync && sync_queued_ < group_target_ && !stopping_) {
+        // Group commit: the callers the last commit released are recording
+        // again, one after the other; a commit for the first few would make
+        // the rest wait for the next one. Wait, briefly, for as many.
+        writer_gathering_ = true;
+        work_cv_.wait_for(lock, kGroupWait, [&] { return sync_queued_ >= group_target_ || stopping_; });
+        writer_gathering_ = false;
+      }
+      group_target_ = sync_queued_;
+      sync_queued_ = 0;
       last_work = Clock::now();
       // The slabs producers have moved past, whole; the tail's new records
       // are decoded in place while producers keep appending behind them, so
@@ -592,9 +627,8 @@ void Recorder::WriterLoop() {
     if (items > 0) WriteChunk(batch, items, record_bytes, ticket);
     items = record_bytes = batch_bytes = 0;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  writer_done_ = true;
-  commit_cv_.notify_all();
+  writer_done_.store(true, std::memory_order_release);
+  CommitEvent();
 }
 
 void Recorder::Release(std::unique_ptr<Slab> slab) {
@@ -668,21 +702,23 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
   batch.outcomes.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    committed_ticket_ = first_ticket + items - 1;
+    const uint64_t last = first_ticket + items - 1;
     queued_bytes_ -= record_bytes;
     if (!written.ok()) {
       // A synchronous caller of this chunk must not take "done" for
       // "committed", even if it only looks now.
-      unwritten_.push_back({first_ticket, committed_ticket_, written});
+      unwritten_.push_back({first_ticket, last, written});
       if (unwritten_.size() > kUnwrittenKept) unwritten_.pop_front();
+      last_unwritten_.store(last, std::memory_order_release);
     }
+    committed_ticket_.store(last, std::memory_order_release);
     // Lost at shutdown (Unavailable) counts nothing; a refusal, the rest.
     if (written.ok() || written.code() != StatusCode::kUnavailable) {
       stats_.committed += message_count;
       ++stats_.batches;
     }
   }
-  commit_cv_.notify_all();
+  CommitEvent();
   room_cv_.notify_all();
 }
 
@@ -733,9 +769,9 @@ Status Recorder::WriteWithRetry(WriteBatch& batch) {
       ++stats_.failed_writes;
       NoteFault(st.ToString());
       // Synchronous callers learn now that their records are not committed.
-      ++write_failures_;
+      write_failures_.fetch_add(1, std::memory_order_release);
     }
-    commit_cv_.notify_all();
+    CommitEvent();
 
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_ && ++attempts_while_stopping > 3) {

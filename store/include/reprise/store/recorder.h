@@ -20,6 +20,7 @@
 // Thread-safe: any number of threads may record concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -135,6 +136,9 @@ class Recorder {
   // them (Queued, or as Record does).
   StatusOr<char*> Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
   Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
+  // Wakes the synchronous callers waiting in WaitFor: a commit, a failure
+  // or the writer's end.
+  void CommitEvent();
   // Waits until `ticket` is done. With `own_records` (a synchronous Record)
   // the caller's records end at `ticket`, so a refusal or loss in their
   // chunk is theirs to hear; Flush only waits, since refused records are
@@ -143,6 +147,9 @@ class Recorder {
   void WriterLoop();
   // Records are queued that the writer has not taken; needs mu_.
   bool HasWork() const;
+  // Counts a synchronous caller's records as queued; true when the writer
+  // needs waking for them. Needs mu_.
+  bool SyncQueued();
   // Writes `batch` (folding its outcomes into its messages) as one group
   // commit covering `items` records from `first_ticket` on, then clears it.
   void WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket);
@@ -161,7 +168,6 @@ class Recorder {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // writer waits for records
   std::condition_variable room_cv_;   // blocked producers wait for room
-  std::condition_variable commit_cv_; // synchronous callers wait for commits
   // The bound, split: the writer's batch (decoded Messages) gets a quarter,
   // the slabs the rest. Fixed at construction.
   const size_t slab_size_;
@@ -177,10 +183,21 @@ class Recorder {
   size_t held_bytes_ = 0;             // guarded by mu_: all slabs' sizes (queue, writer's, spare)
   bool writer_waiting_ = false;       // guarded by mu_: the writer waits for work (polling or asleep)
   bool writer_asleep_ = false;        // guarded by mu_: it waits until woken, after a quiet spell
+  // Group commit in process and power durability, guarded by mu_: the
+  // synchronous callers queued since the writer last took the queue, how
+  // many the last group had, and whether the writer waits for that many.
+  size_t sync_queued_ = 0;
+  size_t group_target_ = 0;
+  bool writer_gathering_ = false;
   size_t queued_bytes_ = 0;           // guarded by mu_: serialized bytes admitted and not yet committed
   uint64_t next_ticket_ = 1;          // guarded by mu_
-  uint64_t committed_ticket_ = 0;     // guarded by mu_: all tickets <= are done
-  uint64_t write_failures_ = 0;       // guarded by mu_: waiters see failures after they began
+  // What synchronous callers wait for, read without mu_ (written under it):
+  // every change bumps commit_events_, on which they wait (CommitEvent).
+  std::atomic<uint64_t> committed_ticket_{0};  // all tickets <= are done
+  std::atomic<uint64_t> write_failures_{0};    // waiters see failures after they began
+  std::atomic<uint64_t> last_unwritten_{0};    // the last ticket of the latest unwritten chunk
+  std::atomic<bool> writer_done_{false};
+  std::atomic<uint32_t> commit_events_{0};
   // Ticket ranges done but not (all) written: the journal refused a record of
   // the chunk, or the recorder stopped with the journal down. The most recent
   // few, for synchronous callers that look after the chunk was done.
@@ -190,7 +207,6 @@ class Recorder {
   };
   std::deque<Unwritten> unwritten_;   // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
-  bool writer_done_ = false;          // guarded by mu_
   RecorderStats stats_;               // guarded by mu_
   // The writer's own: messages of the last batch, reused with their strings'
   // memory (no more than a batch holds; freed after a quiet spell).
