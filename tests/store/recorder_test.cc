@@ -72,7 +72,10 @@ TEST_F(RecorderTest, ConcurrentSynchronousCallersShareGroupCommits) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(CountAll(), 800u);
-  EXPECT_LT(r.Stats().batches, 800u);
+  // The writer gathers the callers its last commit released: commits carry
+  // several records each (16 on an idle machine; far fewer only if callers
+  // take longer than the gathering wait to come back).
+  EXPECT_LE(r.Stats().batches, 400u);
 }
 
 TEST_F(RecorderTest, OutcomeInTheSameBatchIsFoldedIntoTheInsert) {
