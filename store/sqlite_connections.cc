@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "sqlite_util.h"
+#include "sqlite_wal_buffer.h"
 
 namespace reprise::sqlite {
 namespace {
@@ -18,6 +19,13 @@ constexpr int kBackstopPages = 4 * kCheckpointPages;
 StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path,
                                                          const std::string& vfs) {
   std::unique_ptr<Connections> c(new Connections(path, vfs));
+  if (!c->memory_) {
+    // Every connection writes its WAL through the gathering VFS: one write
+    // per commit rather than two per page (sqlite_wal_buffer.h).
+    auto gathering = WalGatheringVfs(vfs);
+    if (!gathering.ok()) return gathering.status();
+    c->open_vfs_ = *gathering;
+  }
   REPRISE_RETURN_IF_ERROR(c->OpenConnection(&c->writer_));
   if (!c->memory_) {
     // Also the first read of the file: a file that is not a database fails here.
@@ -96,7 +104,7 @@ void Connections::CheckpointLoop(sqlite3* db) {
 
 Status Connections::OpenConnection(sqlite3** db) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path_.c_str(), db, flags, vfs_.empty() ? nullptr : vfs_.c_str());
+  int rc = sqlite3_open_v2(path_.c_str(), db, flags, open_vfs_.empty() ? nullptr : open_vfs_.c_str());
   if (rc != SQLITE_OK) {
     Status st = SqliteError(*db, rc, "open " + path_);
     sqlite3_close_v2(*db);

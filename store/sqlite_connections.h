@@ -23,7 +23,8 @@ namespace reprise::sqlite {
 class Connections {
  public:
   // Opens the writer (creating the file, enabling WAL), through the SQLite
-  // VFS named `vfs` ("" for the default).
+  // VFS named `vfs` ("" for the default), with the WAL-gathering VFS of
+  // sqlite_wal_buffer.h stacked on it.
   static StatusOr<std::unique_ptr<Connections>> Open(const std::string& path,
                                                      const std::string& vfs = "");
   ~Connections();
@@ -72,14 +73,15 @@ class Connections {
 
  private:
   Connections(std::string path, std::string vfs)
-      : path_(std::move(path)), vfs_(std::move(vfs)), memory_(path_ == ":memory:") {}
+      : path_(std::move(path)), vfs_(std::move(vfs)), open_vfs_(vfs_), memory_(path_ == ":memory:") {}
   Status OpenConnection(sqlite3** db);
   // Called by SQLite after each commit of the writer with the WAL's size.
   static int OnCommit(void* self, sqlite3* db, const char* schema, int wal_pages);
   void CheckpointLoop(sqlite3* db);
 
   const std::string path_;
-  const std::string vfs_;
+  const std::string vfs_;  // as the journal's URL names it ("" for the default)
+  std::string open_vfs_;   // what connections open: the WAL-gathering VFS over vfs_
   const bool memory_;
   std::mutex write_mu_;
   sqlite3* writer_ = nullptr;  // used under write_mu_
