@@ -2,51 +2,76 @@
 
 #include <sqlite3.h>
 
-#include <type_traits>
-
 #include <algorithm>
-#include <cstring>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 namespace reprise::sqlite {
 namespace {
 
 constexpr int kFrameHeaderBytes = 24;     // a WAL frame's header (sqlite3/wal.c)
+constexpr int kWalWriteLock = 0;          // the WAL index's lock slot of the writer (wal.c)
 constexpr size_t kMaxGathered = 4u << 20;  // larger transactions are written in parts
 
 // One VFS per base VFS. The real file lives right after this header, in the
-// memory SQLite allocates for it (szOsFile covers both).
+// memory SQLite allocates for it (szOsFile covers both). A file object is
+// used by one connection, and so by one thread at a time, and so are its
+// database's and its WAL's: no lock.
 struct GatheringFile {
   sqlite3_file base;
   sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
-  // WAL files only. A file object is used by one connection, and so by one
-  // thread at a time: no lock.
+  // WAL files only.
   std::vector<char>* gathered;  // nullptr for other files
   sqlite3_int64 start;          // the file offset of gathered[0]
   sqlite3_int64 end;            // the end of the log's frames written or gathered
   bool commit_next;             // the last frame header carried the commit mark
+  GatheringFile* db;            // the database file the WAL belongs to, if open here
+  // Main database files only: their WAL's file while it is open, and the
+  // name SQLite opened them with (the key in OpenDatabases()).
+  GatheringFile* wal;
+  const char* name;
 };
 GatheringFile* G(sqlite3_file* f) { return reinterpret_cast<GatheringFile*>(f); }
 sqlite3_file* Real(sqlite3_file* f) { return G(f)->real(); }
+
+// The main database files open through these VFSes, by the name pointer
+// their xOpen got, which is what sqlite3_filename_database() of their WAL's
+// name returns. Never destroyed: SQLite may open or close files during exit.
+std::mutex& DatabasesMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+std::map<const char*, GatheringFile*>& OpenDatabases() {
+  static auto* open = new std::map<const char*, GatheringFile*>;
+  return *open;
+}
 
 // The most one call to the real file's xWrite may carry: SQLite's unix VFS
 // writes at most 128 KiB - 1 bytes per system call (it masks larger sizes)
 // and takes a write that makes no progress for a full disk.
 constexpr size_t kMaxWrite = 31 * 4096;
 
-// Writes what is gathered; SQLITE_OK or the real file's error.
+// Writes what is gathered; SQLITE_OK or the real file's error. On an error
+// what was not written stays gathered, so that the commit's own write-out
+// fails too, even when the first failure reached SQLite through a read.
 int WriteOut(GatheringFile* f) {
-  if (f->gathered == nullptr || f->gathered->empty()) return SQLITE_OK;
+  std::vector<char>* g = f->gathered;
+  if (g == nullptr || g->empty()) return SQLITE_OK;
+  size_t done = 0;
   int rc = SQLITE_OK;
-  for (size_t done = 0; done < f->gathered->size() && rc == SQLITE_OK; done += kMaxWrite) {
-    const size_t n = std::min(kMaxWrite, f->gathered->size() - done);
-    rc = f->real()->pMethods->xWrite(f->real(), f->gathered->data() + done, static_cast<int>(n),
+  while (done < g->size() && rc == SQLITE_OK) {
+    const size_t n = std::min(kMaxWrite, g->size() - done);
+    rc = f->real()->pMethods->xWrite(f->real(), g->data() + done, static_cast<int>(n),
                                      f->start + static_cast<sqlite3_int64>(done));
+    if (rc == SQLITE_OK) done += n;
   }
-  f->gathered->clear();
+  g->erase(g->begin(), g->begin() + static_cast<std::ptrdiff_t>(done));
+  f->start += static_cast<sqlite3_int64>(done);
   return rc;
 }
 
@@ -55,11 +80,18 @@ uint32_t BigEndian32(const void* p) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
-int Close(sqlite3_file* f) {
-  int rc = WriteOut(G(f));
-  delete G(f)->gathered;
-  G(f)->gathered = nullptr;
-  int rc2 = Real(f)->pMethods->xClose(Real(f));
+int Close(sqlite3_file* file) {
+  GatheringFile* f = G(file);
+  int rc = WriteOut(f);
+  delete f->gathered;
+  f->gathered = nullptr;
+  if (f->db != nullptr) f->db->wal = nullptr;
+  if (f->name != nullptr) {
+    std::lock_guard<std::mutex> lock(DatabasesMutex());
+    OpenDatabases().erase(f->name);
+    if (f->wal != nullptr) f->wal->db = nullptr;
+  }
+  int rc2 = Real(file)->pMethods->xClose(Real(file));
   return rc != SQLITE_OK ? rc : rc2;
 }
 int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
@@ -83,9 +115,14 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 off) {
     if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
   }
   if (g->empty()) f->start = off;
-  f->end = off + n;
   const auto* bytes = static_cast<const char*>(data);
-  g->insert(g->end(), bytes, bytes + n);
+  try {
+    g->insert(g->end(), bytes, bytes + n);
+  } catch (const std::bad_alloc&) {
+    if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+    return Real(file)->pMethods->xWrite(Real(file), data, n, off);
+  }
+  f->end = off + n;
   bool now = g->size() >= kMaxGathered;
   if (n == kFrameHeaderBytes) {
     // A frame header; its second field is non-zero on a transaction's last
@@ -123,23 +160,46 @@ int DeviceCharacteristics(sqlite3_file* f) { return Real(f)->pMethods->xDeviceCh
 int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
   return Real(f)->pMethods->xShmMap(Real(f), page, size, extend, out);
 }
+// The database file's shared-memory calls are the WAL's moments that matter
+// to other connections. SQLite publishes a commit (the WAL index's header)
+// after a barrier, and another connection writes to the log only once this
+// one gives up the write lock: the log's gathered bytes go out first, those
+// of a transaction rolled back too (as SQLite had written them when its page
+// cache spilled), or they would later land over the other's frames.
+void WriteOutWal(sqlite3_file* db) {
+  if (GatheringFile* wal = G(db)->wal; wal != nullptr) (void)WriteOut(wal);
+}
 int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  if ((flags & SQLITE_SHM_UNLOCK) != 0) {
+    WriteOutWal(f);
+    if (GatheringFile* wal = G(f)->wal; wal != nullptr && offset == kWalWriteLock) {
+      // The transaction is over; what could not be written is of one that
+      // failed, and must not be written later.
+      wal->gathered->clear();
+    }
+  }
   return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
 }
-void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
+void ShmBarrier(sqlite3_file* f) {
+  WriteOutWal(f);
+  Real(f)->pMethods->xShmBarrier(Real(f));
+}
 int ShmUnmap(sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); }
 int Fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** out) {
   return Real(f)->pMethods->xFetch(Real(f), off, n, out);
 }
 int Unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return Real(f)->pMethods->xUnfetch(Real(f), off, p); }
 
-// Version 3 of the methods; used for files whose real methods are version
-// 3 too (the default VFS's are). Lower versions get the plain pass-through
-// of their own methods (see Open).
-const sqlite3_io_methods kMethods = {
-    3,    Close,  Read,   Write,      Truncate, Sync,  FileSize,  Lock,  Unlock, CheckReservedLock,
-    FileControl, SectorSize, DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch, Unfetch,
-};
+// The methods, as versions 1 to 3: a file gets the version of its real
+// methods, so that SQLite never calls one the real file lacks (version 1 has
+// no shared memory, version 2 no memory mapping).
+constexpr sqlite3_io_methods Methods(int version) {
+  return {version,    Close,      Read,     Write,      Truncate, Sync,     FileSize,
+          Lock,       Unlock,     CheckReservedLock,    FileControl,        SectorSize,
+          DeviceCharacteristics,  ShmMap,   ShmLock,    ShmBarrier,         ShmUnmap,
+          Fetch,      Unfetch};
+}
+constexpr sqlite3_io_methods kMethods[] = {Methods(1), Methods(2), Methods(3)};
 
 // The VFS: a copy of the base's (its other methods, and its pAppData, which
 // they may read), but for xOpen. Standard layout: `vfs` is at its start.
@@ -156,32 +216,37 @@ struct Registered {
 int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   sqlite3_vfs* base = reinterpret_cast<Shim*>(vfs)->base;
   GatheringFile* f = G(file);
-  f->base.pMethods = nullptr;
-  f->gathered = nullptr;
-  f->start = 0;
-  f->end = 0;
-  f->commit_next = false;
+  *f = GatheringFile{};
   int rc = base->xOpen(base, name, f->real(), flags, out_flags);
   const sqlite3_io_methods* real = f->real()->pMethods;
-  if (real == nullptr) return rc;
-  if (real->iVersion < 3) {
-    // Not a file this VFS knows how to wrap: SQLite uses the real methods on
-    // our header, which they cannot read. Refuse rather than guess.
-    real->xClose(f->real());
-    return SQLITE_CANTOPEN;
+  if (real == nullptr) return rc;  // SQLite does not close a file it failed to open
+  f->base.pMethods = &kMethods[std::clamp(real->iVersion, 1, 3) - 1];
+  if (rc != SQLITE_OK || name == nullptr) return rc;
+  std::lock_guard<std::mutex> lock(DatabasesMutex());
+  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+    f->name = name;
+    OpenDatabases()[name] = f;
+  } else if ((flags & SQLITE_OPEN_WAL) != 0) {
+    // Gathered only with its database's file at hand (see ShmLock); else,
+    // or without the memory, writes pass through.
+    auto db = OpenDatabases().find(sqlite3_filename_database(name));
+    if (db != OpenDatabases().end()) f->gathered = new (std::nothrow) std::vector<char>();
+    if (f->gathered != nullptr) {
+      f->db = db->second;
+      f->db->wal = f;
+    }
   }
-  f->base.pMethods = &kMethods;
-  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) != 0) f->gathered = new std::vector<char>();
   return rc;
 }
 
 }  // namespace
 
 StatusOr<std::string> WalGatheringVfs(const std::string& base_name) {
-  static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<Registered>> registered;
-  std::lock_guard<std::mutex> lock(mu);
-  if (auto it = registered.find(base_name); it != registered.end()) return it->second->name;
+  // Never destroyed: SQLite keeps the VFSes registered until the process ends.
+  static auto* mu = new std::mutex;
+  static auto* registered = new std::map<std::string, std::unique_ptr<Registered>>;
+  std::lock_guard<std::mutex> lock(*mu);
+  if (auto it = registered->find(base_name); it != registered->end()) return it->second->name;
   if (int rc = sqlite3_initialize(); rc != SQLITE_OK) {
     return Internal(std::string("sqlite3_initialize: ") + sqlite3_errstr(rc));
   }
@@ -201,7 +266,7 @@ StatusOr<std::string> WalGatheringVfs(const std::string& base_name) {
     return Internal(std::string("registering a SQLite VFS: ") + sqlite3_errstr(rc));
   }
   const std::string name = r->name;
-  registered.emplace(base_name, std::move(r));
+  registered->emplace(base_name, std::move(r));
   return name;
 }
 

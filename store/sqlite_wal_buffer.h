@@ -10,9 +10,13 @@
 // after a frame header that carries the commit mark), before SQLite publishes
 // the frames to readers, and reports that write's error to the commit. Anything
 // else that looks at the file (a read, a sync, its size, a truncation, a write
-// elsewhere, closing it) writes out what is gathered first. A write below the
-// end of the log (SQLite rewriting frames of the transaction in place) goes
-// straight through: nothing may follow it. Other files pass through untouched.
+// elsewhere, closing it) writes out what is gathered first, and so do the
+// database file's shared-memory barrier (before SQLite publishes a commit) and
+// its unlocks (before another connection may write to the log: the frames a
+// transaction spilled and then rolled back go out then, as SQLite had written
+// them). A write below the end of the log (SQLite rewriting frames of the
+// transaction in place) goes straight through: nothing may follow it. Other
+// files pass through untouched.
 #pragma once
 
 #include <string>

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "sqlite_connections.h"
 #include "sqlite_util.h"
@@ -36,6 +37,18 @@ int64_t RowsAfterACrash(const testing::TempDir& dir, const std::string& path) {
   }
   sqlite3_close(db);
   return n;
+}
+
+// count(*) and sum(length(b)) of table t through `db`, or {-1, -1}.
+std::pair<int64_t, int64_t> Rows(sqlite3* db) {
+  sqlite3_stmt* q = nullptr;
+  std::pair<int64_t, int64_t> rows{-1, -1};
+  if (sqlite3_prepare_v2(db, "SELECT count(*), sum(length(b)) FROM t", -1, &q, nullptr) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW) {
+    rows = {sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1)};
+  }
+  sqlite3_finalize(q);
+  return rows;
 }
 
 class WalGatheringTest : public ::testing::Test {
@@ -89,6 +102,55 @@ TEST_F(WalGatheringTest, ACommitThatRewritesItsSpilledFramesIsInTheFile) {
            "); COMMIT;");
     EXPECT_EQ(RowsAfterACrash(dir_, path_), rows);
   }
+}
+
+TEST_F(WalGatheringTest, FramesOfARolledBackTransactionNeverLandOverAnotherWritersCommit) {
+  auto other = Connections::Open(path_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  Commit("PRAGMA cache_size=5");
+  // Transactions of several sizes, so that some end right after a spill.
+  int64_t rows = 0;
+  for (int n = 20; n <= 80; n += 3) {
+    // Spills frames to the log, then gives them up.
+    Commit("BEGIN; " + Insert(n) + " ROLLBACK;");
+    {
+      // The other connection writes its commit where those frames were.
+      auto w = (*other)->LockWriter();
+      ASSERT_TRUE(Exec(w.db(), Insert(2).c_str()).ok());
+    }
+    rows += 2;
+    // The first connection reads the log again: what it gathered must not
+    // have waited until now to be written. (This SQLite reads pages back as
+    // it rolls back, which writes them out too; giving up the write lock is
+    // what guarantees it.)
+    auto w = conns_->LockWriter();
+    ASSERT_EQ(Rows(w.db()), std::make_pair(rows, rows * 3000)) << "after a rollback of " << n << " rows";
+  }
+  EXPECT_EQ(RowsAfterACrash(dir_, path_), rows);
+}
+
+TEST(WalGatheringFullSyncTest, PaddingFramesAreInTheFileBeforeReadersSeeThem) {
+  // With synchronous=FULL on a device without powersafe overwrite, SQLite
+  // pads a commit with copies of its last frame up to a sector boundary,
+  // syncing in the middle of the one that crosses it; readers then read the
+  // page from the last copy.
+  testing::TempDir dir;
+  const std::string path = dir.File("full.db");
+  auto vfs = WalGatheringVfs("");
+  ASSERT_TRUE(vfs.ok()) << vfs.status().ToString();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(("file:" + path + "?psow=0").c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, vfs->c_str()),
+            SQLITE_OK);
+  ASSERT_TRUE(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (b BLOB)").ok());
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(Exec(db, "INSERT INTO t VALUES (randomblob(3000))").ok());
+    EXPECT_EQ(Rows(reader), std::make_pair(int64_t{i}, int64_t{i} * 3000)) << "after commit " << i;
+  }
+  sqlite3_close(reader);
+  sqlite3_close(db);
 }
 
 TEST(WalGatheringVfsTest, StacksOnANamedVfsAndRefusesAnUnknownOne) {
