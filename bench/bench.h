@@ -124,6 +124,14 @@ void Stamp(Message& m, UlidGenerator& ids);
 StatusOr<std::string> Fixture(const Settings& s, uint64_t rows, int64_t* end_ms);
 // Removes rows appended to a fixture after it was built.
 Status TrimFixture(const std::string& path);
+// A copy of a fixture under settings.dir/scratch, for a section that writes:
+// rows deleted again would leave free pages that later inserts reuse, and
+// each run would start from a different file.
+StatusOr<std::string> WorkingCopy(const Settings& s, const std::string& fixture);
+// Deletes a journal file with its -wal and -shm.
+void RemoveJournal(const std::string& path);
+// Reads a file once, so that the OS caches it (for "warm cache" figures).
+Status ReadIntoCache(const std::string& path);
 
 // A fresh journal path under settings.dir (any old file removed).
 std::string Scratch(const Settings& s, const std::string& name);

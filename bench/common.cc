@@ -392,4 +392,32 @@ Status TrimFixture(const std::string& path) {
   return Status::Ok();
 }
 
+StatusOr<std::string> WorkingCopy(const Settings& s, const std::string& fixture) {
+  {
+    // Everything in the main file, so that the copy needs no WAL.
+    auto raw = RawInserter::Open(fixture);
+    if (!raw.ok()) return raw.status();
+    REPRISE_RETURN_IF_ERROR((*raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  const std::string copy = Scratch(s, fs::path(fixture).filename().string());
+  std::error_code ec;
+  fs::copy_file(fixture, copy, ec);
+  if (ec) return Unavailable("copy " + fixture + " to " + copy + ": " + ec.message());
+  return copy;
+}
+
+void RemoveJournal(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix, ec);
+}
+
+Status ReadIntoCache(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Unavailable("cannot read " + path);
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+  }
+  return Status::Ok();
+}
+
 }  // namespace reprise::bench

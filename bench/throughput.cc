@@ -88,7 +88,8 @@ StatusOr<double> AgentRate(const std::string& path, Durability durability, int c
 void RunThroughput(const Settings& s, Report& r, double* async_rate) {
   const uint64_t rows = s.Count(10000000, 1000000, 20000);
   int64_t end_ms = 0;
-  auto fixture = Fixture(s, rows, &end_ms);
+  auto built = Fixture(s, rows, &end_ms);
+  auto fixture = built.ok() ? WorkingCopy(s, *built) : built;
   if (!fixture.ok()) {
     std::fprintf(stderr, "bench: fixture: %s\n", fixture.status().ToString().c_str());
     return;
@@ -98,11 +99,12 @@ void RunThroughput(const Settings& s, Report& r, double* async_rate) {
   const double seconds = s.Seconds(20, 5, 0.5);
   const uint64_t keys = rows / 10;
 
-  // The raw limit first, then each mode; rows appended here are removed
-  // again at the end, so every run starts from the same fixture.
+  // The raw limit first, then each mode, all appending to one copy of the
+  // fixture, so that every run starts from the same file.
   auto raw = RawRate(*fixture, seconds, keys);
   if (!raw.ok()) {
     std::fprintf(stderr, "bench: raw inserts: %s\n", raw.status().ToString().c_str());
+    RemoveJournal(*fixture);
     return;
   }
   r.Add({.section = "throughput", .name = "raw prepared INSERTs, 10k per transaction, " + on,
@@ -139,8 +141,7 @@ void RunThroughput(const Settings& s, Report& r, double* async_rate) {
     if (!m.target.empty()) f.met = *rate >= m.min_rate && *rate / *raw >= m.min_ratio;
     r.Add(f);
   }
-  Status trimmed = TrimFixture(*fixture);
-  if (!trimmed.ok()) std::fprintf(stderr, "bench: trim: %s\n", trimmed.ToString().c_str());
+  RemoveJournal(*fixture);
 }
 
 }  // namespace reprise::bench
