@@ -39,8 +39,10 @@ TEST(SqliteConnectionsTest, TheCheckpointerCopiesTheWalOnceItHasGrown) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_GE((*conns)->checkpointed_frames(), 4096u) << "the checkpointer copied nothing";
-  // The copied pages are in the database file itself, not only in the WAL.
-  EXPECT_GT(std::filesystem::file_size(path), 4096u * 4096u);
+  // The copied pages are in the database file itself, not only in the WAL
+  // (two pages before). Fewer pages than frames: a commit also rewrites the
+  // table's interior pages, copied once however many frames hold them.
+  EXPECT_GT(std::filesystem::file_size(path), 3000u * 4096u);
 }
 
 }  // namespace
