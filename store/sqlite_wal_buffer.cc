@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "sqlite_stacked_file.h"
+
 namespace reprise::sqlite {
 namespace {
 
@@ -18,13 +20,11 @@ constexpr int kFrameHeaderBytes = 24;     // a WAL frame's header (sqlite3/wal.c
 constexpr int kWalWriteLock = 0;          // the WAL index's lock slot of the writer (wal.c)
 constexpr size_t kMaxGathered = 4u << 20;  // larger transactions are written in parts
 
-// One VFS per base VFS. The real file lives right after this header, in the
-// memory SQLite allocates for it (szOsFile covers both). A file object is
-// used by one connection, and so by one thread at a time, and so are its
-// database's and its WAL's: no lock.
+// One VFS per base VFS; its files are stacked on the base's
+// (sqlite_stacked_file.h). A file object is used by one connection, and so
+// by one thread at a time, and so are its database's and its WAL's: no lock.
 struct GatheringFile {
   sqlite3_file base;
-  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
   // WAL files only.
   std::vector<char>* gathered;  // nullptr for other files
   sqlite3_int64 start;          // the file offset of gathered[0]
@@ -36,8 +36,8 @@ struct GatheringFile {
   GatheringFile* wal;
   const char* name;
 };
+using Base = PassThrough<GatheringFile>;
 GatheringFile* G(sqlite3_file* f) { return reinterpret_cast<GatheringFile*>(f); }
-sqlite3_file* Real(sqlite3_file* f) { return G(f)->real(); }
 
 // The main database files open through these VFSes, by the name pointer
 // their xOpen got, which is what sqlite3_filename_database() of their WAL's
@@ -66,8 +66,7 @@ int WriteOut(GatheringFile* f) {
   int rc = SQLITE_OK;
   while (done < g->size() && rc == SQLITE_OK) {
     const size_t n = std::min(kMaxWrite, g->size() - done);
-    rc = f->real()->pMethods->xWrite(f->real(), g->data() + done, static_cast<int>(n),
-                                     f->start + static_cast<sqlite3_int64>(done));
+    rc = Base::Write(&f->base, g->data() + done, static_cast<int>(n), f->start + static_cast<sqlite3_int64>(done));
     if (rc == SQLITE_OK) done += n;
   }
   g->erase(g->begin(), g->begin() + static_cast<std::ptrdiff_t>(done));
@@ -91,17 +90,17 @@ int Close(sqlite3_file* file) {
     OpenDatabases().erase(f->name);
     if (f->wal != nullptr) f->wal->db = nullptr;
   }
-  int rc2 = Real(file)->pMethods->xClose(Real(file));
+  int rc2 = Base::Close(file);
   return rc != SQLITE_OK ? rc : rc2;
 }
 int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
   if (int rc = WriteOut(G(f)); rc != SQLITE_OK) return rc;
-  return Real(f)->pMethods->xRead(Real(f), buf, n, off);
+  return Base::Read(f, buf, n, off);
 }
 int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 off) {
   GatheringFile* f = G(file);
   std::vector<char>* g = f->gathered;
-  if (g == nullptr) return Real(file)->pMethods->xWrite(Real(file), data, n, off);
+  if (g == nullptr) return Base::Write(file, data, n, off);
   // The log starts over with its header at 0. Below the end, SQLite rewrites
   // frames of the transaction in place (a page it changed again after it
   // spilled, then the checksums that follow it, the commit frame's last):
@@ -109,7 +108,7 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 off) {
   if (off == 0) f->end = 0;
   if (off < f->end) {
     if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xWrite(Real(file), data, n, off);
+    return Base::Write(file, data, n, off);
   }
   if (!g->empty() && off != f->start + static_cast<sqlite3_int64>(g->size())) {
     if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
@@ -120,7 +119,7 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 off) {
     g->insert(g->end(), bytes, bytes + n);
   } catch (const std::bad_alloc&) {
     if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xWrite(Real(file), data, n, off);
+    return Base::Write(file, data, n, off);
   }
   f->end = off + n;
   bool now = g->size() >= kMaxGathered;
@@ -137,28 +136,15 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 off) {
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
   if (int rc = WriteOut(G(f)); rc != SQLITE_OK) return rc;
   G(f)->end = std::min(G(f)->end, size);
-  return Real(f)->pMethods->xTruncate(Real(f), size);
+  return Base::Truncate(f, size);
 }
 int Sync(sqlite3_file* f, int flags) {
   if (int rc = WriteOut(G(f)); rc != SQLITE_OK) return rc;
-  return Real(f)->pMethods->xSync(Real(f), flags);
+  return Base::Sync(f, flags);
 }
 int FileSize(sqlite3_file* f, sqlite3_int64* size) {
   if (int rc = WriteOut(G(f)); rc != SQLITE_OK) return rc;
-  return Real(f)->pMethods->xFileSize(Real(f), size);
-}
-int Lock(sqlite3_file* f, int level) { return Real(f)->pMethods->xLock(Real(f), level); }
-int Unlock(sqlite3_file* f, int level) { return Real(f)->pMethods->xUnlock(Real(f), level); }
-int CheckReservedLock(sqlite3_file* f, int* out) {
-  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
-}
-int FileControl(sqlite3_file* f, int op, void* arg) {
-  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
-}
-int SectorSize(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
-int DeviceCharacteristics(sqlite3_file* f) { return Real(f)->pMethods->xDeviceCharacteristics(Real(f)); }
-int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
-  return Real(f)->pMethods->xShmMap(Real(f), page, size, extend, out);
+  return Base::FileSize(f, size);
 }
 // The database file's shared-memory calls are the WAL's moments that matter
 // to other connections. SQLite publishes a commit (the WAL index's header)
@@ -178,26 +164,26 @@ int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
       wal->gathered->clear();
     }
   }
-  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+  return Base::ShmLock(f, offset, n, flags);
 }
 void ShmBarrier(sqlite3_file* f) {
   WriteOutWal(f);
-  Real(f)->pMethods->xShmBarrier(Real(f));
+  Base::ShmBarrier(f);
 }
-int ShmUnmap(sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); }
-int Fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** out) {
-  return Real(f)->pMethods->xFetch(Real(f), off, n, out);
-}
-int Unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return Real(f)->pMethods->xUnfetch(Real(f), off, p); }
 
 // The methods, as versions 1 to 3: a file gets the version of its real
-// methods, so that SQLite never calls one the real file lacks (version 1 has
-// no shared memory, version 2 no memory mapping).
+// file's methods (see PassThrough::Methods).
 constexpr sqlite3_io_methods Methods(int version) {
-  return {version,    Close,      Read,     Write,      Truncate, Sync,     FileSize,
-          Lock,       Unlock,     CheckReservedLock,    FileControl,        SectorSize,
-          DeviceCharacteristics,  ShmMap,   ShmLock,    ShmBarrier,         ShmUnmap,
-          Fetch,      Unfetch};
+  sqlite3_io_methods m = Base::Methods(version);
+  m.xClose = Close;
+  m.xRead = Read;
+  m.xWrite = Write;
+  m.xTruncate = Truncate;
+  m.xSync = Sync;
+  m.xFileSize = FileSize;
+  m.xShmLock = ShmLock;
+  m.xShmBarrier = ShmBarrier;
+  return m;
 }
 constexpr sqlite3_io_methods kMethods[] = {Methods(1), Methods(2), Methods(3)};
 
@@ -217,8 +203,8 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
   sqlite3_vfs* base = reinterpret_cast<Shim*>(vfs)->base;
   GatheringFile* f = G(file);
   *f = GatheringFile{};
-  int rc = base->xOpen(base, name, f->real(), flags, out_flags);
-  const sqlite3_io_methods* real = f->real()->pMethods;
+  int rc = base->xOpen(base, name, Base::Real(file), flags, out_flags);
+  const sqlite3_io_methods* real = Base::Real(file)->pMethods;
   if (real == nullptr) return rc;  // SQLite does not close a file it failed to open
   f->base.pMethods = &kMethods[std::clamp(real->iVersion, 1, 3) - 1];
   if (rc != SQLITE_OK || name == nullptr) return rc;
