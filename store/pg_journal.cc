@@ -24,7 +24,7 @@ namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
@@ -198,6 +198,14 @@ const char* const kMigrations[] = {
     // v9: nothing; the number stays level with SQLite's, whose v9 leaves ok
     // rows out of its outcome index (COPY appends here; not measured).
     "SELECT 1",
+    // v10: as SQLite's: pending items get an index of their own instead of
+    // one of every item by state, so that a completed item leaves every
+    // partial index (a claim's and a completion's new row versions get one
+    // index entry fewer each).
+    R"sql(
+    DROP INDEX job_items_by_state;
+    CREATE INDEX job_items_pending ON job_items (job_id, seq) WHERE state = 0;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -244,7 +244,7 @@ class SqliteJobStore final : public JobStore {
       // claim.max_bytes of payloads (at least one item).
       const bool alone = claim.share <= 1;
       const std::string claimable =
-          " FROM job_items i INDEXED BY job_items_by_state " +
+          " FROM job_items i INDEXED BY job_items_pending " +
           std::string(alone ? "LEFT JOIN messages m ON m.seq = i.message_seq AND m.id = i.message_id " : "") +
           "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
           "INDEXED BY job_items_in_flight "
@@ -388,7 +388,7 @@ class SqliteJobStore final : public JobStore {
     Status st = [&]() -> Status {
       Stmt renew;
       REPRISE_RETURN_IF_ERROR(renew.Prepare(
-          db, "UPDATE job_items INDEXED BY job_items_by_state SET lease_until = ?3 "
+          db, "UPDATE job_items INDEXED BY job_items_in_flight SET lease_until = ?3 "
               "WHERE job_id = ?1 AND state = 1 AND claimed_by IS ?2"));
       renew.BindInt(1, *n);
       renew.BindOptionalText(2, instance);
@@ -511,7 +511,7 @@ class SqliteJobStore final : public JobStore {
   Status SettleAbandoned(sqlite3* db, int64_t job, int64_t now) {
     Stmt select;
     REPRISE_RETURN_IF_ERROR(select.Prepare(
-        db, "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i INDEXED BY job_items_by_state "
+        db, "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i INDEXED BY job_items_in_flight "
             "LEFT JOIN messages c ON c.id = (SELECT id FROM messages INDEXED BY messages_by_origin "
             "WHERE origin_id = "
             "i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) "

@@ -25,7 +25,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -215,6 +215,16 @@ const char* const kMigrations[] = {
     CREATE INDEX messages_by_outcome ON messages (outcome, id) WHERE outcome <> 2;  -- sqlite::kIndexedOutcomes
     ALTER TABLE job_items ADD COLUMN message_seq INTEGER;
     UPDATE job_items SET message_seq = (SELECT seq FROM messages WHERE messages.id = job_items.message_id);
+    )sql",
+    // v10: job items cheaper to move. An item changes state twice (claimed,
+    // then done), and an index of every item by state moved its entry both
+    // times and kept the done ones. Pending items now have an index of
+    // their own beside the one of items in flight (job_items_in_flight): a
+    // claim moves an item's entry from one to the other, its completion
+    // drops it.
+    R"sql(
+    DROP INDEX job_items_by_state;
+    CREATE INDEX job_items_pending ON job_items (job_id, seq) WHERE state = 0;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

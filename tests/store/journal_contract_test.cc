@@ -291,7 +291,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   journal_.reset();
   auto j = Journal::Open(url_);
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->SchemaVersion(), 9);
+  EXPECT_EQ((*j)->SchemaVersion(), 10);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 

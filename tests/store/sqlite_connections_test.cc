@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -43,6 +44,32 @@ TEST(SqliteConnectionsTest, TheCheckpointerCopiesTheWalOnceItHasGrown) {
   // (two pages before). Fewer pages than frames: a commit also rewrites the
   // table's interior pages, copied once however many frames hold them.
   EXPECT_GT(std::filesystem::file_size(path), 3000u * 4096u);
+}
+
+// The death tests run their statement in a fresh process (the "threadsafe"
+// style re-executes this binary), where nothing has used SQLite yet; the
+// exit code says what sqlite3_memory_used() saw after a few writes.
+void WriteAndExitWithMemoryCounted() {
+  auto conns = Connections::Open(":memory:");
+  if (!conns.ok()) std::_Exit(2);
+  auto w = (*conns)->LockWriter();
+  if (!Exec(w.db(), "CREATE TABLE t (b BLOB); INSERT INTO t VALUES (randomblob(100000))").ok()) std::_Exit(3);
+  std::_Exit(sqlite3_memory_used() > 0 ? 1 : 0);
+}
+
+TEST(SqliteConnectionsDeathTest, TheFirstOpenTurnsSqliteMemoryStatisticsOff) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(WriteAndExitWithMemoryCounted(), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(SqliteConnectionsDeathTest, AHostThatInitializedSqliteKeepsItsStatistics) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        sqlite3_initialize();
+        WriteAndExitWithMemoryCounted();
+      },
+      ::testing::ExitedWithCode(1), "");
 }
 
 }  // namespace

@@ -267,8 +267,9 @@ TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
 }
 
 // A journal at schema v8 (the outcome index over every row, job items
-// without their message's seq) migrates to v9, and a job it was running
-// goes on: its items are claimed with their messages.
+// without their message's seq, indexed by state) migrates to the current
+// version, and a job it was running goes on: its items are claimed with
+// their messages (through v10's index of pending items).
 TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
   TempDir dir;
   const std::string path = dir.File("m.journal");
@@ -300,7 +301,9 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "DROP INDEX messages_by_outcome;"
                          "CREATE INDEX messages_by_outcome ON messages (outcome, id);"
                          "ALTER TABLE job_items DROP COLUMN message_seq;"
-                         "DELETE FROM schema_migrations WHERE version = 9;",
+                         "DROP INDEX job_items_pending;"
+                         "CREATE INDEX job_items_by_state ON job_items (job_id, state, seq);"
+                         "DELETE FROM schema_migrations WHERE version >= 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(db);
@@ -308,7 +311,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
 
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  EXPECT_EQ((*j)->SchemaVersion(), 9);
+  EXPECT_EQ((*j)->SchemaVersion(), 10);
   auto items = (*j)->jobs().ClaimItems(job_id, {.instance = "x", .max = 10});
   ASSERT_TRUE(items.ok()) << items.status().ToString();
   ASSERT_EQ(items->size(), 4u);
