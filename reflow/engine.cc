@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "rate_limiter.h"
@@ -297,6 +298,9 @@ void ReflowEngine::RunBatches(Running& job) {
   const bool rederive = spec.kind == kRederiveJob;
   RateLimiter& limiter = job.limiter;
 
+  // The next batch, read while this one's copies are committed (a lone
+  // instance; see JobStore::PeekItems).
+  std::vector<JobItem> peeked;
   while (!job.halt) {
     std::vector<JobItem> items;
     // A whole batch when alone; in a fleet, this instance's share of the
@@ -304,7 +308,8 @@ void ReflowEngine::RunBatches(Running& job) {
     const ItemClaim claim{.instance = options_.instance, .max = options_.batch_size, .max_bytes = options_.batch_bytes,
                           .share = job.live.load(), .lease = options_.lease};
     Status claimed = Retry(id, job.shutdown, [&] {
-      auto got = journal_->jobs().ClaimItems(id, claim);
+      auto got = peeked.empty() ? journal_->jobs().ClaimItems(id, claim)
+                                : journal_->jobs().ClaimPeekedItems(id, claim, std::exchange(peeked, {}));
       if (!got.ok()) return Status(got.status());
       items = std::move(*got);
       return Status::Ok();
@@ -366,6 +371,13 @@ void ReflowEngine::RunBatches(Running& job) {
     for (size_t i = 0; i < items.size(); ++i) {
       if (results[i]) finished.push_back(*results[i]);
       else unprocessed.push_back(items[i].seq);
+    }
+    // The writer is committing this batch's copies: meanwhile, on a reader,
+    // the next batch is read (at most two batches in memory). A failed
+    // read only means the next claim reads for itself.
+    if (!job.halt && claim.share <= 1) {
+      auto next = journal_->jobs().PeekItems(id, claim);
+      if (next.ok()) peeked = std::move(*next);
     }
     // Copies are committed before their items count as done, so a crash
     // between the two leaves items in flight with a copy, which recovery

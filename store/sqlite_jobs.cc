@@ -222,100 +222,29 @@ class SqliteJobStore final : public JobStore {
   }
 
   StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, const ItemClaim& claim) override {
+    return Claim(job_id, claim, {});
+  }
+
+  StatusOr<std::vector<JobItem>> ClaimPeekedItems(std::string_view job_id, const ItemClaim& claim,
+                                                  std::vector<JobItem> peeked) override {
+    return Claim(job_id, claim, std::move(peeked));
+  }
+
+  StatusOr<std::vector<JobItem>> PeekItems(std::string_view job_id, const ItemClaim& claim) override {
+    if (claim.share > 1) return std::vector<JobItem>{};  // a fleet member picks keys when it claims
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
-    auto w = conns_->LockWriter();
-    sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    Stmt scan;
+    REPRISE_RETURN_IF_ERROR(scan.Prepare(r.db(), ClaimableSql(/*with_messages=*/true, /*own_done=*/true)));
+    scan.BindInt(1, *n);
+    scan.BindInt(2, static_cast<int64_t>(claim.max));
+    scan.BindOptionalText(3, claim.instance);
     std::vector<JobItem> items;
-    const int64_t now = NowUs();
-    Status st = [&]() -> Status {
-      REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
-      // Pending items in selection order whose key has nothing in flight
-      // (anything in flight now is held by a live instance); of those, a
-      // fleet member takes its share of the keys (ClaimShare) and leaves the
-      // rest to the others. The scan is bounded; a later claim goes further.
-      // The journal keeps no planner statistics (no ANALYZE), and without
-      // them SQLite scans every item of the job by primary key, for every
-      // pending item: quadratic in the job's size. Hence the INDEXED BY.
-      // A lone instance takes the first claimable items and reads their
-      // messages in the same pass; a fleet member first picks its share of
-      // the keys, then reads those. Either stops at claim.max items or
-      // claim.max_bytes of payloads (at least one item).
-      const bool alone = claim.share <= 1;
-      const std::string claimable =
-          " FROM job_items i INDEXED BY job_items_pending " +
-          std::string(alone ? "LEFT JOIN messages m ON m.seq = i.message_seq AND m.id = i.message_id " : "") +
-          "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
-          "INDEXED BY job_items_in_flight "
-          "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key) "
-          "ORDER BY i.seq LIMIT ?2";
-      Stmt scan;
-      REPRISE_RETURN_IF_ERROR(scan.Prepare(
-          db, "SELECT i.seq, i.redelivery, i.message_key" +
-                  (alone ? ", " + PrefixedColumns("m") + ", m.payload" : std::string()) + claimable));
-      scan.BindInt(1, *n);
-      scan.BindInt(2, static_cast<int64_t>(alone ? claim.max : claim.max * 16));
-      std::vector<JobItem> candidates;
-      std::vector<std::string> keys;
-      size_t bytes = 0;
-      int rc;
-      while ((rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
-        JobItem item;
-        item.seq = sqlite3_column_int64(scan.get(), 0);
-        item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
-        if (alone) {
-          if (sqlite3_column_type(scan.get(), 3) == SQLITE_NULL) return MissingMessage(*n, item.seq);
-          item.message = ReadMessageAt(scan.get(), 3, true);
-          bytes += item.message.payload.size();
-        }
-        candidates.push_back(std::move(item));
-        keys.push_back(ColumnText(scan.get(), 2));
-        if (alone && bytes >= claim.max_bytes) break;
-      }
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
-      sqlite3_reset(scan.get());  // ends the read before the updates below
-      if (alone) {
-        items = std::move(candidates);
-      } else {
-        for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
-        Stmt read;
-        REPRISE_RETURN_IF_ERROR(read.Prepare(
-            db, std::string("SELECT ") + PrefixedColumns("m") +
-                    ", m.payload FROM job_items i JOIN messages m ON m.seq = i.message_seq "
-                    "AND m.id = i.message_id WHERE i.job_id = ?1 AND i.seq = ?2"));
-        for (size_t k = 0; k < items.size(); ++k) {
-          sqlite3_reset(read.get());
-          read.BindInt(1, *n);
-          read.BindInt(2, items[k].seq);
-          if (int rc2 = sqlite3_step(read.get()); rc2 == SQLITE_DONE) {
-            return MissingMessage(*n, items[k].seq);
-          } else if (rc2 != SQLITE_ROW) {
-            return SqliteError(db, rc2, "read job item");
-          }
-          items[k].message = ReadMessageAt(read.get(), 0, true);
-          bytes += items[k].message.payload.size();
-          if (bytes >= claim.max_bytes) {
-            items.resize(k + 1);
-            break;
-          }
-        }
-      }
-      Stmt mark;
-      REPRISE_RETURN_IF_ERROR(mark.Prepare(
-          db, "UPDATE job_items SET state = 1, claimed_by = ?3, lease_until = ?4 "
-              "WHERE job_id = ?1 AND seq = ?2"));
-      for (const JobItem& item : items) {
-        sqlite3_reset(mark.get());
-        mark.BindInt(1, *n);
-        mark.BindInt(2, item.seq);
-        mark.BindOptionalText(3, claim.instance);
-        mark.BindInt(4, now + claim.lease.count() * 1000);
-        if (int rc2 = sqlite3_step(mark.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "claim job items");
-      }
-      return Status::Ok();
-    }();
-    return Commit(db, st, std::move(items));
+    std::vector<std::string> keys;
+    REPRISE_RETURN_IF_ERROR(ReadClaimable(r.db(), scan, *n, /*with_messages=*/true, claim.max_bytes, items, keys));
+    return items;
   }
 
   Status CompleteItems(std::string_view job_id, std::string_view instance,
@@ -443,6 +372,150 @@ class SqliteJobStore final : public JobStore {
       start = comma + 1;
     }
     return out;
+  }
+
+  // Pending items of job ?1 in selection order whose key has nothing in
+  // flight, at most ?2: columns seq, redelivery, message_key, then with
+  // `with_messages` the message and its payload. With `own_done`, items in
+  // flight held by ?3 count as done: a peek made while they are delivered
+  // reads what the claim after their completion will select.
+  // The journal keeps no planner statistics (no ANALYZE), and without them
+  // SQLite scans every item of the job by primary key, for every pending
+  // item: quadratic in the job's size. Hence the INDEXED BY.
+  static std::string ClaimableSql(bool with_messages, bool own_done) {
+    return "SELECT i.seq, i.redelivery, i.message_key" +
+           (with_messages ? ", " + PrefixedColumns("m") + ", m.payload" : std::string()) +
+           " FROM job_items i INDEXED BY job_items_pending " +
+           (with_messages ? "LEFT JOIN messages m ON m.seq = i.message_seq AND m.id = i.message_id " : "") +
+           "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
+           "INDEXED BY job_items_in_flight "
+           "WHERE f.job_id = ?1 AND f.state = 1 AND f.message_key IS i.message_key" +
+           (own_done ? " AND f.claimed_by IS NOT ?3" : "") + ") ORDER BY i.seq LIMIT ?2";
+  }
+
+  // Steps `scan` (ClaimableSql) to its end, or, with messages, until their
+  // payloads reach max_bytes (one item at least); resets it.
+  static Status ReadClaimable(sqlite3* db, Stmt& scan, int64_t job, bool with_messages, size_t max_bytes,
+                              std::vector<JobItem>& items, std::vector<std::string>& keys) {
+    size_t bytes = 0;
+    int rc;
+    while ((rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
+      JobItem item;
+      item.seq = sqlite3_column_int64(scan.get(), 0);
+      item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
+      if (with_messages) {
+        if (sqlite3_column_type(scan.get(), 3) == SQLITE_NULL) return MissingMessage(job, item.seq);
+        item.message = ReadMessageAt(scan.get(), 3, true);
+        bytes += item.message.payload.size();
+      }
+      items.push_back(std::move(item));
+      keys.push_back(ColumnText(scan.get(), 2));
+      if (with_messages && bytes >= max_bytes) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
+    sqlite3_reset(scan.get());  // ends the read
+    return Status::Ok();
+  }
+
+  // ClaimItems, taking first the longest prefix of `peeked` (PeekItems)
+  // that its own scan selects now.
+  StatusOr<std::vector<JobItem>> Claim(std::string_view job_id, const ItemClaim& claim,
+                                       std::vector<JobItem> peeked) {
+    auto n = ParseJobId(job_id);
+    if (!n) return JobNotFound(job_id);
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    std::vector<JobItem> items;
+    const int64_t now = NowUs();
+    Status st = [&]() -> Status {
+      REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
+      // Pending items in selection order whose key has nothing in flight
+      // (anything in flight now is held by a live instance); of those, a
+      // fleet member takes its share of the keys (ClaimShare) and leaves the
+      // rest to the others. The scan is bounded; a later claim goes further.
+      // A lone instance takes the first claimable items and reads their
+      // messages in the same pass; a fleet member first picks its share of
+      // the keys, then reads those. Either stops at claim.max items or
+      // claim.max_bytes of payloads (at least one item).
+      const bool alone = claim.share <= 1;
+      if (alone && !peeked.empty()) {
+        // What the peek read, as long as it is what this claim selects:
+        // anything that changed since (another instance's claim, an
+        // abandoned item settled back to pending) makes the lists part.
+        Stmt scan;
+        REPRISE_RETURN_IF_ERROR(scan.Prepare(db, ClaimableSql(/*with_messages=*/false, /*own_done=*/false)));
+        scan.BindInt(1, *n);
+        scan.BindInt(2, static_cast<int64_t>(peeked.size()));
+        std::vector<JobItem> now_claimable;
+        std::vector<std::string> keys;
+        REPRISE_RETURN_IF_ERROR(ReadClaimable(db, scan, *n, /*with_messages=*/false, 0, now_claimable, keys));
+        size_t same = 0;
+        while (same < now_claimable.size() && now_claimable[same].seq == peeked[same].seq &&
+               now_claimable[same].redelivery == peeked[same].redelivery) {
+          ++same;
+        }
+        peeked.resize(same);
+        items = std::move(peeked);
+      }
+      if (items.empty()) {
+        Stmt scan;
+        REPRISE_RETURN_IF_ERROR(scan.Prepare(db, ClaimableSql(/*with_messages=*/alone, /*own_done=*/false)));
+        scan.BindInt(1, *n);
+        scan.BindInt(2, static_cast<int64_t>(alone ? claim.max : claim.max * 16));
+        std::vector<JobItem> candidates;
+        std::vector<std::string> keys;
+        REPRISE_RETURN_IF_ERROR(ReadClaimable(db, scan, *n, alone, claim.max_bytes, candidates, keys));
+        if (alone) {
+          items = std::move(candidates);
+        } else {
+          for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
+          REPRISE_RETURN_IF_ERROR(ReadMessages(db, *n, claim.max_bytes, items));
+        }
+      }
+      Stmt mark;
+      REPRISE_RETURN_IF_ERROR(mark.Prepare(
+          db, "UPDATE job_items SET state = 1, claimed_by = ?3, lease_until = ?4 "
+              "WHERE job_id = ?1 AND seq = ?2"));
+      for (const JobItem& item : items) {
+        sqlite3_reset(mark.get());
+        mark.BindInt(1, *n);
+        mark.BindInt(2, item.seq);
+        mark.BindOptionalText(3, claim.instance);
+        mark.BindInt(4, now + claim.lease.count() * 1000);
+        if (int rc2 = sqlite3_step(mark.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "claim job items");
+      }
+      return Status::Ok();
+    }();
+    return Commit(db, st, std::move(items));
+  }
+
+  // Reads the messages of a fleet member's items, until their payloads
+  // reach max_bytes (one item at least): the items past that are dropped.
+  static Status ReadMessages(sqlite3* db, int64_t job, size_t max_bytes, std::vector<JobItem>& items) {
+    Stmt read;
+    REPRISE_RETURN_IF_ERROR(read.Prepare(
+        db, std::string("SELECT ") + PrefixedColumns("m") +
+                ", m.payload FROM job_items i JOIN messages m ON m.seq = i.message_seq "
+                "AND m.id = i.message_id WHERE i.job_id = ?1 AND i.seq = ?2"));
+    size_t bytes = 0;
+    for (size_t k = 0; k < items.size(); ++k) {
+      sqlite3_reset(read.get());
+      read.BindInt(1, job);
+      read.BindInt(2, items[k].seq);
+      if (int rc = sqlite3_step(read.get()); rc == SQLITE_DONE) {
+        return MissingMessage(job, items[k].seq);
+      } else if (rc != SQLITE_ROW) {
+        return SqliteError(db, rc, "read job item");
+      }
+      items[k].message = ReadMessageAt(read.get(), 0, true);
+      bytes += items[k].message.payload.size();
+      if (bytes >= max_bytes) {
+        items.resize(k + 1);
+        break;
+      }
+    }
+    return Status::Ok();
   }
 
   StatusOr<JobRecord> CreateInTransaction(sqlite3* db, const JobSpec& spec, const std::string& instance,

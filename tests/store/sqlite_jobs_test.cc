@@ -105,6 +105,70 @@ TEST_F(SqliteJobsTest, ClaimsKeepPerKeyOrderAcrossInstances) {
   EXPECT_EQ(end->total, 5u);
 }
 
+// A lone instance reads its next batch while it delivers the current one
+// (JobStore::PeekItems): its own items in flight count as done, nothing is
+// written, and once they are done the claim takes what was read.
+TEST_F(SqliteJobsTest, APeekedBatchIsClaimedAsReadOnceTheCurrentOneIsDone) {
+  std::vector<Message> seeded = Seed({"a", "b", "a", "c", "b"});  // seqs 1..5
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 2});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(Seqs(*x), (std::vector<int64_t>{1, 2}));
+  auto peeked = jobs().PeekItems(job, {.instance = "x", .max = 10});
+  ASSERT_TRUE(peeked.ok()) << peeked.status().ToString();
+  ASSERT_EQ(Seqs(*peeked), (std::vector<int64_t>{3, 4, 5}));
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*peeked)[i].message.payload, seeded[i + 2].payload);
+  // Another instance's peek does not count x's items as done, and a fleet
+  // member (share 2) does not peek.
+  auto other = jobs().PeekItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(Seqs(*other), (std::vector<int64_t>{4}));
+  auto shared = jobs().PeekItems(job, {.instance = "x", .max = 10, .share = 2});
+  ASSERT_TRUE(shared.ok());
+  EXPECT_TRUE(shared->empty());
+
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
+  auto next = jobs().ClaimPeekedItems(job, {.instance = "x", .max = 10}, *peeked);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(Seqs(*next), (std::vector<int64_t>{3, 4, 5}));
+  auto held = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(held.ok());
+  EXPECT_TRUE(held->empty()) << "the peeked items are claimed, in flight";
+}
+
+// What changed since the peek limits the claim to the part of it that is
+// still claimable, in order; when none is, it claims afresh.
+TEST_F(SqliteJobsTest, APeekedBatchIsClaimedOnlyAsFarAsItIsStillClaimable) {
+  std::vector<Message> seeded = Seed({"a", "b", "a", "c", "b", "d"});  // seqs 1..6
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 2});
+  ASSERT_TRUE(x.ok());
+  auto peeked = jobs().PeekItems(job, {.instance = "x", .max = 3});
+  ASSERT_TRUE(peeked.ok());
+  ASSERT_EQ(Seqs(*peeked), (std::vector<int64_t>{3, 4, 5}));
+  // y takes c's item meanwhile: x keeps the peek's part before it.
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 1});
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(Seqs(*y), (std::vector<int64_t>{4}));
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
+  auto next = jobs().ClaimPeekedItems(job, {.instance = "x", .max = 3}, *peeked);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(Seqs(*next), (std::vector<int64_t>{3}));
+
+  // A peek whose first item went elsewhere: the claim reads afresh.
+  auto again = jobs().PeekItems(job, {.instance = "x", .max = 2});
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(Seqs(*again), (std::vector<int64_t>{5, 6}));
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*next)).ok());
+  auto taken = jobs().ClaimItems(job, {.instance = "y", .max = 1});
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(Seqs(*taken), (std::vector<int64_t>{5}));
+  auto rest = jobs().ClaimPeekedItems(job, {.instance = "x", .max = 2}, *again);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(Seqs(*rest), (std::vector<int64_t>{6}));
+  EXPECT_EQ((*rest)[0].message.payload, seeded[5].payload);
+}
+
 TEST_F(SqliteJobsTest, AClaimTakesItsShareOfTheKeysAndLeavesTheRestToOthers) {
   Seed({"a", "b", "c", "a", "b", "c"});
   const std::string job = NewJob();

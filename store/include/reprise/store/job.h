@@ -154,6 +154,23 @@ class JobStore {
   // completed; the others are claimed again, marked redelivery.
   virtual StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id,
                                                     const ItemClaim& claim) = 0;
+  // Reads ahead, for a lone instance (claim.share 1), what its next claim
+  // will take once the items it holds in flight are done, with their
+  // messages, while it still delivers them. Claims nothing, writes nothing.
+  // A backend that does not read ahead, or a fleet member, gets no items.
+  virtual StatusOr<std::vector<JobItem>> PeekItems(std::string_view job_id, const ItemClaim& claim) {
+    (void)job_id;
+    (void)claim;
+    return std::vector<JobItem>{};
+  }
+  // ClaimItems, which first takes the longest prefix of `peeked` (from
+  // PeekItems) that it would select now, without reading their messages
+  // again; when nothing of it is left, it claims as ClaimItems does.
+  virtual StatusOr<std::vector<JobItem>> ClaimPeekedItems(std::string_view job_id, const ItemClaim& claim,
+                                                          std::vector<JobItem> peeked) {
+    (void)peeked;
+    return ClaimItems(job_id, claim);
+  }
   // Records how items claimed by `instance` ended and adds them to the job's
   // counters, in one transaction. Items that are no longer this instance's
   // (its lease ran out and another instance took them) are left alone.
