@@ -231,7 +231,9 @@ class SqliteJobStore final : public JobStore {
   }
 
   StatusOr<std::vector<JobItem>> PeekItems(std::string_view job_id, const ItemClaim& claim) override {
-    if (claim.share > 1) return std::vector<JobItem>{};  // a fleet member picks keys when it claims
+    // A fleet member picks keys when it claims. In memory the reader is the
+    // writer: reading ahead would only hold up the copies' commit.
+    if (claim.share > 1 || conns_->path() == ":memory:") return std::vector<JobItem>{};
     auto n = ParseJobId(job_id);
     if (!n) return JobNotFound(job_id);
     auto r = conns_->BorrowReader();

@@ -66,6 +66,8 @@ TEST(SqliteConnectionsDeathTest, AHostThatInitializedSqliteKeepsItsStatistics) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        // Whatever this SQLite's build defaults to.
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1);
         sqlite3_initialize();
         WriteAndExitWithMemoryCounted();
       },

@@ -169,6 +169,26 @@ TEST_F(SqliteJobsTest, APeekedBatchIsClaimedOnlyAsFarAsItIsStillClaimable) {
   EXPECT_EQ((*rest)[0].message.payload, seeded[5].payload);
 }
 
+// The peek counts the instance's own items in flight as done; if one of
+// them is not (its lease ran out, so it is pending again, a redelivery),
+// the claim does not take the peeked later items of its key before it.
+TEST_F(SqliteJobsTest, APeekDoesNotOvertakeAnOwnItemWhoseLeaseRanOut) {
+  Seed({"a", "b", "a"});  // seqs 1..3
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 1, .lease = 1ms});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(Seqs(*x), (std::vector<int64_t>{1}));
+  auto peeked = jobs().PeekItems(job, {.instance = "x", .max = 10});
+  ASSERT_TRUE(peeked.ok());
+  ASSERT_EQ(Seqs(*peeked), (std::vector<int64_t>{2, 3}));
+  std::this_thread::sleep_for(20ms);
+  auto next = jobs().ClaimPeekedItems(job, {.instance = "x", .max = 10}, *peeked);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_EQ(Seqs(*next), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_TRUE((*next)[0].redelivery);
+  EXPECT_FALSE((*next)[1].redelivery);
+}
+
 TEST_F(SqliteJobsTest, AClaimTakesItsShareOfTheKeysAndLeavesTheRestToOthers) {
   Seed({"a", "b", "c", "a", "b", "c"});
   const std::string job = NewJob();
