@@ -4,7 +4,6 @@
 //   reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]
 // Sections: capture, queries, throughput, postgres (the PostgreSQL row of
 // throughput alone), reflow, memory.
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "bench.h"
+#include "sqlite_connections.h"
 
 namespace {
 
@@ -36,10 +36,9 @@ std::string Machine() {
 
 int main(int argc, char** argv) {
   using namespace reprise::bench;
-  // As the journal's first open does (store/sqlite_connections.cc), before
-  // any section: the raw SQLite baselines, which may run first, then run
-  // under the same configuration as the journal.
-  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  // As the journal's first open does, before any section: the raw SQLite
+  // baselines, which may run first, then run under the same configuration.
+  reprise::sqlite::TurnOffMemoryStatistics();
   if (argc > 1 && std::strcmp(argv[1], "--overload-child") == 0) return OverloadChild(argc, argv);
   Settings s{.dir = "build-bench", .out = ""};
   char self[4096];

@@ -14,13 +14,8 @@ constexpr size_t kMaxIdleReaders = 4;
 // kBackstopPages: the checkpointer lags (a long reader, a starved thread).
 constexpr int kCheckpointPages = 4096;
 constexpr int kBackstopPages = 4 * kCheckpointPages;
+}  // namespace
 
-// SQLite counts every allocation it makes for sqlite3_memory_used() and the
-// soft heap limit, under one process-wide mutex: a lock and an unlock per
-// allocation, on every thread, a tenth of the writer's time in the reflow
-// benchmark. The journal needs neither, so the first open turns the count
-// off, unless the process has initialized SQLite already (sqlite3_config
-// then refuses, and the host's setting stays). Before initializing here.
 void TurnOffMemoryStatistics() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -28,7 +23,6 @@ void TurnOffMemoryStatistics() {
     (void)sqlite3_initialize();
   });
 }
-}  // namespace
 
 StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path,
                                                          const std::string& vfs) {

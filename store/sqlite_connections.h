@@ -20,6 +20,15 @@
 
 namespace reprise::sqlite {
 
+// SQLite counts every allocation it makes for sqlite3_memory_used() and the
+// soft heap limit, under one process-wide mutex: a lock and an unlock per
+// allocation, on every thread, a tenth of the writer's time in the reflow
+// benchmark. The journal needs neither, so the first Open turns the count
+// off (and initializes SQLite), unless the process has initialized SQLite
+// already: sqlite3_config then refuses, and the host's setting stays.
+// Idempotent.
+void TurnOffMemoryStatistics();
+
 class Connections {
  public:
   // Opens the writer (creating the file, enabling WAL), through the SQLite
