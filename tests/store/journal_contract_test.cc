@@ -885,9 +885,12 @@ TEST_P(JobContract, RegistryMarksSilentInstancesGone) {
   ASSERT_TRUE(reg.Register({.id = "h:1", .service = "ledger", .host = "h", .pid = 1, .address = "127.0.0.1:1"}).ok());
   ASSERT_TRUE(reg.Register({.id = "h:2", .service = "ledger", .host = "h", .pid = 2}).ok());
   ASSERT_TRUE(reg.Register({.id = "h:3", .service = "billing", .host = "h", .pid = 3}).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // h:1 and h:3 go silent for 400 ms, h:2 heartbeats just before the
+  // expiry of those silent for 200 ms: a margin of 200 ms on each side
+  // (with 50 and 30 ms, a stalled test thread once expired h:2 as well).
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
   ASSERT_TRUE(reg.Heartbeat("h:2").ok());
-  auto expired = reg.ExpireStale(std::chrono::milliseconds(30));
+  auto expired = reg.ExpireStale(std::chrono::milliseconds(200));
   ASSERT_TRUE(expired.ok()) << expired.status().ToString();
   EXPECT_EQ(*expired, 2u);
   auto live = reg.ListInstances("ledger", false);
