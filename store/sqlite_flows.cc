@@ -34,30 +34,6 @@ FlowRecord ReadFlow(sqlite3_stmt* s) {
   return f;
 }
 
-// Rolls back on destruction unless committed: every early return of a
-// change leaves the journal as it was.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_) (void)Exec(db_, "ROLLBACK");
-  }
-  Status Begin() {
-    REPRISE_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    open_ = true;
-    return Status::Ok();
-  }
-  Status Commit() {
-    REPRISE_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    open_ = false;
-    return Status::Ok();
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
-
 class SqliteFlowStore final : public FlowStore {
  public:
   explicit SqliteFlowStore(Connections* conns) : conns_(conns) {}
@@ -67,33 +43,33 @@ class SqliteFlowStore final : public FlowStore {
     REPRISE_RETURN_IF_ERROR(flow_rules::ValidateDeclaration(name, variants, default_variant));
     {
       auto w = conns_->LockWriter();
-      Transaction tx(w.db());
-      REPRISE_RETURN_IF_ERROR(tx.Begin());
-      const int64_t now = NowUs();
-      Stmt ins;
-      REPRISE_RETURN_IF_ERROR(ins.Prepare(
-          w.db(),
-          "INSERT INTO flows (name, variants, default_variant, rollout_percent, version, "
-          "updated_at, updated_by, reason) VALUES (?1, ?2, ?3, 0, 1, ?4, 'code', 'declared') "
-          "ON CONFLICT (name) DO NOTHING"));
-      ins.BindText(1, name);
-      ins.BindText(2, JoinVariants(variants));
-      ins.BindText(3, default_variant);
-      ins.BindInt(4, now);
-      if (int rc = sqlite3_step(ins.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "declare flow");
-      if (sqlite3_changes(w.db()) > 0) {
-        REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), name, 1, now, "code", "declared",
-                                           flow_rules::DeclaredJson(variants, default_variant)));
-      } else {
-        // The code's variant list may have grown or shrunk with a release;
-        // the operators' choices stay as they are.
-        Stmt up;
-        REPRISE_RETURN_IF_ERROR(up.Prepare(w.db(), "UPDATE flows SET variants = ?2 WHERE name = ?1"));
-        up.BindText(1, name);
-        up.BindText(2, JoinVariants(variants));
-        if (int rc = sqlite3_step(up.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "declare flow");
-      }
-      REPRISE_RETURN_IF_ERROR(tx.Commit());
+      REPRISE_RETURN_IF_ERROR(InWriteTransaction(w.db(), "flow", [&]() -> Status {
+        const int64_t now = NowUs();
+        Stmt ins;
+        REPRISE_RETURN_IF_ERROR(ins.Prepare(
+            w.db(),
+            "INSERT INTO flows (name, variants, default_variant, rollout_percent, version, "
+            "updated_at, updated_by, reason) VALUES (?1, ?2, ?3, 0, 1, ?4, 'code', 'declared') "
+            "ON CONFLICT (name) DO NOTHING"));
+        ins.BindText(1, name);
+        ins.BindText(2, JoinVariants(variants));
+        ins.BindText(3, default_variant);
+        ins.BindInt(4, now);
+        if (int rc = sqlite3_step(ins.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "declare flow");
+        if (sqlite3_changes(w.db()) > 0) {
+          REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), name, 1, now, "code", "declared",
+                                             flow_rules::DeclaredJson(variants, default_variant)));
+        } else {
+          // The code's variant list may have grown or shrunk with a release;
+          // the operators' choices stay as they are.
+          Stmt up;
+          REPRISE_RETURN_IF_ERROR(up.Prepare(w.db(), "UPDATE flows SET variants = ?2 WHERE name = ?1"));
+          up.BindText(1, name);
+          up.BindText(2, JoinVariants(variants));
+          if (int rc = sqlite3_step(up.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "declare flow");
+        }
+        return Status::Ok();
+      }));
     }
     return Get(name);
   }
@@ -113,67 +89,67 @@ class SqliteFlowStore final : public FlowStore {
   StatusOr<FlowRecord> Apply(const FlowChange& c) override {
     {
       auto w = conns_->LockWriter();
-      Transaction tx(w.db());
-      REPRISE_RETURN_IF_ERROR(tx.Begin());
-      // Read inside the write transaction: another process's change cannot
-      // slip in between validation and the new version.
-      auto current = GetIn(w.db(), c.flow);
-      if (!current.ok()) return current.status();
-      REPRISE_RETURN_IF_ERROR(flow_rules::ValidateChange(*current, c));
-      const int64_t version = current->version + 1;
-      const int64_t now = NowUs();
+      REPRISE_RETURN_IF_ERROR(InWriteTransaction(w.db(), "flow change", [&]() -> Status {
+        // Read inside the write transaction: another process's change cannot
+        // slip in between validation and the new version.
+        auto current = GetIn(w.db(), c.flow);
+        if (!current.ok()) return current.status();
+        REPRISE_RETURN_IF_ERROR(flow_rules::ValidateChange(*current, c));
+        const int64_t version = current->version + 1;
+        const int64_t now = NowUs();
 
-      Stmt up;
-      REPRISE_RETURN_IF_ERROR(up.Prepare(
-          w.db(),
-          "UPDATE flows SET default_variant = coalesce(?2, default_variant), "
-          "rollout_variant = CASE WHEN ?3 THEN ?4 ELSE rollout_variant END, "
-          "rollout_percent = CASE WHEN ?3 THEN ?5 ELSE rollout_percent END, "
-          "version = ?6, updated_at = ?7, updated_by = ?8, reason = ?9 WHERE name = ?1"));
-      up.BindText(1, c.flow);
-      if (c.default_variant) up.BindText(2, *c.default_variant);
-      up.BindInt(3, c.rollout.has_value());
-      if (c.rollout) {
-        const bool clear = flow_rules::ClearsRollout(*c.rollout);
-        up.BindOptionalText(4, clear ? "" : c.rollout->variant);
-        sqlite3_bind_double(up.get(), 5, clear ? 0 : c.rollout->percent);
-      }
-      up.BindInt(6, version);
-      up.BindInt(7, now);
-      up.BindOptionalText(8, c.who);
-      up.BindOptionalText(9, c.reason);
-      if (int rc = sqlite3_step(up.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "change flow");
-
-      if (!c.assign.empty()) {
-        Stmt a;
-        REPRISE_RETURN_IF_ERROR(a.Prepare(
+        Stmt up;
+        REPRISE_RETURN_IF_ERROR(up.Prepare(
             w.db(),
-            "INSERT INTO flow_assignments (flow, assignment_key, variant, version) "
-            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (flow, assignment_key) DO UPDATE SET "
-            "variant = excluded.variant, version = excluded.version"));
-        for (const auto& [key, variant] : c.assign) {
-          sqlite3_reset(a.get());
-          a.BindText(1, c.flow);
-          a.BindText(2, key);
-          a.BindText(3, variant);
-          a.BindInt(4, version);
-          if (int rc = sqlite3_step(a.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "assign key");
+            "UPDATE flows SET default_variant = coalesce(?2, default_variant), "
+            "rollout_variant = CASE WHEN ?3 THEN ?4 ELSE rollout_variant END, "
+            "rollout_percent = CASE WHEN ?3 THEN ?5 ELSE rollout_percent END, "
+            "version = ?6, updated_at = ?7, updated_by = ?8, reason = ?9 WHERE name = ?1"));
+        up.BindText(1, c.flow);
+        if (c.default_variant) up.BindText(2, *c.default_variant);
+        up.BindInt(3, c.rollout.has_value());
+        if (c.rollout) {
+          const bool clear = flow_rules::ClearsRollout(*c.rollout);
+          up.BindOptionalText(4, clear ? "" : c.rollout->variant);
+          sqlite3_bind_double(up.get(), 5, clear ? 0 : c.rollout->percent);
         }
-      }
-      if (!c.unassign.empty()) {
-        Stmt d;
-        REPRISE_RETURN_IF_ERROR(d.Prepare(
-            w.db(), "DELETE FROM flow_assignments WHERE flow = ?1 AND assignment_key = ?2"));
-        for (const auto& key : c.unassign) {
-          sqlite3_reset(d.get());
-          d.BindText(1, c.flow);
-          d.BindText(2, key);
-          if (int rc = sqlite3_step(d.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "unassign key");
+        up.BindInt(6, version);
+        up.BindInt(7, now);
+        up.BindOptionalText(8, c.who);
+        up.BindOptionalText(9, c.reason);
+        if (int rc = sqlite3_step(up.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "change flow");
+
+        if (!c.assign.empty()) {
+          Stmt a;
+          REPRISE_RETURN_IF_ERROR(a.Prepare(
+              w.db(),
+              "INSERT INTO flow_assignments (flow, assignment_key, variant, version) "
+              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (flow, assignment_key) DO UPDATE SET "
+              "variant = excluded.variant, version = excluded.version"));
+          for (const auto& [key, variant] : c.assign) {
+            sqlite3_reset(a.get());
+            a.BindText(1, c.flow);
+            a.BindText(2, key);
+            a.BindText(3, variant);
+            a.BindInt(4, version);
+            if (int rc = sqlite3_step(a.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "assign key");
+          }
         }
-      }
-      REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), c.flow, version, now, c.who, c.reason,
-                                         flow_rules::ChangeJson(*current, c)));
-      REPRISE_RETURN_IF_ERROR(tx.Commit());
+        if (!c.unassign.empty()) {
+          Stmt d;
+          REPRISE_RETURN_IF_ERROR(d.Prepare(
+              w.db(), "DELETE FROM flow_assignments WHERE flow = ?1 AND assignment_key = ?2"));
+          for (const auto& key : c.unassign) {
+            sqlite3_reset(d.get());
+            d.BindText(1, c.flow);
+            d.BindText(2, key);
+            if (int rc = sqlite3_step(d.get()); rc != SQLITE_DONE) return SqliteError(w.db(), rc, "unassign key");
+          }
+        }
+        REPRISE_RETURN_IF_ERROR(AddHistory(w.db(), c.flow, version, now, c.who, c.reason,
+                                           flow_rules::ChangeJson(*current, c)));
+        return Status::Ok();
+      }));
     }
     return Get(c.flow);
   }

@@ -168,19 +168,7 @@ class SqliteJobStore final : public JobStore {
     auto sel = SelectionFor(spec);
     if (!sel.ok()) return sel.status();
     auto w = conns_->LockWriter();
-    sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    auto job = CreateInTransaction(db, spec, instance, *sel);
-    if (!job.ok()) {
-      (void)Exec(db, "ROLLBACK");
-      return job.status();
-    }
-    if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
-      Status st = SqliteError(db, rc, "commit job");
-      (void)Exec(db, "ROLLBACK");
-      return st;
-    }
-    return job;
+    return InWriteTransaction(w.db(), "job", [&] { return CreateInTransaction(w.db(), spec, instance, *sel); });
   }
 
   StatusOr<JobRecord> GetJob(std::string_view id) override {
@@ -256,8 +244,7 @@ class SqliteJobStore final : public JobStore {
     if (results.empty()) return Status::Ok();
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    Status st = [&]() -> Status {
+    return InWriteTransaction(db, "completed job items", [&]() -> Status {
       Stmt done;
       REPRISE_RETURN_IF_ERROR(done.Prepare(
           db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, changed = ?6 "
@@ -279,8 +266,7 @@ class SqliteJobStore final : public JobStore {
         if (r.changed) ++changed;
       }
       return AddCounters(db, *n, count, failed, redelivered, changed);
-    }();
-    return Commit(db, st);
+    });
   }
 
   Status ReleaseItems(std::string_view job_id, std::string_view instance,
@@ -290,8 +276,7 @@ class SqliteJobStore final : public JobStore {
     if (seqs.empty()) return Status::Ok();
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    Status st = [&]() -> Status {
+    return InWriteTransaction(db, "released job items", [&]() -> Status {
       Stmt release;
       REPRISE_RETURN_IF_ERROR(release.Prepare(
           db, "UPDATE job_items SET state = 0, claimed_by = NULL, lease_until = NULL "
@@ -304,8 +289,7 @@ class SqliteJobStore final : public JobStore {
         if (int rc = sqlite3_step(release.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
       }
       return Status::Ok();
-    }();
-    return Commit(db, st);
+    });
   }
 
   StatusOr<JobRecord> RenewLease(std::string_view job_id, std::string_view instance,
@@ -314,9 +298,7 @@ class SqliteJobStore final : public JobStore {
     if (!n) return JobNotFound(job_id);
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    std::vector<JobRecord> jobs;
-    Status st = [&]() -> Status {
+    return InWriteTransaction(db, "lease", [&]() -> StatusOr<JobRecord> {
       Stmt renew;
       REPRISE_RETURN_IF_ERROR(renew.Prepare(
           db, "UPDATE job_items INDEXED BY job_items_in_flight SET lease_until = ?3 "
@@ -327,11 +309,9 @@ class SqliteJobStore final : public JobStore {
       if (int rc = sqlite3_step(renew.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
       auto got = SelectJobs(db, "WHERE id = " + std::to_string(*n));
       if (!got.ok()) return got.status();
-      jobs = std::move(*got);
-      return jobs.empty() ? JobNotFound(job_id) : Status::Ok();
-    }();
-    REPRISE_RETURN_IF_ERROR(Commit(db, st));
-    return std::move(jobs.front());
+      if (got->empty()) return JobNotFound(job_id);
+      return std::move(got->front());
+    });
   }
 
   Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
@@ -427,10 +407,9 @@ class SqliteJobStore final : public JobStore {
     if (!n) return JobNotFound(job_id);
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
     std::vector<JobItem> items;
     const int64_t now = NowUs();
-    Status st = [&]() -> Status {
+    REPRISE_RETURN_IF_ERROR(InWriteTransaction(db, "claim", [&]() -> Status {
       REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
       // Pending items in selection order whose key has nothing in flight
       // (anything in flight now is held by a live instance); of those, a
@@ -488,8 +467,8 @@ class SqliteJobStore final : public JobStore {
         if (int rc2 = sqlite3_step(mark.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "claim job items");
       }
       return Status::Ok();
-    }();
-    return Commit(db, st, std::move(items));
+    }));
+    return items;
   }
 
   // Reads the messages of a fleet member's items, until their payloads
@@ -654,22 +633,6 @@ class SqliteJobStore final : public JobStore {
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadJob(s.get()));
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "read jobs");
     return out;
-  }
-
-  // Commits when `st` is OK (rolls back otherwise) and returns `value`.
-  template <typename T>
-  StatusOr<T> Commit(sqlite3* db, Status st, T value) {
-    REPRISE_RETURN_IF_ERROR(Commit(db, std::move(st)));
-    return value;
-  }
-  Status Commit(sqlite3* db, Status st) {
-    if (st.ok()) {
-      int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-      if (rc == SQLITE_OK) return Status::Ok();
-      st = SqliteError(db, rc, "commit");
-    }
-    (void)Exec(db, "ROLLBACK");
-    return st;
   }
 
   Connections* const conns_;

@@ -288,18 +288,7 @@ class SqliteJournal final : public Journal {
           Exec(db, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
       synchronous_full_ = sync;
     }
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    Status st = WriteInTransaction(db, batch);
-    if (!st.ok()) {
-      (void)Exec(db, "ROLLBACK");
-      return st;
-    }
-    int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) {
-      Status err = SqliteError(db, rc, "commit");
-      (void)Exec(db, "ROLLBACK");
-      return err;
-    }
+    REPRISE_RETURN_IF_ERROR(InWriteTransaction(db, "messages", [&] { return WriteInTransaction(db, batch); }));
     CompactKeyIndex(db, batch.messages.size());
     return Status::Ok();
   }
@@ -436,8 +425,7 @@ class SqliteJournal final : public Journal {
     const int64_t day = cutoff_us / kDayUs - ((cutoff_us % kDayUs != 0) && cutoff_us < 0);
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
-    REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    auto dropped = [&]() -> StatusOr<uint64_t> {
+    return InWriteTransaction(db, "retention", [&]() -> StatusOr<uint64_t> {
       // Key entries first, while their messages still say which.
       REPRISE_RETURN_IF_ERROR(DeleteKeyEntries(db, key_layout_, "recorded_at < ?1", day * kDayUs));
       Stmt del;
@@ -445,17 +433,7 @@ class SqliteJournal final : public Journal {
       del.BindInt(1, day * kDayUs);
       if (int rc = sqlite3_step(del.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "retention");
       return static_cast<uint64_t>(sqlite3_changes64(db));
-    }();
-    if (!dropped.ok()) {
-      (void)Exec(db, "ROLLBACK");
-      return dropped.status();
-    }
-    if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
-      Status err = SqliteError(db, rc, "commit retention");
-      (void)Exec(db, "ROLLBACK");
-      return err;
-    }
-    return dropped;
+    });
   }
 
   StatusOr<std::vector<ChannelInfo>> Channels() override {
@@ -497,38 +475,28 @@ class SqliteJournal final : public Journal {
                                 "); upgrade Reprise or open another journal");
     }
     for (int v = current; v < kSchemaVersion; ++v) {
-      REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-      // Several processes may open a new journal at once: the version read
-      // above may be stale, so it is read again under the write lock.
-      sqlite3_reset(q.get());
-      if (int rc2 = sqlite3_step(q.get()); rc2 != SQLITE_ROW) {
-        (void)Exec(db, "ROLLBACK");
-        return SqliteError(db, rc2, "read schema version");
-      }
-      if (sqlite3_column_int(q.get(), 0) > v) {
-        REPRISE_RETURN_IF_ERROR(Exec(db, "COMMIT"));
-        continue;
-      }
-      // A statement still running on the connection would make DROP fail
-      // with "database table is locked".
-      sqlite3_reset(q.get());
-      Status st;
-      if (kMigrations[v] != nullptr) {
-        st = Exec(db, kMigrations[v]);
-      } else {
-        auto max_seq = LastSeq(db);
-        st = max_seq.ok() ? Exec(db, KeyRunsMigration(key_layout_, *max_seq).c_str()) : max_seq.status();
-      }
-      if (st.ok()) {
-        std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
-                          std::to_string(NowUs()) + ")";
-        st = Exec(db, rec.c_str());
-      }
-      if (!st.ok()) {
-        (void)Exec(db, "ROLLBACK");
-        return st.WithPrefix("migrating journal to schema version " + std::to_string(v + 1));
-      }
-      REPRISE_RETURN_IF_ERROR(Exec(db, "COMMIT"));
+      Status st = InWriteTransaction(db, "schema migration", [&]() -> Status {
+        // Several processes may open a new journal at once: the version read
+        // above may be stale, so it is read again under the write lock.
+        sqlite3_reset(q.get());
+        if (int rc2 = sqlite3_step(q.get()); rc2 != SQLITE_ROW) return SqliteError(db, rc2, "read schema version");
+        const bool applied = sqlite3_column_int(q.get(), 0) > v;
+        // A statement still running on the connection would make DROP fail
+        // with "database table is locked".
+        sqlite3_reset(q.get());
+        if (applied) return Status::Ok();
+        if (kMigrations[v] != nullptr) {
+          REPRISE_RETURN_IF_ERROR(Exec(db, kMigrations[v]));
+        } else {
+          auto max_seq = LastSeq(db);
+          if (!max_seq.ok()) return max_seq.status();
+          REPRISE_RETURN_IF_ERROR(Exec(db, KeyRunsMigration(key_layout_, *max_seq).c_str()));
+        }
+        const std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
+                                std::to_string(NowUs()) + ")";
+        return Exec(db, rec.c_str());
+      });
+      if (!st.ok()) return st.WithPrefix("migrating journal to schema version " + std::to_string(v + 1));
     }
     return Status::Ok();
   }

@@ -197,18 +197,7 @@ std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq) {
 }
 
 StatusOr<int64_t> CompactKeyRuns(sqlite3* db, const KeyRunLayout& layout) {
-  REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-  StatusOr<int64_t> done = Step(db, layout);
-  if (!done.ok()) {
-    (void)Exec(db, "ROLLBACK");
-    return done;
-  }
-  if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
-    Status err = SqliteError(db, rc, "commit merged key runs");
-    (void)Exec(db, "ROLLBACK");
-    return err;
-  }
-  return done;
+  return InWriteTransaction(db, "merged key runs", [&] { return Step(db, layout); });
 }
 
 }  // namespace reprise::sqlite

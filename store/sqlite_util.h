@@ -136,4 +136,23 @@ inline Status Exec(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
+// Runs `body` (returning Status or StatusOr<T>) in a write transaction on
+// `db`, the writer the caller holds (Connections::LockWriter): commits when
+// it succeeds; rolls back when it fails or the commit does ("commit " +
+// `what` names the failure). The one way the journal's files write.
+template <typename Body>
+auto InWriteTransaction(sqlite3* db, std::string_view what, Body&& body) -> decltype(body()) {
+  REPRISE_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  auto result = body();
+  if (result.ok()) {
+    const int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return result;
+    Status err = SqliteError(db, rc, "commit " + std::string(what));
+    (void)Exec(db, "ROLLBACK");
+    return err;
+  }
+  (void)Exec(db, "ROLLBACK");
+  return result;
+}
+
 }  // namespace reprise::sqlite
