@@ -1,6 +1,7 @@
 #include "sqlite_jobs.h"
 
 #include <cstdlib>
+#include <set>
 
 #include "job_ids.h"
 #include "sqlite_key_runs.h"
@@ -16,6 +17,33 @@ constexpr const char* kJobColumns =
     "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service, "
     "deriver, dry_run, changed";
 constexpr size_t kSampleSize = 5;
+
+// A lone instance's claim (schema v11): the job's first pending items,
+// seqs first to last, taken while nothing of the job is in flight, with one
+// write to the job's row instead of one per item. Its items stay pending
+// until done, when their completion moves them to done directly: each item
+// is written once where a claim of the fleet's kind marks it in flight
+// first. One per job; `by` is empty when there is none.
+struct SoloClaim {
+  std::string by;
+  int64_t first = 0, last = 0, lease_until = 0;
+};
+
+// What a claim must pass over beside items in flight: seqs first to last
+// (a solo claim's) and any item of `keys`.
+struct Held {
+  int64_t first = 1, last = 0;
+  std::set<std::string> keys;
+  bool Holds(int64_t seq, const std::string& key) const {
+    return (seq >= first && seq <= last) || keys.count(key) > 0;
+  }
+  // How many pending rows to scan for n claimable ones: beside the range's,
+  // held keys may have later items, so then 16 times as many (as a fleet
+  // member's claim scans).
+  int64_t ScanLimit(size_t n) const {
+    return static_cast<int64_t>(keys.empty() ? n : n * 16) + (last >= first ? last - first + 1 : 0);
+  }
+};
 
 JobRecord ReadJob(sqlite3_stmt* s) {
   JobRecord j;
@@ -226,14 +254,25 @@ class SqliteJobStore final : public JobStore {
     if (!n) return JobNotFound(job_id);
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
-    Stmt scan;
-    REPRISE_RETURN_IF_ERROR(scan.Prepare(r.db(), ClaimableSql(/*with_messages=*/true, /*own_done=*/true)));
-    scan.BindInt(1, *n);
-    scan.BindInt(2, static_cast<int64_t>(claim.max));
-    scan.BindOptionalText(3, claim.instance);
-    std::vector<JobItem> items;
-    std::vector<std::string> keys;
-    REPRISE_RETURN_IF_ERROR(ReadClaimable(r.db(), scan, *n, /*with_messages=*/true, claim.max_bytes, items, keys));
+    // One read transaction: the solo claim and the items as of one moment.
+    REPRISE_RETURN_IF_ERROR(Exec(r.db(), "BEGIN"));
+    auto items = [&]() -> StatusOr<std::vector<JobItem>> {
+      auto solo = ReadSoloClaim(r.db(), *n);
+      if (!solo.ok()) return solo.status();
+      auto held = HeldBySolo(r.db(), *n, *solo, /*own_done=*/solo->by == claim.instance);
+      if (!held.ok()) return held.status();
+      Stmt scan;
+      REPRISE_RETURN_IF_ERROR(scan.Prepare(r.db(), ClaimableSql(/*with_messages=*/true, /*own_done=*/true)));
+      scan.BindInt(1, *n);
+      scan.BindInt(2, held->ScanLimit(claim.max));
+      scan.BindOptionalText(3, claim.instance);
+      std::vector<JobItem> out;
+      std::vector<std::string> keys;
+      REPRISE_RETURN_IF_ERROR(
+          ReadClaimable(r.db(), scan, *n, *held, claim.max, /*with_messages=*/true, claim.max_bytes, out, keys));
+      return out;
+    }();
+    (void)Exec(r.db(), "COMMIT");
     return items;
   }
 
@@ -245,10 +284,16 @@ class SqliteJobStore final : public JobStore {
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     return InWriteTransaction(db, "completed job items", [&]() -> Status {
+      // The instance's items: marked in flight for it, or pending in its
+      // solo claim (seqs ?7 to ?8).
+      auto solo = ReadSoloClaim(db, *n);
+      if (!solo.ok()) return solo.status();
+      const bool solo_mine = !solo->by.empty() && solo->by == instance;
       Stmt done;
       REPRISE_RETURN_IF_ERROR(done.Prepare(
-          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, changed = ?6 "
-              "WHERE job_id = ?1 AND seq = ?2 AND state = 1 AND claimed_by IS ?5"));
+          db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, changed = ?6, claimed_by = ?5 "
+              "WHERE job_id = ?1 AND seq = ?2 AND "
+              "((state = 1 AND claimed_by IS ?5) OR (state = 0 AND seq BETWEEN ?7 AND ?8))"));
       uint64_t count = 0, failed = 0, redelivered = 0, changed = 0;
       for (const ItemResult& r : results) {
         sqlite3_reset(done.get());
@@ -258,6 +303,8 @@ class SqliteJobStore final : public JobStore {
         done.BindInt(4, static_cast<int>(r.outcome));
         done.BindOptionalText(5, instance);
         done.BindInt(6, r.changed ? 1 : 0);
+        done.BindInt(7, solo_mine ? solo->first : 1);
+        done.BindInt(8, solo_mine ? solo->last : 0);
         if (int rc = sqlite3_step(done.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "complete job items");
         if (sqlite3_changes(db) == 0) continue;  // no longer ours
         ++count;
@@ -288,6 +335,11 @@ class SqliteJobStore final : public JobStore {
         release.BindOptionalText(3, instance);
         if (int rc = sqlite3_step(release.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
       }
+      // A solo claim's items are pending already: the claim is dropped
+      // (the engine completes what it finished before it releases the rest).
+      auto solo = ReadSoloClaim(db, *n);
+      if (!solo.ok()) return solo.status();
+      if (!solo->by.empty() && solo->by == instance) return WriteSoloClaim(db, *n, SoloClaim{});
       return Status::Ok();
     });
   }
@@ -307,6 +359,13 @@ class SqliteJobStore final : public JobStore {
       renew.BindOptionalText(2, instance);
       renew.BindInt(3, NowUs() + lease.count() * 1000);
       if (int rc = sqlite3_step(renew.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
+      Stmt renew_solo;
+      REPRISE_RETURN_IF_ERROR(renew_solo.Prepare(
+          db, "UPDATE jobs SET solo_lease_until = ?3 WHERE id = ?1 AND solo_by IS ?2 AND solo_by IS NOT NULL"));
+      renew_solo.BindInt(1, *n);
+      renew_solo.BindOptionalText(2, instance);
+      renew_solo.BindInt(3, NowUs() + lease.count() * 1000);
+      if (int rc = sqlite3_step(renew_solo.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
       auto got = SelectJobs(db, "WHERE id = " + std::to_string(*n));
       if (!got.ok()) return got.status();
       if (got->empty()) return JobNotFound(job_id);
@@ -375,15 +434,18 @@ class SqliteJobStore final : public JobStore {
            (own_done ? " AND f.claimed_by IS NOT ?3" : "") + ") ORDER BY i.seq LIMIT ?2";
   }
 
-  // Steps `scan` (ClaimableSql) to its end, or, with messages, until their
-  // payloads reach max_bytes (one item at least); resets it.
-  static Status ReadClaimable(sqlite3* db, Stmt& scan, int64_t job, bool with_messages, size_t max_bytes,
-                              std::vector<JobItem>& items, std::vector<std::string>& keys) {
+  // Steps `scan` (ClaimableSql) until max_items, or, with messages, until
+  // their payloads reach max_bytes (one item at least), passing over what
+  // `held` holds; resets it.
+  static Status ReadClaimable(sqlite3* db, Stmt& scan, int64_t job, const Held& held, size_t max_items,
+                              bool with_messages, size_t max_bytes, std::vector<JobItem>& items,
+                              std::vector<std::string>& keys) {
     size_t bytes = 0;
     int rc;
     while ((rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
       JobItem item;
       item.seq = sqlite3_column_int64(scan.get(), 0);
+      if (held.Holds(item.seq, ColumnText(scan.get(), 2))) continue;
       item.redelivery = sqlite3_column_int(scan.get(), 1) != 0;
       if (with_messages) {
         if (sqlite3_column_type(scan.get(), 3) == SQLITE_NULL) return MissingMessage(job, item.seq);
@@ -392,7 +454,7 @@ class SqliteJobStore final : public JobStore {
       }
       items.push_back(std::move(item));
       keys.push_back(ColumnText(scan.get(), 2));
-      if (with_messages && bytes >= max_bytes) break;
+      if (items.size() >= max_items || (with_messages && bytes >= max_bytes)) break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "claim job items");
     sqlite3_reset(scan.get());  // ends the read
@@ -411,6 +473,11 @@ class SqliteJobStore final : public JobStore {
     const int64_t now = NowUs();
     REPRISE_RETURN_IF_ERROR(InWriteTransaction(db, "claim", [&]() -> Status {
       REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
+      // Any solo claim left is live: its items are in flight for everyone.
+      auto solo = ReadSoloClaim(db, *n);
+      if (!solo.ok()) return solo.status();
+      auto held = HeldBySolo(db, *n, *solo, /*own_done=*/false);
+      if (!held.ok()) return held.status();
       // Pending items in selection order whose key has nothing in flight
       // (anything in flight now is held by a live instance); of those, a
       // fleet member takes its share of the keys (ClaimShare) and leaves the
@@ -427,10 +494,11 @@ class SqliteJobStore final : public JobStore {
         Stmt scan;
         REPRISE_RETURN_IF_ERROR(scan.Prepare(db, ClaimableSql(/*with_messages=*/false, /*own_done=*/false)));
         scan.BindInt(1, *n);
-        scan.BindInt(2, static_cast<int64_t>(peeked.size()));
+        scan.BindInt(2, held->ScanLimit(peeked.size()));
         std::vector<JobItem> now_claimable;
         std::vector<std::string> keys;
-        REPRISE_RETURN_IF_ERROR(ReadClaimable(db, scan, *n, /*with_messages=*/false, 0, now_claimable, keys));
+        REPRISE_RETURN_IF_ERROR(
+            ReadClaimable(db, scan, *n, *held, peeked.size(), /*with_messages=*/false, 0, now_claimable, keys));
         size_t same = 0;
         while (same < now_claimable.size() && now_claimable[same].seq == peeked[same].seq &&
                now_claimable[same].redelivery == peeked[same].redelivery) {
@@ -443,15 +511,31 @@ class SqliteJobStore final : public JobStore {
         Stmt scan;
         REPRISE_RETURN_IF_ERROR(scan.Prepare(db, ClaimableSql(/*with_messages=*/alone, /*own_done=*/false)));
         scan.BindInt(1, *n);
-        scan.BindInt(2, static_cast<int64_t>(alone ? claim.max : claim.max * 16));
+        const size_t scanned = alone ? claim.max : claim.max * 16;
+        scan.BindInt(2, held->ScanLimit(alone || !held->keys.empty() ? claim.max : scanned));
         std::vector<JobItem> candidates;
         std::vector<std::string> keys;
-        REPRISE_RETURN_IF_ERROR(ReadClaimable(db, scan, *n, alone, claim.max_bytes, candidates, keys));
+        REPRISE_RETURN_IF_ERROR(
+            ReadClaimable(db, scan, *n, *held, scanned, alone, claim.max_bytes, candidates, keys));
         if (alone) {
           items = std::move(candidates);
         } else {
           for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
           REPRISE_RETURN_IF_ERROR(ReadMessages(db, *n, claim.max_bytes, items));
+        }
+      }
+      if (items.empty()) return Status::Ok();
+      // Alone, with nothing of the job in flight or held, the items are the
+      // job's first pending ones: a solo claim takes them in one write.
+      // (An unnamed claimer, as in tests, marks its items: a solo claim
+      // needs a name to be told from none.)
+      if (alone && held->keys.empty() && !claim.instance.empty()) {
+        auto busy = AnyInFlight(db, *n);
+        if (!busy.ok()) return busy.status();
+        if (!*busy) {
+          return WriteSoloClaim(db, *n, {.by = claim.instance, .first = items.front().seq,
+                                         .last = items.back().seq,
+                                         .lease_until = now + claim.lease.count() * 1000});
         }
       }
       Stmt mark;
@@ -557,36 +641,143 @@ class SqliteJobStore final : public JobStore {
     return std::move(jobs->front());
   }
 
+  static StatusOr<bool> AnyInFlight(sqlite3* db, int64_t job) {
+    Stmt q;
+    REPRISE_RETURN_IF_ERROR(q.Prepare(
+        db, "SELECT 1 FROM job_items INDEXED BY job_items_in_flight WHERE job_id = ?1 AND state = 1 LIMIT 1"));
+    q.BindInt(1, job);
+    int rc = sqlite3_step(q.get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "read job items");
+    return rc == SQLITE_ROW;
+  }
+
+  static StatusOr<SoloClaim> ReadSoloClaim(sqlite3* db, int64_t job) {
+    Stmt q;
+    REPRISE_RETURN_IF_ERROR(
+        q.Prepare(db, "SELECT solo_by, solo_first, solo_last, solo_lease_until FROM jobs WHERE id = ?1"));
+    q.BindInt(1, job);
+    SoloClaim solo;
+    int rc = sqlite3_step(q.get());
+    if (rc == SQLITE_ROW) {
+      solo.by = ColumnText(q.get(), 0);
+      solo.first = sqlite3_column_int64(q.get(), 1);
+      solo.last = sqlite3_column_int64(q.get(), 2);
+      solo.lease_until = sqlite3_column_int64(q.get(), 3);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(db, rc, "read solo claim");
+    }
+    return solo;
+  }
+
+  // Records `solo` on the job's row; an empty one drops the claim.
+  static Status WriteSoloClaim(sqlite3* db, int64_t job, const SoloClaim& solo) {
+    Stmt q;
+    REPRISE_RETURN_IF_ERROR(q.Prepare(
+        db, "UPDATE jobs SET solo_by = ?2, solo_first = ?3, solo_last = ?4, solo_lease_until = ?5 WHERE id = ?1"));
+    q.BindInt(1, job);
+    q.BindOptionalText(2, solo.by);
+    q.BindInt(3, solo.first);
+    q.BindInt(4, solo.last);
+    q.BindInt(5, solo.lease_until);
+    if (int rc = sqlite3_step(q.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "write solo claim");
+    return Status::Ok();
+  }
+
+  static StatusOr<bool> IsLiveInstance(sqlite3* db, const std::string& id) {
+    Stmt q;
+    REPRISE_RETURN_IF_ERROR(q.Prepare(db, "SELECT 1 FROM instances WHERE id = ?1 AND state = 1"));
+    q.BindText(1, id);
+    int rc = sqlite3_step(q.get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "read instances");
+    return rc == SQLITE_ROW;
+  }
+
+  // What a solo claim holds: its items still pending and, as for any item in
+  // flight, every later item of their keys. An instance's peek skips its
+  // own solo claim's items (`own_done`) but not their keys.
+  static StatusOr<Held> HeldBySolo(sqlite3* db, int64_t job, const SoloClaim& solo, bool own_done) {
+    Held held;
+    if (solo.by.empty()) return held;
+    held.first = solo.first;
+    held.last = solo.last;
+    if (own_done) return held;
+    Stmt q;
+    REPRISE_RETURN_IF_ERROR(q.Prepare(
+        db, "SELECT message_key FROM job_items INDEXED BY job_items_pending "
+            "WHERE job_id = ?1 AND state = 0 AND seq BETWEEN ?2 AND ?3"));
+    q.BindInt(1, job);
+    q.BindInt(2, solo.first);
+    q.BindInt(3, solo.last);
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) held.keys.insert(ColumnText(q.get(), 0));
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "read solo claim");
+    if (held.keys.empty()) held = Held{};  // all done: it holds nothing
+    return held;
+  }
+
   // Items in flight whose lease ran out or whose claimer is no live instance
   // (it died, or never registered): a copy recorded with a final outcome
   // finished before the claimer went away, so the item is completed; any
   // other may or may not have reached the handler or downstream, so it goes
   // back to pending, marked redelivery.
+  // A solo claim (SoloClaim) is settled the same way, item by item, and
+  // then dropped.
   Status SettleAbandoned(sqlite3* db, int64_t job, int64_t now) {
+    // An item's newest copy made by this job, if any.
+    const std::string copy_of_item =
+        "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i INDEXED BY {index} "
+        "LEFT JOIN messages c ON c.id = (SELECT id FROM messages INDEXED BY messages_by_origin "
+        "WHERE origin_id = i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) ";
+    auto with_index = [&](const char* index) {
+      std::string sql = copy_of_item;
+      return sql.replace(sql.find("{index}"), 7, index);
+    };
     Stmt select;
     REPRISE_RETURN_IF_ERROR(select.Prepare(
-        db, "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i INDEXED BY job_items_in_flight "
-            "LEFT JOIN messages c ON c.id = (SELECT id FROM messages INDEXED BY messages_by_origin "
-            "WHERE origin_id = "
-            "i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) "
-            "WHERE i.job_id = ?1 AND i.state = 1 AND (i.lease_until IS NULL OR i.lease_until < ?3 "
-            "OR i.claimed_by IS NULL OR i.claimed_by NOT IN (SELECT id FROM instances WHERE state = 1)) "
-            "ORDER BY i.seq"));
+        db, with_index("job_items_in_flight") +
+                "WHERE i.job_id = ?1 AND i.state = 1 AND (i.lease_until IS NULL OR i.lease_until < ?3 "
+                "OR i.claimed_by IS NULL OR i.claimed_by NOT IN (SELECT id FROM instances WHERE state = 1)) "
+                "ORDER BY i.seq"));
     select.BindInt(1, job);
     select.BindText(2, std::to_string(job));
     select.BindInt(3, now);
     struct Row { int64_t seq; bool redelivery; std::string copy; int outcome; };
     std::vector<Row> rows;
-    int rc;
-    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
-      rows.push_back({sqlite3_column_int64(select.get(), 0), sqlite3_column_int(select.get(), 1) != 0,
-                      ColumnText(select.get(), 2), sqlite3_column_int(select.get(), 3)});
+    auto read_rows = [&](Stmt& q) -> Status {
+      int rc;
+      while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+        rows.push_back({sqlite3_column_int64(q.get(), 0), sqlite3_column_int(q.get(), 1) != 0,
+                        ColumnText(q.get(), 2), sqlite3_column_int(q.get(), 3)});
+      }
+      sqlite3_reset(q.get());
+      return rc == SQLITE_DONE ? Status::Ok() : SqliteError(db, rc, "settle abandoned job items");
+    };
+    REPRISE_RETURN_IF_ERROR(read_rows(select));
+    auto solo = ReadSoloClaim(db, job);
+    if (!solo.ok()) return solo.status();
+    bool solo_abandoned = false;
+    if (!solo->by.empty()) {
+      auto live = IsLiveInstance(db, solo->by);
+      if (!live.ok()) return live.status();
+      solo_abandoned = solo->lease_until < now || !*live;
     }
-    if (rc != SQLITE_DONE) return SqliteError(db, rc, "settle abandoned job items");
+    if (solo_abandoned) {
+      Stmt range;
+      REPRISE_RETURN_IF_ERROR(range.Prepare(
+          db, with_index("job_items_pending") + "WHERE i.job_id = ?1 AND i.state = 0 AND i.seq BETWEEN ?3 AND ?4"));
+      range.BindInt(1, job);
+      range.BindText(2, std::to_string(job));
+      range.BindInt(3, solo->first);
+      range.BindInt(4, solo->last);
+      REPRISE_RETURN_IF_ERROR(read_rows(range));
+      REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, job, SoloClaim{}));
+    }
     if (rows.empty()) return Status::Ok();
     Stmt done, again;
+    // claimed_by says who delivered it: a solo claim's items had none yet.
     REPRISE_RETURN_IF_ERROR(done.Prepare(
-        db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4 WHERE job_id = ?1 AND seq = ?2"));
+        db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, claimed_by = coalesce(claimed_by, ?5) "
+            "WHERE job_id = ?1 AND seq = ?2"));
     REPRISE_RETURN_IF_ERROR(again.Prepare(
         db, "UPDATE job_items SET state = 0, redelivery = 1, claimed_by = NULL, lease_until = NULL "
             "WHERE job_id = ?1 AND seq = ?2"));
@@ -600,6 +791,7 @@ class SqliteJobStore final : public JobStore {
       if (finished) {
         s.BindText(3, row.copy);
         s.BindInt(4, row.outcome);
+        s.BindOptionalText(5, solo_abandoned ? solo->by : "");
         ++count;
         if (row.outcome == static_cast<int>(Outcome::kFailed)) ++failed;
         if (row.redelivery) ++redelivered;

@@ -25,7 +25,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -225,6 +225,15 @@ const char* const kMigrations[] = {
     R"sql(
     DROP INDEX job_items_by_state;
     CREATE INDEX job_items_pending ON job_items (job_id, seq) WHERE state = 0;
+    )sql",
+    // v11: solo claims. A lone instance claims the job's first pending
+    // items as one range on the job's row; they are written once, when done
+    // (SoloClaim in sqlite_jobs.cc).
+    R"sql(
+    ALTER TABLE jobs ADD COLUMN solo_by TEXT;
+    ALTER TABLE jobs ADD COLUMN solo_first INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN solo_last INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN solo_lease_until INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

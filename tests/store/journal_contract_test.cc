@@ -291,7 +291,8 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   journal_.reset();
   auto j = Journal::Open(url_);
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->SchemaVersion(), 10);
+  // SQLite's v11 (solo claims) has no PostgreSQL counterpart.
+  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 11 : 10);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 

@@ -78,10 +78,130 @@ class SqliteJobsTest : public ::testing::Test {
     return out;
   }
 
+  // The rows `sql` returns, read from the file itself: columns joined by
+  // ',', rows by ';'.
+  std::string Rows(const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string out;
+    if (sqlite3_open(dir_.File("jobs.journal").c_str(), &db) != SQLITE_OK) return "open failed";
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        if (!out.empty()) out += ";";
+        for (int c = 0; c < sqlite3_column_count(s); ++c) {
+          if (c > 0) out += ",";
+          const unsigned char* text = sqlite3_column_text(s, c);
+          out += text ? reinterpret_cast<const char*>(text) : "NULL";
+        }
+      }
+    } else {
+      out = sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+  }
+  // Records a copy of `original` made by `job`, finished ok: what a claimer
+  // leaves behind when it dies after delivering the item.
+  Message RecordFinishedCopy(const Message& original, const std::string& job) {
+    Message copy = original;
+    copy.id = ids_.Next(NowMicros() / 1000);
+    copy.origin_id = original.id;
+    copy.job_id = job;
+    copy.outcome = Outcome::kOk;
+    EXPECT_TRUE(journal_->Write({.messages = {copy}}, false).ok());
+    return copy;
+  }
+  std::string ItemStates(const std::string& job) {
+    return Rows("SELECT seq, state, coalesce(claimed_by, '-') FROM job_items WHERE job_id = " + job +
+                " ORDER BY seq");
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<Journal> journal_;
   UlidGenerator ids_;
 };
+
+// A lone instance with nothing of the job in flight claims the first pending
+// items as one range on the job's row (schema v11): the items are written
+// once, when done, and then say who delivered them.
+TEST_F(SqliteJobsTest, ALoneInstanceClaimsARangeAndWritesEachItemOnceWhenDone) {
+  Seed({"a", "b", "a", "c"});  // seqs 1..4
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 3});
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  ASSERT_EQ(Seqs(*x), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(Rows("SELECT solo_by, solo_first, solo_last FROM jobs WHERE id = " + job), "x,1,3");
+  EXPECT_EQ(ItemStates(job), "1,0,-;2,0,-;3,0,-;4,0,-") << "no item is marked at the claim";
+  // Held all the same: a second claim, x's or y's, takes only what is free.
+  auto again = jobs().ClaimItems(job, {.instance = "x", .max = 10});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Seqs(*again), (std::vector<int64_t>{4}));
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  EXPECT_TRUE(y->empty());
+
+  ASSERT_TRUE(jobs().CompleteItems(job, "y", Ok(*x)).ok());
+  EXPECT_EQ(jobs().GetJob(job)->done, 0u) << "y's completion of x's items counts nothing";
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*again)).ok());
+  EXPECT_EQ(ItemStates(job), "1,2,x;2,2,x;3,2,x;4,2,x");
+  auto end = jobs().GetJob(job);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->done, 4u);
+  EXPECT_EQ(end->redelivered, 0u);
+}
+
+// A fleet member's claim, or any claim while items are in flight, marks
+// each item as before: a solo claim is only for the first pending items.
+TEST_F(SqliteJobsTest, ClaimsBesideItemsInFlightMarkEachItem) {
+  Seed({"a", "b", "c", "d"});
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 1, .share = 2});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(Seqs(*x), (std::vector<int64_t>{1}));
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 2});
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(Seqs(*y), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(ItemStates(job), "1,1,x;2,1,y;3,1,y;4,0,-");
+  EXPECT_EQ(Rows("SELECT coalesce(solo_by, '-') FROM jobs WHERE id = " + job), "-");
+}
+
+// Released items of a solo claim are pending as they were, not redeliveries;
+// those of a claimer that died are settled as its marked items are: done
+// when their copy was recorded (and then they name the claimer), otherwise
+// claimed again, marked.
+TEST_F(SqliteJobsTest, ASoloClaimIsReleasedCleanlyAndSettledWhenItsClaimerDies) {
+  std::vector<Message> seeded = Seed({"a", "b", "c"});
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 3});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(x->size(), 3u);
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok({(*x)[0]})).ok());
+  ASSERT_TRUE(jobs().ReleaseItems(job, "x", {2, 3}).ok());
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(Seqs(*y), (std::vector<int64_t>{2, 3}));
+  EXPECT_FALSE((*y)[0].redelivery || (*y)[1].redelivery) << "released, not abandoned";
+
+  // y recorded a finished copy of item 2, renewed its lease, then died.
+  auto renewed = jobs().RenewLease(job, "y", 60s);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_GT(std::stoll(Rows("SELECT solo_lease_until FROM jobs WHERE id = " + job)), NowMicros() + 50'000'000);
+  const Message copy = RecordFinishedCopy(seeded[1], job);
+  ASSERT_TRUE(journal_->instances().MarkGone("y", "no heartbeat").ok());
+  auto x2 = jobs().ClaimItems(job, {.instance = "x", .max = 10});
+  ASSERT_TRUE(x2.ok());
+  ASSERT_EQ(Seqs(*x2), (std::vector<int64_t>{3}));
+  EXPECT_TRUE((*x2)[0].redelivery);
+  EXPECT_EQ(Rows("SELECT state, claimed_by, copy_id FROM job_items WHERE job_id = " + job + " AND seq = 2"),
+            "2,y," + copy.id);
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x2)).ok());
+  auto end = jobs().GetJob(job);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->done, 3u);
+  EXPECT_EQ(end->redelivered, 1u);
+}
 
 TEST_F(SqliteJobsTest, ClaimsKeepPerKeyOrderAcrossInstances) {
   Seed({"a", "b", "a", "b", "c"});  // seqs 1..5
@@ -241,12 +361,7 @@ TEST_F(SqliteJobsTest, RenewedLeasesHoldAndAGoneClaimerLosesThemAtOnce) {
   EXPECT_TRUE(held->empty()) << "renewed leases are still x's";
 
   // x recorded a finished copy of the first item, then died.
-  Message copy = seeded[0];
-  copy.id = ids_.Next(NowMicros() / 1000);
-  copy.origin_id = seeded[0].id;
-  copy.job_id = job;
-  copy.outcome = Outcome::kOk;
-  ASSERT_TRUE(journal_->Write({.messages = {copy}}, false).ok());
+  RecordFinishedCopy(seeded[0], job);
   ASSERT_TRUE(journal_->instances().MarkGone("x", "no heartbeat").ok());
   auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
   ASSERT_TRUE(y.ok());

@@ -303,6 +303,10 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "ALTER TABLE job_items DROP COLUMN message_seq;"
                          "DROP INDEX job_items_pending;"
                          "CREATE INDEX job_items_by_state ON job_items (job_id, state, seq);"
+                         "ALTER TABLE jobs DROP COLUMN solo_by;"
+                         "ALTER TABLE jobs DROP COLUMN solo_first;"
+                         "ALTER TABLE jobs DROP COLUMN solo_last;"
+                         "ALTER TABLE jobs DROP COLUMN solo_lease_until;"
                          "DELETE FROM schema_migrations WHERE version >= 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
@@ -311,7 +315,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
 
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  EXPECT_EQ((*j)->SchemaVersion(), 10);
+  EXPECT_EQ((*j)->SchemaVersion(), 11);
   auto items = (*j)->jobs().ClaimItems(job_id, {.instance = "x", .max = 10});
   ASSERT_TRUE(items.ok()) << items.status().ToString();
   ASSERT_EQ(items->size(), 4u);
