@@ -272,7 +272,7 @@ class SqliteJobStore final : public JobStore {
           ReadClaimable(r.db(), scan, *n, *held, claim.max, /*with_messages=*/true, claim.max_bytes, out, keys));
       return out;
     }();
-    (void)Exec(r.db(), "COMMIT");
+    if (!Exec(r.db(), "COMMIT").ok()) (void)Exec(r.db(), "ROLLBACK");  // never pooled mid-read
     return items;
   }
 
@@ -312,6 +312,12 @@ class SqliteJobStore final : public JobStore {
         if (r.redelivery) ++redelivered;
         if (r.changed) ++changed;
       }
+      if (solo_mine) {
+        // Done with its range: the claim goes, and holds nothing meanwhile.
+        auto held = HeldBySolo(db, *n, *solo, /*own_done=*/false);
+        if (!held.ok()) return held.status();
+        if (held->keys.empty()) REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, *n, SoloClaim{}));
+      }
       return AddCounters(db, *n, count, failed, redelivered, changed);
     });
   }
@@ -324,6 +330,24 @@ class SqliteJobStore final : public JobStore {
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     return InWriteTransaction(db, "released job items", [&]() -> Status {
+      // The instance's solo claim becomes marks first (a range has no
+      // holes): its pending items are marked in flight for it, then the
+      // released ones go back to pending like any marked item.
+      auto solo = ReadSoloClaim(db, *n);
+      if (!solo.ok()) return solo.status();
+      if (!solo->by.empty() && solo->by == instance) {
+        Stmt mark;
+        REPRISE_RETURN_IF_ERROR(mark.Prepare(
+            db, "UPDATE job_items INDEXED BY job_items_pending SET state = 1, claimed_by = ?2, lease_until = ?3 "
+                "WHERE job_id = ?1 AND state = 0 AND seq BETWEEN ?4 AND ?5"));
+        mark.BindInt(1, *n);
+        mark.BindText(2, instance);
+        mark.BindInt(3, solo->lease_until);
+        mark.BindInt(4, solo->first);
+        mark.BindInt(5, solo->last);
+        if (int rc = sqlite3_step(mark.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
+        REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, *n, SoloClaim{}));
+      }
       Stmt release;
       REPRISE_RETURN_IF_ERROR(release.Prepare(
           db, "UPDATE job_items SET state = 0, claimed_by = NULL, lease_until = NULL "
@@ -335,11 +359,6 @@ class SqliteJobStore final : public JobStore {
         release.BindOptionalText(3, instance);
         if (int rc = sqlite3_step(release.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
       }
-      // A solo claim's items are pending already: the claim is dropped
-      // (the engine completes what it finished before it releases the rest).
-      auto solo = ReadSoloClaim(db, *n);
-      if (!solo.ok()) return solo.status();
-      if (!solo->by.empty() && solo->by == instance) return WriteSoloClaim(db, *n, SoloClaim{});
       return Status::Ok();
     });
   }
@@ -741,7 +760,7 @@ class SqliteJobStore final : public JobStore {
     select.BindInt(1, job);
     select.BindText(2, std::to_string(job));
     select.BindInt(3, now);
-    struct Row { int64_t seq; bool redelivery; std::string copy; int outcome; };
+    struct Row { int64_t seq; bool redelivery; std::string copy; int outcome; bool solo = false; };
     std::vector<Row> rows;
     auto read_rows = [&](Stmt& q) -> Status {
       int rc;
@@ -769,15 +788,17 @@ class SqliteJobStore final : public JobStore {
       range.BindText(2, std::to_string(job));
       range.BindInt(3, solo->first);
       range.BindInt(4, solo->last);
+      const size_t marked = rows.size();
       REPRISE_RETURN_IF_ERROR(read_rows(range));
+      for (size_t k = marked; k < rows.size(); ++k) rows[k].solo = true;
       REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, job, SoloClaim{}));
     }
     if (rows.empty()) return Status::Ok();
     Stmt done, again;
     // claimed_by says who delivered it: a solo claim's items had none yet.
     REPRISE_RETURN_IF_ERROR(done.Prepare(
-        db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, claimed_by = coalesce(claimed_by, ?5) "
-            "WHERE job_id = ?1 AND seq = ?2"));
+        db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, "
+            "claimed_by = CASE WHEN ?5 IS NULL THEN claimed_by ELSE ?5 END WHERE job_id = ?1 AND seq = ?2"));
     REPRISE_RETURN_IF_ERROR(again.Prepare(
         db, "UPDATE job_items SET state = 0, redelivery = 1, claimed_by = NULL, lease_until = NULL "
             "WHERE job_id = ?1 AND seq = ?2"));
@@ -791,7 +812,7 @@ class SqliteJobStore final : public JobStore {
       if (finished) {
         s.BindText(3, row.copy);
         s.BindInt(4, row.outcome);
-        s.BindOptionalText(5, solo_abandoned ? solo->by : "");
+        s.BindOptionalText(5, row.solo ? solo->by : "");
         ++count;
         if (row.outcome == static_cast<int>(Outcome::kFailed)) ++failed;
         if (row.redelivery) ++redelivered;

@@ -146,10 +146,36 @@ TEST_F(SqliteJobsTest, ALoneInstanceClaimsARangeAndWritesEachItemOnceWhenDone) {
   ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
   ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*again)).ok());
   EXPECT_EQ(ItemStates(job), "1,2,x;2,2,x;3,2,x;4,2,x");
+  EXPECT_EQ(Rows("SELECT coalesce(solo_by, '-') FROM jobs WHERE id = " + job), "-")
+      << "a range with nothing pending is dropped";
   auto end = jobs().GetJob(job);
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->done, 4u);
   EXPECT_EQ(end->redelivered, 0u);
+}
+
+// A range holds its items' keys as marked items do: later items of those
+// keys wait. Releasing part of it turns the rest into marked items (a range
+// has no holes), so only the released ones go to others.
+TEST_F(SqliteJobsTest, ASoloClaimHoldsItsKeysAndIsReleasedInPart) {
+  Seed({"a", "b", "c", "a"});  // seqs 1..4
+  const std::string job = NewJob();
+  auto x = jobs().ClaimItems(job, {.instance = "x", .max = 2});
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(Seqs(*x), (std::vector<int64_t>{1, 2}));
+  auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ(Seqs(*y), (std::vector<int64_t>{3})) << "a's later item waits for x's";
+  ASSERT_TRUE(jobs().ReleaseItems(job, "x", {2}).ok());
+  EXPECT_EQ(ItemStates(job), "1,1,x;2,0,-;3,1,y;4,0,-");
+  auto y2 = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y2.ok());
+  EXPECT_EQ(Seqs(*y2), (std::vector<int64_t>{2}));
+  ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok({(*x)[0]})).ok());
+  auto y3 = jobs().ClaimItems(job, {.instance = "y", .max = 10});
+  ASSERT_TRUE(y3.ok());
+  EXPECT_EQ(Seqs(*y3), (std::vector<int64_t>{4}));
+  EXPECT_EQ(jobs().GetJob(job)->done, 1u);
 }
 
 // A fleet member's claim, or any claim while items are in flight, marks
