@@ -27,6 +27,7 @@ constexpr size_t kSampleSize = 5;
 struct SoloClaim {
   std::string by;
   int64_t first = 0, last = 0, lease_until = 0;
+  bool HeldBy(std::string_view instance) const { return !by.empty() && by == instance; }
 };
 
 // What a claim must pass over beside items in flight: seqs first to last
@@ -259,7 +260,7 @@ class SqliteJobStore final : public JobStore {
     auto items = [&]() -> StatusOr<std::vector<JobItem>> {
       auto solo = ReadSoloClaim(r.db(), *n);
       if (!solo.ok()) return solo.status();
-      auto held = HeldBySolo(r.db(), *n, *solo, /*own_done=*/solo->by == claim.instance);
+      auto held = HeldBySolo(r.db(), *n, *solo, /*own_done=*/solo->HeldBy(claim.instance));
       if (!held.ok()) return held.status();
       Stmt scan;
       REPRISE_RETURN_IF_ERROR(scan.Prepare(r.db(), ClaimableSql(/*with_messages=*/true, /*own_done=*/true)));
@@ -288,7 +289,7 @@ class SqliteJobStore final : public JobStore {
       // solo claim (seqs ?7 to ?8).
       auto solo = ReadSoloClaim(db, *n);
       if (!solo.ok()) return solo.status();
-      const bool solo_mine = !solo->by.empty() && solo->by == instance;
+      const bool solo_mine = solo->HeldBy(instance);
       Stmt done;
       REPRISE_RETURN_IF_ERROR(done.Prepare(
           db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, changed = ?6, claimed_by = ?5 "
@@ -335,7 +336,7 @@ class SqliteJobStore final : public JobStore {
       // released ones go back to pending like any marked item.
       auto solo = ReadSoloClaim(db, *n);
       if (!solo.ok()) return solo.status();
-      if (!solo->by.empty() && solo->by == instance) {
+      if (solo->HeldBy(instance)) {
         Stmt mark;
         REPRISE_RETURN_IF_ERROR(mark.Prepare(
             db, "UPDATE job_items INDEXED BY job_items_pending SET state = 1, claimed_by = ?2, lease_until = ?3 "
@@ -491,9 +492,8 @@ class SqliteJobStore final : public JobStore {
     std::vector<JobItem> items;
     const int64_t now = NowUs();
     REPRISE_RETURN_IF_ERROR(InWriteTransaction(db, "claim", [&]() -> Status {
-      REPRISE_RETURN_IF_ERROR(SettleAbandoned(db, *n, now));
-      // Any solo claim left is live: its items are in flight for everyone.
-      auto solo = ReadSoloClaim(db, *n);
+      // The solo claim left is live: its items are in flight for everyone.
+      auto solo = SettleAbandoned(db, *n, now);
       if (!solo.ok()) return solo.status();
       auto held = HeldBySolo(db, *n, *solo, /*own_done=*/false);
       if (!held.ok()) return held.status();
@@ -740,16 +740,14 @@ class SqliteJobStore final : public JobStore {
   // other may or may not have reached the handler or downstream, so it goes
   // back to pending, marked redelivery.
   // A solo claim (SoloClaim) is settled the same way, item by item, and
-  // then dropped.
-  Status SettleAbandoned(sqlite3* db, int64_t job, int64_t now) {
-    // An item's newest copy made by this job, if any.
-    const std::string copy_of_item =
-        "SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i INDEXED BY {index} "
-        "LEFT JOIN messages c ON c.id = (SELECT id FROM messages INDEXED BY messages_by_origin "
-        "WHERE origin_id = i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) ";
-    auto with_index = [&](const char* index) {
-      std::string sql = copy_of_item;
-      return sql.replace(sql.find("{index}"), 7, index);
+  // then dropped. Returns the job's solo claim that is left (a live one, or
+  // none).
+  StatusOr<SoloClaim> SettleAbandoned(sqlite3* db, int64_t job, int64_t now) {
+    // Items read through `index`, each with its newest copy made by job ?2, if any.
+    auto with_index = [](const char* index) {
+      return std::string("SELECT i.seq, i.redelivery, c.id, c.outcome FROM job_items i INDEXED BY ") + index +
+             " LEFT JOIN messages c ON c.id = (SELECT id FROM messages INDEXED BY messages_by_origin "
+             "WHERE origin_id = i.message_id AND job_id = ?2 ORDER BY id DESC LIMIT 1) ";
     };
     Stmt select;
     REPRISE_RETURN_IF_ERROR(select.Prepare(
@@ -793,7 +791,8 @@ class SqliteJobStore final : public JobStore {
       for (size_t k = marked; k < rows.size(); ++k) rows[k].solo = true;
       REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, job, SoloClaim{}));
     }
-    if (rows.empty()) return Status::Ok();
+    const SoloClaim left = solo_abandoned ? SoloClaim{} : *solo;
+    if (rows.empty()) return left;
     Stmt done, again;
     // claimed_by says who delivered it: a solo claim's items had none yet.
     REPRISE_RETURN_IF_ERROR(done.Prepare(
@@ -819,7 +818,8 @@ class SqliteJobStore final : public JobStore {
       }
       if (int rc2 = sqlite3_step(s.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "settle abandoned job items");
     }
-    return AddCounters(db, job, count, failed, redelivered);
+    REPRISE_RETURN_IF_ERROR(AddCounters(db, job, count, failed, redelivered));
+    return left;
   }
 
   Status AddCounters(sqlite3* db, int64_t job, uint64_t done, uint64_t failed, uint64_t redelivered,
