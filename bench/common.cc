@@ -146,7 +146,7 @@ StatusOr<std::unique_ptr<RawInserter>> RawInserter::Open(const std::string& path
       "origin_id, job_id, flow_variant, payload_size) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
   if (sqlite3_prepare_v2(r->db_, sql, -1, &r->insert_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(r->db_, "INSERT INTO message_keys (run, message_key, id, seq) VALUES (?1, ?2, ?3, ?4)",
+      sqlite3_prepare_v2(r->db_, "INSERT INTO message_keys (run, message_key, seq) VALUES (?1, ?2, ?3)",
                          -1, &r->key_insert_, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(r->db_, "INSERT OR IGNORE INTO key_runs VALUES (?1)", -1, &r->run_insert_,
                          nullptr) != SQLITE_OK) {
@@ -208,8 +208,7 @@ Status RawInserter::Insert(const Message& m) {
   sqlite3_reset(key_insert_);
   sqlite3_bind_int64(key_insert_, 1, run);
   sqlite3_bind_text(key_insert_, 2, m.key.data(), static_cast<int>(m.key.size()), SQLITE_STATIC);
-  sqlite3_bind_text(key_insert_, 3, m.id.data(), static_cast<int>(m.id.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(key_insert_, 4, seq);
+  sqlite3_bind_int64(key_insert_, 3, seq);
   if (sqlite3_step(key_insert_) != SQLITE_DONE) return Unavailable(std::string("insert key: ") + sqlite3_errmsg(db_));
   return Status::Ok();
 }

@@ -25,7 +25,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 constexpr int kMaxLineageDepth = 64;
 constexpr int kMaxLineageRows = 1000;
 
@@ -235,6 +235,21 @@ const char* const kMigrations[] = {
     ALTER TABLE jobs ADD COLUMN solo_last INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN solo_lease_until INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // v12: key entries without the message id. The seq orders a key's
+    // entries as well and is an integer, so each entry is about half the
+    // bytes to write, merge and compare. Rewrites every entry once.
+    R"sql(
+    CREATE TABLE message_keys_v12 (
+      run         INTEGER NOT NULL,
+      message_key TEXT    NOT NULL,
+      seq         INTEGER NOT NULL,
+      PRIMARY KEY (run, message_key, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO message_keys_v12 (run, message_key, seq)
+      SELECT run, message_key, seq FROM message_keys ORDER BY run, message_key, seq;
+    DROP TABLE message_keys;
+    ALTER TABLE message_keys_v12 RENAME TO message_keys;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -266,7 +281,7 @@ class SqliteJournal final : public Journal {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
     key_insert_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(key_insert_->Prepare(
-        w.db(), "INSERT INTO message_keys (run, message_key, id, seq) VALUES (?1, ?2, ?3, ?4)"));
+        w.db(), "INSERT INTO message_keys (run, message_key, seq) VALUES (?1, ?2, ?3)"));
     run_insert_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(run_insert_->Prepare(w.db(), "INSERT OR IGNORE INTO key_runs VALUES (?1)"));
     update_ = std::make_unique<Stmt>();
@@ -550,8 +565,7 @@ class SqliteJournal final : public Journal {
       REPRISE_RETURN_IF_ERROR(Step(*key_insert_, db, "index message key", [&](Stmt& q) {
         q.BindInt(1, run);
         q.BindText(2, m.key);
-        q.BindText(3, m.id);
-        q.BindInt(4, seq);
+        q.BindInt(3, seq);
       }));
     }
     sqlite3_reset(s);

@@ -17,28 +17,29 @@ int Shift(const KeyRunLayout& layout, int level) {
 
 int64_t BlockOf(int64_t run) { return run & ((int64_t{1} << kLevelShift) - 1); }
 
-// A position in a run: entries are ordered by (message_key, id).
+// A position in a run: entries are ordered by (message_key, seq).
 struct Cursor {
-  std::string key, id;
-  bool operator<(const Cursor& o) const { return key != o.key ? key < o.key : id < o.id; }
+  std::string key;
+  int64_t seq = 0;
+  bool operator<(const Cursor& o) const { return key != o.key ? key < o.key : seq < o.seq; }
 };
 
-// The first row's (message_key, id) of `sql`, with `after` bound as ?1, ?2.
+// The first row's (message_key, seq) of `sql`, with `after` bound as ?1, ?2.
 StatusOr<std::optional<Cursor>> ReadCursor(sqlite3* db, const std::string& sql,
                                            const std::optional<Cursor>& after) {
   Stmt q;
   REPRISE_RETURN_IF_ERROR(q.Prepare(db, sql));
   if (after) {
     q.BindText(1, after->key);
-    q.BindText(2, after->id);
+    q.BindInt(2, after->seq);
   }
   int rc = sqlite3_step(q.get());
   if (rc == SQLITE_DONE) return std::optional<Cursor>();
   if (rc != SQLITE_ROW) return SqliteError(db, rc, "read key runs");
-  return std::optional<Cursor>(Cursor{ColumnText(q.get(), 0), ColumnText(q.get(), 1)});
+  return std::optional<Cursor>(Cursor{ColumnText(q.get(), 0), sqlite3_column_int64(q.get(), 1)});
 }
 
-// Moves the next chunk of `sources`' entries, in (key, id) order, into
+// Moves the next chunk of `sources`' entries, in (key, seq) order, into
 // `target`.
 StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vector<int64_t>& sources,
                         int64_t target) {
@@ -50,11 +51,11 @@ StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vect
   // smaller ones when a seq was taken again after the newest messages were
   // deleted; the last step moves them.)
   auto lo = ReadCursor(db,
-                       "SELECT message_key, id FROM message_keys WHERE run = " + std::to_string(target) +
-                           " ORDER BY message_key DESC, id DESC LIMIT 1",
+                       "SELECT message_key, seq FROM message_keys WHERE run = " + std::to_string(target) +
+                           " ORDER BY message_key DESC, seq DESC LIMIT 1",
                        std::nullopt);
   if (!lo.ok()) return lo.status();
-  const std::string after = lo->has_value() ? " AND (message_key, id) > (?1, ?2)" : "";
+  const std::string after = lo->has_value() ? " AND (message_key, seq) > (?1, ?2)" : "";
   // The chunk ends at the smallest position that closes a share of the
   // chunk in any source, so no source gives more than its share, however
   // many entries one key has.
@@ -62,32 +63,32 @@ StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vect
   std::optional<Cursor> hi;
   for (int64_t s : sources) {
     auto c = ReadCursor(db,
-                        "SELECT message_key, id FROM message_keys WHERE run = " + std::to_string(s) + after +
-                            " ORDER BY message_key, id LIMIT 1 OFFSET " + std::to_string(share - 1),
+                        "SELECT message_key, seq FROM message_keys WHERE run = " + std::to_string(s) + after +
+                            " ORDER BY message_key, seq LIMIT 1 OFFSET " + std::to_string(share - 1),
                         *lo);
     if (!c.ok()) return c.status();
     if (c->has_value() && (!hi || **c < *hi)) hi = *c;
   }
   // The last step (no source has a full share left) moves everything left.
   const std::string range =
-      "run IN (" + list + ")" + (hi ? after + " AND (message_key, id) <= (?3, ?4)" : "");
+      "run IN (" + list + ")" + (hi ? after + " AND (message_key, seq) <= (?3, ?4)" : "");
   auto run = [&](const std::string& sql) -> StatusOr<int64_t> {
     Stmt q;
     REPRISE_RETURN_IF_ERROR(q.Prepare(db, sql));
     if (hi) {
       if (lo->has_value()) {
         q.BindText(1, (*lo)->key);
-        q.BindText(2, (*lo)->id);
+        q.BindInt(2, (*lo)->seq);
       }
       q.BindText(3, hi->key);
-      q.BindText(4, hi->id);
+      q.BindInt(4, hi->seq);
     }
     if (int rc = sqlite3_step(q.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "merge key runs");
     return static_cast<int64_t>(sqlite3_changes64(db));
   };
-  auto moved = run("INSERT INTO message_keys (run, message_key, id, seq) SELECT " +
-                   std::to_string(target) + ", message_key, id, seq FROM message_keys WHERE " + range +
-                   " ORDER BY message_key, id");
+  auto moved = run("INSERT INTO message_keys (run, message_key, seq) SELECT " +
+                   std::to_string(target) + ", message_key, seq FROM message_keys WHERE " + range +
+                   " ORDER BY message_key, seq");
   if (!moved.ok()) return moved.status();
   auto deleted = run("DELETE FROM message_keys WHERE " + range);
   if (!deleted.ok()) return deleted.status();
@@ -147,20 +148,20 @@ std::string ThroughKeyRuns(const std::string& predicate) {
 
 Status DeleteKeyEntries(sqlite3* db, const KeyRunLayout& layout, const std::string& where, int64_t arg) {
   Stmt rows, del;
-  REPRISE_RETURN_IF_ERROR(rows.Prepare(db, "SELECT seq, message_key, id FROM messages WHERE " + where));
+  REPRISE_RETURN_IF_ERROR(rows.Prepare(db, "SELECT seq, message_key FROM messages WHERE " + where));
   rows.BindInt(1, arg);
   REPRISE_RETURN_IF_ERROR(
-      del.Prepare(db, "DELETE FROM message_keys WHERE run = ?1 AND message_key = ?2 AND id = ?3"));
+      del.Prepare(db, "DELETE FROM message_keys WHERE run = ?1 AND message_key = ?2 AND seq = ?3"));
   int rc;
   while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
     const int64_t seq = sqlite3_column_int64(rows.get(), 0);
-    const std::string key = ColumnText(rows.get(), 1), id = ColumnText(rows.get(), 2);
+    const std::string key = ColumnText(rows.get(), 1);
     // The entry is in the run of its seq at one of the levels: a seek each.
     for (int level = 0; level <= layout.top_level; ++level) {
       sqlite3_reset(del.get());
       del.BindInt(1, KeyRun(layout, level, seq));
       del.BindText(2, key);
-      del.BindText(3, id);
+      del.BindInt(3, seq);
       if (int rc2 = sqlite3_step(del.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "delete key entry");
       if (sqlite3_changes64(db) > 0) break;
     }

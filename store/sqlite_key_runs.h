@@ -1,9 +1,10 @@
-// The SQLite journal's key index (schema v8): message_keys, kept in runs.
+// The SQLite journal's key index (schema v8, entries without the message id
+// since v12): message_keys, kept in runs.
 // Internal to store/.
 //
 // A B-tree index over random keys costs one random leaf page per insert once
 // it outgrows memory: on a 10M-message journal that capped inserts at a few
-// thousand a second. Instead, each message's key entry (run, message_key, id,
+// thousand a second. Instead, each message's key entry (run, message_key,
 // seq) goes into the run of its seq: level-0 runs cover 2^14 consecutive
 // seqs, so new entries land in one small region of the B-tree that stays in
 // cache. Once a range of seqs is complete, its runs are merged, sixteen to
@@ -54,8 +55,9 @@ Status DeleteKeyEntries(sqlite3* db, const KeyRunLayout& layout, const std::stri
 const char* FromMessages(bool keyed);
 
 // The schema v8 migration's SQL for a journal whose largest seq is
-// `max_seq`: creates message_keys and key_runs and fills them, each existing
-// message in the highest-level run whose seqs are all taken.
+// `max_seq`: creates message_keys (in its v8 shape, with the message id,
+// which v12 drops) and key_runs and fills them, each existing message in the
+// highest-level run whose seqs are all taken.
 std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq);
 
 // One bounded step of merging, in its own transaction (the caller holds the

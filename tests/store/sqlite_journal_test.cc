@@ -267,9 +267,10 @@ TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
 }
 
 // A journal at schema v8 (the outcome index over every row, job items
-// without their message's seq, indexed by state) migrates to the current
-// version, and a job it was running goes on: its items are claimed with
-// their messages (through v10's index of pending items).
+// without their message's seq, indexed by state, key entries with the
+// message id) migrates to the current version, and a job it was running
+// goes on: its items are claimed with their messages (through v10's index of
+// pending items); its messages are found by key (through v12's entries).
 TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
   TempDir dir;
   const std::string path = dir.File("m.journal");
@@ -307,6 +308,11 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "ALTER TABLE jobs DROP COLUMN solo_first;"
                          "ALTER TABLE jobs DROP COLUMN solo_last;"
                          "ALTER TABLE jobs DROP COLUMN solo_lease_until;"
+                         "DROP TABLE message_keys;"
+                         "CREATE TABLE message_keys (run INTEGER NOT NULL, message_key TEXT NOT NULL,"
+                         "  id TEXT NOT NULL, seq INTEGER NOT NULL,"
+                         "  PRIMARY KEY (run, message_key, id)) WITHOUT ROWID;"
+                         "INSERT INTO message_keys SELECT 0, message_key, id, seq FROM messages;"
                          "DELETE FROM schema_migrations WHERE version >= 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
@@ -315,7 +321,13 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
 
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  EXPECT_EQ((*j)->SchemaVersion(), 11);
+  EXPECT_EQ((*j)->SchemaVersion(), 12);
+  for (const Message& m : sent) {
+    auto by_key = (*j)->List({.filter = "key = " + m.key});
+    ASSERT_TRUE(by_key.ok()) << by_key.status().ToString();
+    ASSERT_EQ(by_key->messages.size(), 1u) << m.key;
+    EXPECT_EQ(by_key->messages[0].id, m.id);
+  }
   auto items = (*j)->jobs().ClaimItems(job_id, {.instance = "x", .max = 10});
   ASSERT_TRUE(items.ok()) << items.status().ToString();
   ASSERT_EQ(items->size(), 4u);
