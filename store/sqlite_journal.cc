@@ -38,8 +38,9 @@ constexpr const char* kListColumns =
     "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))";
 
 // Schema migrations, applied in order; index i brings the schema to version i+1.
-// v8 (the key index in runs, nullptr here) is built for the journal's size by
-// KeyRunsMigration.
+// v8 (the key index in runs) and v12 (its entries without the message id,
+// merged thirty-two to one), nullptr here, are built for the journal's size
+// by KeyRunsMigration and KeyEntriesWithoutIdMigration.
 const char* const kMigrations[] = {
     // v1: messages and the indexes behind the filter fields.
     R"sql(
@@ -235,21 +236,9 @@ const char* const kMigrations[] = {
     ALTER TABLE jobs ADD COLUMN solo_last INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN solo_lease_until INTEGER NOT NULL DEFAULT 0;
     )sql",
-    // v12: key entries without the message id. The seq orders a key's
-    // entries as well and is an integer, so each entry is about half the
-    // bytes to write, merge and compare. Rewrites every entry once.
-    R"sql(
-    CREATE TABLE message_keys_v12 (
-      run         INTEGER NOT NULL,
-      message_key TEXT    NOT NULL,
-      seq         INTEGER NOT NULL,
-      PRIMARY KEY (run, message_key, seq)
-    ) WITHOUT ROWID;
-    INSERT INTO message_keys_v12 (run, message_key, seq)
-      SELECT run, message_key, seq FROM message_keys ORDER BY run, message_key, seq;
-    DROP TABLE message_keys;
-    ALTER TABLE message_keys_v12 RENAME TO message_keys;
-    )sql",
+    nullptr,  // v12: KeyEntriesWithoutIdMigration. The seq orders a key's
+              // entries as well as the id did and is an integer: an entry is
+              // about half the bytes to write, merge and compare.
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -514,7 +503,9 @@ class SqliteJournal final : public Journal {
         } else {
           auto max_seq = LastSeq(db);
           if (!max_seq.ok()) return max_seq.status();
-          REPRISE_RETURN_IF_ERROR(Exec(db, KeyRunsMigration(key_layout_, *max_seq).c_str()));
+          const std::string sql = v + 1 == 8 ? KeyRunsMigration(key_layout_, *max_seq)
+                                             : KeyEntriesWithoutIdMigration(key_layout_, *max_seq);
+          REPRISE_RETURN_IF_ERROR(Exec(db, sql.c_str()));
         }
         const std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +
                                 std::to_string(NowUs()) + ")";

@@ -173,14 +173,23 @@ Status DeleteKeyEntries(sqlite3* db, const KeyRunLayout& layout, const std::stri
 
 const char* FromMessages(bool keyed) { return keyed ? " FROM messages NOT INDEXED" : " FROM messages"; }
 
-std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq) {
+namespace {
+
+// SQL for the run that holds the entry of the column `seq` when each entry
+// is in the highest-level run whose seqs are all taken up to `max_seq`.
+std::string HighestCompleteRun(const KeyRunLayout& layout, int64_t max_seq) {
   std::string run = "CASE";
   for (int level = layout.top_level; level > 0; --level) {
     const std::string s = std::to_string(Shift(layout, level));
     run += " WHEN ((seq >> " + s + ") + 1) << " + s + " <= " + std::to_string(max_seq + 1) + " THEN " +
            std::to_string(int64_t{level} << kLevelShift) + " | (seq >> " + s + ")";
   }
-  run += " ELSE seq >> " + std::to_string(layout.base_shift) + " END";
+  return run + " ELSE seq >> " + std::to_string(layout.base_shift) + " END";
+}
+
+}  // namespace
+
+std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq) {
   return R"sql(
     CREATE TABLE key_runs (run INTEGER PRIMARY KEY);
     CREATE TABLE message_keys (
@@ -191,9 +200,26 @@ std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq) {
       PRIMARY KEY (run, message_key, id)
     ) WITHOUT ROWID;
     INSERT INTO message_keys (run, message_key, id, seq)
-      SELECT )sql" + run + R"sql( AS r, message_key, id, seq FROM messages ORDER BY r, message_key, id;
+      SELECT )sql" + HighestCompleteRun(layout, max_seq) + R"sql( AS r, message_key, id, seq FROM messages ORDER BY r, message_key, id;
     INSERT INTO key_runs SELECT DISTINCT run FROM message_keys;
     DROP INDEX messages_by_key;
+  )sql";
+}
+
+std::string KeyEntriesWithoutIdMigration(const KeyRunLayout& layout, int64_t max_seq) {
+  return R"sql(
+    CREATE TABLE message_keys_v12 (
+      run         INTEGER NOT NULL,
+      message_key TEXT    NOT NULL,
+      seq         INTEGER NOT NULL,
+      PRIMARY KEY (run, message_key, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO message_keys_v12 (run, message_key, seq)
+      SELECT )sql" + HighestCompleteRun(layout, max_seq) + R"sql( AS r, message_key, seq FROM message_keys ORDER BY r, message_key, seq;
+    DROP TABLE message_keys;
+    ALTER TABLE message_keys_v12 RENAME TO message_keys;
+    DELETE FROM key_runs;
+    INSERT INTO key_runs SELECT DISTINCT run FROM message_keys;
   )sql";
 }
 

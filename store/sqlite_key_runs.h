@@ -7,9 +7,12 @@
 // thousand a second. Instead, each message's key entry (run, message_key,
 // seq) goes into the run of its seq: level-0 runs cover 2^14 consecutive
 // seqs, so new entries land in one small region of the B-tree that stays in
-// cache. Once a range of seqs is complete, its runs are merged, sixteen to
-// one, into the run of the next level (2^18, 2^22, then 2^26 seqs): a merge
-// copies entries in key order into an empty region, which is sequential.
+// cache. Once a range of seqs is complete, its runs are merged, thirty-two
+// to one, into the run of the next level (2^19, 2^24, then 2^29 seqs): a
+// merge copies entries in key order into an empty region, which is
+// sequential. Each merge moves every entry once, so the fanout is a trade:
+// sixteen to one (before v12) moved an entry twice on its way into a run of
+// a 10M-message journal, and merges took a third of the writer's time.
 // A key lookup seeks once per run listed in key_runs (tens of runs).
 //
 // Invariant, in every committed state: each message has exactly one entry,
@@ -27,7 +30,7 @@ namespace reprise::sqlite {
 
 struct KeyRunLayout {
   int base_shift = 14;    // a level-0 run covers 2^base_shift seqs
-  int fanout_shift = 4;   // a run of level L+1 covers 2^fanout_shift runs of level L
+  int fanout_shift = 5;   // a run of level L+1 covers 2^fanout_shift runs of level L
   int top_level = 3;      // runs of this level are never merged
   // About this many entries move per compaction step: a step holds the
   // writer (a few milliseconds) and sorts the chunk in memory.
@@ -59,6 +62,13 @@ const char* FromMessages(bool keyed);
 // which v12 drops) and key_runs and fills them, each existing message in the
 // highest-level run whose seqs are all taken.
 std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq);
+
+// The schema v12 migration's SQL, the same way: rewrites message_keys
+// without the message id, keyed (run, message_key, seq), each entry in the
+// highest-level run of `layout` whose seqs are all taken (v12 also moved
+// from merges of sixteen runs to merges of thirty-two), and lists the runs
+// anew.
+std::string KeyEntriesWithoutIdMigration(const KeyRunLayout& layout, int64_t max_seq);
 
 // One bounded step of merging, in its own transaction (the caller holds the
 // writer): moves about layout.chunk entries (at most that many per source

@@ -259,6 +259,32 @@ TEST_F(KeyRunsTest, TheMigrationPutsEachEntryInItsHighestCompleteRun) {
   EXPECT_EQ(Int("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_key'"), 0);
 }
 
+// v12 rewrites v8's entries (with the message id, here all in level-0
+// runs, as an unmerged journal has them) without the id, each in its
+// highest complete run, and lists the runs anew.
+TEST_F(KeyRunsTest, TheVersion12MigrationDropsTheIdAndPlacesEachEntryInItsHighestCompleteRun) {
+  Fill(1500, 100);
+  Exec("DROP TABLE message_keys; DELETE FROM key_runs;"
+       "CREATE TABLE message_keys (run INTEGER NOT NULL, message_key TEXT NOT NULL, id TEXT NOT NULL,"
+       "  seq INTEGER NOT NULL, PRIMARY KEY (run, message_key, id)) WITHOUT ROWID;"
+       "INSERT INTO message_keys SELECT seq >> 4, message_key, id, seq FROM messages;"
+       "INSERT INTO key_runs SELECT DISTINCT run FROM message_keys;");
+  Exec(sqlite::KeyEntriesWithoutIdMigration(kSmall, Int("SELECT max(seq) FROM messages")));
+  ExpectInvariant(kSmall);
+  EXPECT_EQ(Int("SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0);
+  std::map<int, int> per_level;
+  for (int64_t r : Runs()) ++per_level[sqlite::KeyRunLevel(r)];
+  EXPECT_EQ(per_level, (std::map<int, int>{{0, 2}, {1, 3}, {2, 1}, {3, 1}}));
+  for (const char* key : {"k0", "k42", "k99"}) {
+    auto [through, scanned] = Lookup(key);
+    EXPECT_FALSE(through.empty()) << key;
+    EXPECT_EQ(through, scanned) << key;
+  }
+  auto done = sqlite::CompactKeyRuns(db_, kSmall);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(*done, 0);
+}
+
 TEST_F(KeyRunsTest, RetentionDropsEntriesAndEmptiedRuns) {
   Fill(200, 20);
   auto j = Journal::Open("sqlite:" + path_);
