@@ -17,6 +17,18 @@ int Shift(const KeyRunLayout& layout, int level) {
 
 int64_t BlockOf(int64_t run) { return run & ((int64_t{1} << kLevelShift) - 1); }
 
+// SQL for the run that holds the entry of the column `seq` when each entry
+// is in the highest-level run whose seqs are all taken up to `max_seq`.
+std::string HighestCompleteRun(const KeyRunLayout& layout, int64_t max_seq) {
+  std::string run = "CASE";
+  for (int level = layout.top_level; level > 0; --level) {
+    const std::string s = std::to_string(Shift(layout, level));
+    run += " WHEN ((seq >> " + s + ") + 1) << " + s + " <= " + std::to_string(max_seq + 1) + " THEN " +
+           std::to_string(int64_t{level} << kLevelShift) + " | (seq >> " + s + ")";
+  }
+  return run + " ELSE seq >> " + std::to_string(layout.base_shift) + " END";
+}
+
 // A position in a run: entries are ordered by (message_key, seq).
 struct Cursor {
   std::string key;
@@ -172,22 +184,6 @@ Status DeleteKeyEntries(sqlite3* db, const KeyRunLayout& layout, const std::stri
 }
 
 const char* FromMessages(bool keyed) { return keyed ? " FROM messages NOT INDEXED" : " FROM messages"; }
-
-namespace {
-
-// SQL for the run that holds the entry of the column `seq` when each entry
-// is in the highest-level run whose seqs are all taken up to `max_seq`.
-std::string HighestCompleteRun(const KeyRunLayout& layout, int64_t max_seq) {
-  std::string run = "CASE";
-  for (int level = layout.top_level; level > 0; --level) {
-    const std::string s = std::to_string(Shift(layout, level));
-    run += " WHEN ((seq >> " + s + ") + 1) << " + s + " <= " + std::to_string(max_seq + 1) + " THEN " +
-           std::to_string(int64_t{level} << kLevelShift) + " | (seq >> " + s + ")";
-  }
-  return run + " ELSE seq >> " + std::to_string(layout.base_shift) + " END";
-}
-
-}  // namespace
 
 std::string KeyRunsMigration(const KeyRunLayout& layout, int64_t max_seq) {
   return R"sql(
