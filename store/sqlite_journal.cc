@@ -503,8 +503,12 @@ class SqliteJournal final : public Journal {
         } else {
           auto max_seq = LastSeq(db);
           if (!max_seq.ok()) return max_seq.status();
-          const std::string sql = v + 1 == 8 ? KeyRunsMigration(key_layout_, *max_seq)
-                                             : KeyEntriesWithoutIdMigration(key_layout_, *max_seq);
+          std::string sql;
+          switch (v + 1) {
+            case 8: sql = KeyRunsMigration(key_layout_, *max_seq); break;
+            case 12: sql = KeyEntriesWithoutIdMigration(key_layout_, *max_seq); break;
+            default: return Internal("no migration to schema version " + std::to_string(v + 1));
+          }
           REPRISE_RETURN_IF_ERROR(Exec(db, sql.c_str()));
         }
         const std::string rec = "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) + ", " +

@@ -234,6 +234,15 @@ TEST(SqliteJournalTest, KeyListingsSeekTheKeyIndexAndRowsWithoutASizeKeepTheirSi
 }
 
 // The plan SQLite picks for a filter over messages, one line per step.
+int64_t CountOf(sqlite3* db, const char* sql) {
+  sqlite3_stmt* q = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &q, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  EXPECT_EQ(sqlite3_step(q), SQLITE_ROW) << sql;
+  const int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return n;
+}
+
 std::string PlanOf(sqlite3* db, std::string_view filter_text) {
   auto compiled = filter::Compile(filter_text, {filter::Dialect::kSqlite, 0, 1, /*sqlite_journal=*/true});
   if (!compiled.ok()) return compiled.status().ToString();
@@ -322,6 +331,16 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ((*j)->SchemaVersion(), 12);
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0)
+      << "v12 drops the id from the key entries";
+  sqlite3_close(db);
+  Message later;
+  later.id = ids.Next(2000);
+  later.channel = "c";
+  later.key = "k-after";
+  ASSERT_TRUE((*j)->Write({.messages = {later}}, false).ok()) << "a message written after the migration";
+  sent.push_back(later);
   for (const Message& m : sent) {
     auto by_key = (*j)->List({.filter = "key = " + m.key});
     ASSERT_TRUE(by_key.ok()) << by_key.status().ToString();

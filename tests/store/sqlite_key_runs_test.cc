@@ -259,23 +259,43 @@ TEST_F(KeyRunsTest, TheMigrationPutsEachEntryInItsHighestCompleteRun) {
   EXPECT_EQ(Int("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_key'"), 0);
 }
 
-// v12 rewrites v8's entries (with the message id, here all in level-0
-// runs, as an unmerged journal has them) without the id, each in its
-// highest complete run, and lists the runs anew.
-TEST_F(KeyRunsTest, TheVersion12MigrationDropsTheIdAndPlacesEachEntryInItsHighestCompleteRun) {
+// v12 rewrites v8's entries (with the message id) without the id, each in
+// its highest complete run of the new layout, whatever the old layout left:
+// here entries of a layout with another fanout (runs of 16, 32, 64, 128
+// seqs) spread over three levels, a merge left half done, and the newest
+// seq taken again after its message was deleted.
+TEST_F(KeyRunsTest, TheVersion12MigrationRebuildsAnyOldLayoutIntoTheNewOne) {
   Fill(1500, 100);
   Exec("DROP TABLE message_keys; DELETE FROM key_runs;"
        "CREATE TABLE message_keys (run INTEGER NOT NULL, message_key TEXT NOT NULL, id TEXT NOT NULL,"
        "  seq INTEGER NOT NULL, PRIMARY KEY (run, message_key, id)) WITHOUT ROWID;"
-       "INSERT INTO message_keys SELECT seq >> 4, message_key, id, seq FROM messages;"
+       // Old layout: seqs below 1024 in level-3 runs of 128, up to 1408 in
+       // level-1 runs of 32, the rest in level-0 runs of 16.
+       "INSERT INTO message_keys SELECT CASE WHEN seq < 1024 THEN (3 << 40) | (seq >> 7)"
+       "  WHEN seq < 1408 THEN (1 << 40) | (seq >> 5) ELSE seq >> 4 END, message_key, id, seq FROM messages;"
+       // A merge of runs 88 and 89 into level-1 run 44, half done.
+       "INSERT INTO message_keys SELECT (1 << 40) | 44, message_key, id, seq FROM message_keys"
+       "  WHERE run IN (88, 89) AND message_key < 'k5';"
+       "DELETE FROM message_keys WHERE run IN (88, 89) AND message_key < 'k5';"
+       // The newest message deleted, its seq taken again.
+       "DELETE FROM message_keys WHERE seq = 1500; DELETE FROM messages WHERE seq = 1500;"
+       "INSERT INTO messages (id, direction, channel, message_key, recorded_at, outcome) "
+       "VALUES ('01HZZZZZZZZZZZZZZZZZZZZZZZ', 1, 'c', 'a', 0, 1);"
+       "INSERT INTO message_keys VALUES (93, 'a', '01HZZZZZZZZZZZZZZZZZZZZZZZ', 1500);"
        "INSERT INTO key_runs SELECT DISTINCT run FROM message_keys;");
-  Exec(sqlite::KeyEntriesWithoutIdMigration(kSmall, Int("SELECT max(seq) FROM messages")));
+  ASSERT_EQ(Int("SELECT max(seq) FROM messages"), 1500);
+  ASSERT_EQ(Int("SELECT count(*) FROM message_keys WHERE run = ((1 << 40) | 44)"),
+            Int("SELECT count(*) FROM messages WHERE seq >= 1408 AND seq < 1440 AND message_key < 'k5'"));
+
+  Exec(sqlite::KeyEntriesWithoutIdMigration(kSmall, 1500));
   ExpectInvariant(kSmall);
   EXPECT_EQ(Int("SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0);
+  // kSmall's runs for seqs 1..1500: [0, 1024) level 3, [1024, 1280) level 2,
+  // three level-1 runs of 64 up to 1472, then two level-0 runs.
   std::map<int, int> per_level;
   for (int64_t r : Runs()) ++per_level[sqlite::KeyRunLevel(r)];
   EXPECT_EQ(per_level, (std::map<int, int>{{0, 2}, {1, 3}, {2, 1}, {3, 1}}));
-  for (const char* key : {"k0", "k42", "k99"}) {
+  for (const char* key : {"a", "k0", "k42", "k99"}) {
     auto [through, scanned] = Lookup(key);
     EXPECT_FALSE(through.empty()) << key;
     EXPECT_EQ(through, scanned) << key;
@@ -283,6 +303,12 @@ TEST_F(KeyRunsTest, TheVersion12MigrationDropsTheIdAndPlacesEachEntryInItsHighes
   auto done = sqlite::CompactKeyRuns(db_, kSmall);
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(*done, 0);
+  // Retention finds every entry where the layout says it is.
+  Exec("BEGIN");
+  ASSERT_TRUE(sqlite::DeleteKeyEntries(db_, kSmall, "seq > ?1", 0).ok());
+  Exec("COMMIT");
+  EXPECT_EQ(Int("SELECT count(*) FROM message_keys"), 0);
+  EXPECT_TRUE(Runs().empty());
 }
 
 TEST_F(KeyRunsTest, RetentionDropsEntriesAndEmptiedRuns) {
