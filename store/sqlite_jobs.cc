@@ -371,20 +371,22 @@ class SqliteJobStore final : public JobStore {
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     return InWriteTransaction(db, "lease", [&]() -> StatusOr<JobRecord> {
+      // One end for the marked items and the solo range alike.
+      const int64_t until = NowUs() + lease.count() * 1000;
       Stmt renew;
       REPRISE_RETURN_IF_ERROR(renew.Prepare(
           db, "UPDATE job_items INDEXED BY job_items_in_flight SET lease_until = ?3 "
               "WHERE job_id = ?1 AND state = 1 AND claimed_by IS ?2"));
       renew.BindInt(1, *n);
       renew.BindOptionalText(2, instance);
-      renew.BindInt(3, NowUs() + lease.count() * 1000);
+      renew.BindInt(3, until);
       if (int rc = sqlite3_step(renew.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
       Stmt renew_solo;
       REPRISE_RETURN_IF_ERROR(renew_solo.Prepare(
           db, "UPDATE jobs SET solo_lease_until = ?3 WHERE id = ?1 AND solo_by IS ?2 AND solo_by IS NOT NULL"));
       renew_solo.BindInt(1, *n);
       renew_solo.BindOptionalText(2, instance);
-      renew_solo.BindInt(3, NowUs() + lease.count() * 1000);
+      renew_solo.BindInt(3, until);
       if (int rc = sqlite3_step(renew_solo.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
       auto got = SelectJobs(db, "WHERE id = " + std::to_string(*n));
       if (!got.ok()) return got.status();
