@@ -60,7 +60,7 @@ class PgChangeFeed final : public ChangeFeed {
     const char* values[] = {"5", "reprise-listen", url_.c_str(), nullptr};
     PGconn* c = PQconnectdbParams(keys, values, 1);
     if (c == nullptr) return nullptr;
-    auto ok = [c](PGresult* r, ExecStatusType want) {
+    auto ok = [](PGresult* r, ExecStatusType want) {
       bool good = r != nullptr && PQresultStatus(r) == want;
       if (good && want == PGRES_TUPLES_OK && PQntuples(r) == 0) good = false;
       return good;
