@@ -195,7 +195,14 @@ class Compiler {
         }
         return sql;
       }
-      case FieldKind::kOptionalText: return CompareText(column, true, c);
+      case FieldKind::kOptionalText: {
+        Sql sql = CompareText(column, true, c);
+        // nullable: CompareText's index-friendly forms, `= ?N` and `IN (...)`.
+        if (opt_.sqlite_journal && !pg() && column == "correlation_id" && sql.nullable) {
+          sql.text = CorrelationThroughIndexes(sql.text);
+        }
+        return sql;
+      }
       case FieldKind::kHeader: return CompareText(HeaderValue(*field), true, c);
       case FieldKind::kPayload: return ComparePayload(*field, c);
       case FieldKind::kRecorded: return CompareTime(c);
@@ -253,6 +260,18 @@ class Compiler {
       case Op::kMatch: return Match(coalesced, c.values[0].text);
       default: return {coalesced + " " + SqlOp(c.op) + " " + BindText(c.values[0].text), false};
     }
+  }
+
+  // The SQLite journal's correlation index leaves out the messages that are
+  // their own correlation (schema v13): `correlation_id = X` is asked as
+  // "an indexed entry for X, or the message X if it is its own correlation",
+  // each part stated in the words of its index so that both are searched.
+  // `equality` is CompareText's `correlation_id = ?N` or `correlation_id IN
+  // (...)`, whose placeholders the second part reuses.
+  static std::string CorrelationThroughIndexes(const std::string& equality) {
+    const std::string values = equality.substr(std::string_view("correlation_id").size());
+    return "((" + equality + " AND " + sqlite::kCorrelationIndexCondition + ") OR (id" + values +
+           " AND correlation_id = id))";
   }
 
   // `~`: a glob (anchored, case-sensitive) when the value has * or ?,

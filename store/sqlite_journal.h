@@ -15,6 +15,10 @@ namespace sqlite {
 // inserts by building a temporary table (measured: a fifth of the journal's
 // insert rate).
 inline constexpr const char* kIndexedOutcomes = "outcome <> 2";
+// The condition of the partial index messages_by_correlation (schema v13):
+// a message that is its own correlation (a root) has no entry; the id index
+// finds it.
+inline constexpr const char* kCorrelationIndexCondition = "correlation_id <> id";
 }  // namespace sqlite
 
 // Opens (creating and migrating) the journal at `path` (":memory:" for tests),

@@ -235,6 +235,42 @@ TEST_P(JournalContract, LineageLinksCausesEffectsAndCopies) {
   EXPECT_EQ(leaf->causes[1].id, root.id);
 }
 
+// A conversation's first message is its own correlation (the agent records
+// every inbound message so); a filter on the correlation finds it with what
+// it caused, whichever indexes the backend keeps (SQLite's v13 leaves such
+// messages out of the correlation index).
+TEST_P(JournalContract, CorrelationFindsTheRootWithWhatItCaused) {
+  Message root = Make("payments.received", "account:1");
+  root.correlation_id = root.id;
+  Message effect = Make("balance.updated", "account:1");
+  effect.correlation_id = root.id;
+  effect.causation_id = root.id;
+  Message other = Make("payments.received", "account:2");
+  other.correlation_id = other.id;
+  Message unrelated = Make("metrics", "m");  // no correlation
+  Write({root, effect, other, unrelated});
+
+  auto names = [&](const std::string& filter) {
+    auto page = journal_->List({.filter = filter, .oldest_first = true});
+    EXPECT_TRUE(page.ok()) << filter << ": " << page.status().ToString();
+    std::string out;
+    if (!page.ok()) return out;
+    for (const Message& m : page->messages) {
+      out += m.id == root.id ? "R" : m.id == effect.id ? "E" : m.id == other.id ? "O" : "U";
+    }
+    return out;
+  };
+  EXPECT_EQ(names("correlation = " + root.id), "RE");
+  EXPECT_EQ(names("correlation = " + other.id), "O");
+  EXPECT_EQ(names("correlation = " + effect.id), "");  // an id, not a correlation
+  EXPECT_EQ(names("correlation in (" + root.id + ", " + other.id + ")"), "REO");
+  EXPECT_EQ(names("correlation in (" + effect.id + ", " + other.id + ")"), "O");
+  EXPECT_EQ(names("not correlation = " + root.id), "OU");
+  EXPECT_EQ(names("correlation != " + root.id), "OU");
+  EXPECT_EQ(names("correlation = " + root.id + " and channel = balance.updated"), "E");
+  EXPECT_EQ(names("correlation = " + root.id + " or key = m"), "REU");
+}
+
 TEST_P(JournalContract, OutcomeUpdatesChangeOnlyTheOutcome) {
   Message m = Make("a", "k", Outcome::kPending, "payload");
   Write({m});
@@ -291,9 +327,9 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   journal_.reset();
   auto j = Journal::Open(url_);
   ASSERT_TRUE(j.ok());
-  // SQLite's v11 (solo claims) and v12 (key entries without the id) have no
-  // PostgreSQL counterpart.
-  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 12 : 10);
+  // SQLite's v11 (solo claims), v12 (key entries without the id) and v13
+  // (roots out of the correlation index) have no PostgreSQL counterpart.
+  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 13 : 10);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 

@@ -275,6 +275,43 @@ TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
   sqlite3_close(db);
 }
 
+// Schema v13 leaves a message that is its own correlation out of the
+// correlation index; a correlation filter searches that index and the id
+// index, never the table.
+TEST(SqliteJournalTest, CorrelationFiltersSearchTheCorrelationAndIdIndexes) {
+  TempDir dir;
+  const std::string path = dir.File("c.journal");
+  auto j = Journal::Open("sqlite:" + path);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  UlidGenerator ids;
+  WriteBatch b;
+  for (int i = 0; i < 4; ++i) {
+    Message m;
+    m.id = ids.Next(1000 + i);
+    m.channel = "c";
+    m.key = "k";
+    m.correlation_id = i < 2 ? m.id : b.messages[0].id;  // two roots, two effects of the first
+    b.messages.push_back(m);
+  }
+  ASSERT_TRUE((*j)->Write(b, false).ok());
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM messages INDEXED BY messages_by_correlation "
+                        "WHERE correlation_id <> id"),
+            2);  // the effects only
+  const std::string root = b.messages[0].id;
+  for (const std::string& f : std::vector<std::string>{"correlation = " + root, "correlation in (" + root + ", x)",
+                              "correlation = " + root + " and recorded > 2026-01-01"}) {
+    const std::string plan = PlanOf(db, f);
+    EXPECT_NE(plan.find("INDEX messages_by_correlation (correlation_id=?)"), std::string::npos)
+        << f << "\n" << plan;
+    EXPECT_NE(plan.find("INDEX sqlite_autoindex_messages_1 (id=?)"), std::string::npos) << f << "\n" << plan;
+    EXPECT_EQ(plan.find("SCAN messages"), std::string::npos) << f << "\n" << plan;
+  }
+  sqlite3_close(db);
+}
+
 // A journal at schema v8 (the outcome index over every row, job items
 // without their message's seq, indexed by state, key entries with the
 // message id) migrates to the current version, and a job it was running
@@ -297,6 +334,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
       m.key = "k" + std::to_string(i);
       m.payload = "p" + std::to_string(i);
       m.outcome = i == 2 ? Outcome::kFailed : Outcome::kOk;
+      if (i < 2) m.correlation_id = sent.empty() ? m.id : sent[0].id;  // a root and its effect
       sent.push_back(m);
       b.messages.push_back(m);
     }
@@ -322,6 +360,9 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "  id TEXT NOT NULL, seq INTEGER NOT NULL,"
                          "  PRIMARY KEY (run, message_key, id)) WITHOUT ROWID;"
                          "INSERT INTO message_keys SELECT 0, message_key, id, seq FROM messages;"
+                         "DROP INDEX messages_by_correlation;"
+                         "CREATE INDEX messages_by_correlation ON messages (correlation_id)"
+                         "  WHERE correlation_id IS NOT NULL;"
                          "DELETE FROM schema_migrations WHERE version >= 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
@@ -330,11 +371,18 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
 
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  EXPECT_EQ((*j)->SchemaVersion(), 12);
+  EXPECT_EQ((*j)->SchemaVersion(), 13);
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   EXPECT_EQ(CountOf(db, "SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0)
       << "v12 drops the id from the key entries";
+  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM messages INDEXED BY messages_by_correlation "
+                        "WHERE correlation_id <> id"),
+            1)
+      << "v13 keeps only the effect in the correlation index";
   sqlite3_close(db);
+  auto conversation = (*j)->List({.filter = "correlation = " + sent[0].id});
+  ASSERT_TRUE(conversation.ok()) << conversation.status().ToString();
+  EXPECT_EQ(conversation->messages.size(), 2u) << "the root and its effect";
   Message later;
   later.id = ids.Next(2000);
   later.channel = "c";
