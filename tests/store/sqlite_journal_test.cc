@@ -297,12 +297,10 @@ TEST(SqliteJournalTest, CorrelationFiltersSearchTheCorrelationAndIdIndexes) {
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM messages INDEXED BY messages_by_correlation "
-                        "WHERE correlation_id <> id"),
-            2);  // the effects only
   const std::string root = b.messages[0].id;
-  for (const std::string& f : std::vector<std::string>{"correlation = " + root, "correlation in (" + root + ", x)",
-                              "correlation = " + root + " and recorded > 2026-01-01"}) {
+  const std::vector<std::string> filters = {"correlation = " + root, "correlation in (" + root + ", x)",
+                                            "correlation = " + root + " and recorded > 2026-01-01"};
+  for (const std::string& f : filters) {
     const std::string plan = PlanOf(db, f);
     EXPECT_NE(plan.find("INDEX messages_by_correlation (correlation_id=?)"), std::string::npos)
         << f << "\n" << plan;
@@ -375,10 +373,10 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   EXPECT_EQ(CountOf(db, "SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0)
       << "v12 drops the id from the key entries";
-  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM messages INDEXED BY messages_by_correlation "
-                        "WHERE correlation_id <> id"),
+  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_correlation' "
+                        "AND sql LIKE '%WHERE correlation_id <> id'"),
             1)
-      << "v13 keeps only the effect in the correlation index";
+      << "v13 leaves the messages that are their own correlation out of the index";
   sqlite3_close(db);
   auto conversation = (*j)->List({.filter = "correlation = " + sent[0].id});
   ASSERT_TRUE(conversation.ok()) << conversation.status().ToString();
