@@ -263,6 +263,8 @@ TEST_P(JournalContract, CorrelationFindsTheRootWithWhatItCaused) {
   EXPECT_EQ(names("correlation = " + root.id), "RE");
   EXPECT_EQ(names("correlation = " + other.id), "O");
   EXPECT_EQ(names("correlation = " + effect.id), "");  // an id, not a correlation
+  EXPECT_EQ(names("correlation = " + unrelated.id), "");  // its own id, but no correlation
+  EXPECT_EQ(names("not correlation = " + unrelated.id), "REOU");
   EXPECT_EQ(names("correlation in (" + root.id + ", " + other.id + ")"), "REO");
   EXPECT_EQ(names("correlation in (" + effect.id + ", " + other.id + ")"), "O");
   EXPECT_EQ(names("not correlation = " + root.id), "OU");

@@ -9,6 +9,7 @@
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
 #include "reprise/store/ulid.h"
+#include "sqlite_journal.h"
 #include "support/fault_vfs.h"
 #include "support/test_env.h"
 
@@ -373,9 +374,10 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   EXPECT_EQ(CountOf(db, "SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0)
       << "v12 drops the id from the key entries";
-  EXPECT_EQ(CountOf(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_correlation' "
-                        "AND sql LIKE '%WHERE correlation_id <> id'"),
-            1)
+  const std::string correlation_index =
+      "SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_correlation' AND sql LIKE '%WHERE " +
+      std::string(sqlite::kCorrelationIndexCondition) + "'";
+  EXPECT_EQ(CountOf(db, correlation_index.c_str()), 1)
       << "v13 leaves the messages that are their own correlation out of the index";
   sqlite3_close(db);
   auto conversation = (*j)->List({.filter = "correlation = " + sent[0].id});

@@ -89,10 +89,12 @@ struct CompileOptions {
   Dialect dialect = Dialect::kSqlite;
   int64_t now_us = 0;      // anchors relative times such as -2h
   int first_param = 1;     // number of the first placeholder to emit
-  // The SQLite journal's schema (v9): `key` equality, lists, ranges and
+  // The SQLite journal's schema (v13): `key` equality, lists, ranges and
   // globs are answered from the key index (message_keys) rather than the
   // column; `outcome` equality and lists of pending, failed and skipped also
-  // state the condition of the partial outcome index, so that SQLite uses it.
+  // state the condition of the partial outcome index, so that SQLite uses it;
+  // `correlation` equality and lists ask the partial correlation index and,
+  // for messages that are their own correlation, the id index.
   bool sqlite_journal = false;
 };
 
