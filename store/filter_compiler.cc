@@ -196,10 +196,10 @@ class Compiler {
         return sql;
       }
       case FieldKind::kOptionalText: {
-        Sql sql = CompareText(column, true, c);
-        // nullable: CompareText's index-friendly forms, `= ?N` and `IN (...)`.
-        if (opt_.sqlite_journal && !pg() && column == "correlation_id" && sql.nullable) {
-          sql.text = CorrelationThroughIndexes(sql.text);
+        std::string indexable;
+        Sql sql = CompareText(column, true, c, &indexable);
+        if (opt_.sqlite_journal && !pg() && column == "correlation_id" && !indexable.empty()) {
+          sql.text = CorrelationThroughIndexes(indexable);
         }
         return sql;
       }
@@ -239,14 +239,21 @@ class Compiler {
   }
 
   // `expr` is a text expression; `optional` when it may be NULL, which then
-  // reads as "".
-  Sql CompareText(const std::string& expr, bool optional, const Comparison& c) {
+  // reads as "". When the comparison is on the bare `expr`, so that an index
+  // of it serves (`= ?N`, `IN (...)`), `indexable` (if given) receives its
+  // right-hand side.
+  Sql CompareText(const std::string& expr, bool optional, const Comparison& c,
+                  std::string* indexable = nullptr) {
     const std::string coalesced = optional ? "COALESCE(" + expr + ", '')" : expr;
+    auto on_bare = [&](std::string rhs) {
+      if (indexable) *indexable = rhs;
+      return Sql{expr + rhs, true};
+    };
     switch (c.op) {
       case Op::kEq: {
         const std::string& v = c.values[0].text;
         // `col = ?` keeps the index usable; only "" must also match NULL.
-        if (optional && !v.empty()) return {expr + " = " + BindText(v), true};
+        if (optional && !v.empty()) return on_bare(" = " + BindText(v));
         return {coalesced + " = " + BindText(v), false};
       }
       case Op::kIn: {
@@ -254,7 +261,7 @@ class Compiler {
                                      [](const Value& v) { return v.text.empty(); });
         std::string list;
         for (const Value& v : c.values) list += (list.empty() ? "" : ", ") + BindText(v.text);
-        if (optional && !any_empty) return {expr + " IN (" + list + ")", true};
+        if (optional && !any_empty) return on_bare(" IN (" + list + ")");
         return {coalesced + " IN (" + list + ")", false};
       }
       case Op::kMatch: return Match(coalesced, c.values[0].text);
@@ -266,12 +273,11 @@ class Compiler {
   // their own correlation (schema v13): `correlation_id = X` is asked as
   // "an indexed entry for X, or the message X if it is its own correlation",
   // each part stated in the words of its index so that both are searched.
-  // `equality` is CompareText's `correlation_id = ?N` or `correlation_id IN
-  // (...)`, whose placeholders the second part reuses.
-  static std::string CorrelationThroughIndexes(const std::string& equality) {
-    const std::string values = equality.substr(std::string_view("correlation_id").size());
-    return "((" + equality + " AND " + sqlite::kCorrelationIndexCondition + ") OR (id" + values +
-           " AND correlation_id = id))";
+  // `values` is CompareText's indexable right-hand side, `= ?N` or `IN
+  // (...)`; both parts use its placeholders.
+  static std::string CorrelationThroughIndexes(const std::string& values) {
+    return "((correlation_id" + values + " AND " + sqlite::kCorrelationIndexCondition + ") OR (id" +
+           values + " AND correlation_id = id))";
   }
 
   // `~`: a glob (anchored, case-sensitive) when the value has * or ?,
