@@ -1,11 +1,14 @@
 #include "reprise/store/recorder.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -49,6 +52,23 @@ size_t BatchBytes(const Message& m) {
   // A map node: the pair, three pointers and a color, plus the chunk header.
   for (const auto& [k, v] : m.headers) n += 96 + HeapBytes(k) + HeapBytes(v);
   return n;
+}
+
+// Synchronous callers wait for their commit on a futex rather than through
+// std::atomic::wait, which in libstdc++ calls sched_yield up to four times
+// before it sleeps: with 16 callers on two cores those yields were about 60%
+// of the callers' CPU in `process` durability (docs/performance.md, design
+// change 14).
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free);
+
+// Returns once `word` may no longer hold `seen`; spuriously too, so the
+// caller looks again.
+void FutexWait(std::atomic<uint32_t>& word, uint32_t seen) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+}
+
+void FutexWakeAll(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
 size_t BatchBytes(const OutcomeUpdate& o) {
@@ -499,7 +519,7 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bo
         writer_done_.load(std::memory_order_acquire)) {
       break;
     }
-    commit_events_.wait(seen, std::memory_order_acquire);
+    FutexWait(commit_events_, seen);
   }
   if (committed_ticket_.load(std::memory_order_acquire) >= ticket) {
     // Unwritten chunks are rare: only a caller that may be in one looks.
@@ -517,7 +537,7 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bo
 
 void Recorder::CommitEvent() {
   commit_events_.fetch_add(1, std::memory_order_release);
-  commit_events_.notify_all();
+  FutexWakeAll(commit_events_);
 }
 
 RecorderStats Recorder::Stats() const {
