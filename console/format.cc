@@ -378,4 +378,10 @@ std::string TruncateToWidth(std::string_view text, size_t width) {
   return out + "\xE2\x80\xA6";  // …
 }
 
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 }  // namespace reprise::console

@@ -1,7 +1,6 @@
 #include "reprise/console/job_view.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -11,12 +10,6 @@
 
 namespace reprise::console {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 Style StateStyle(v1::JobState state) {
   switch (state) {
@@ -39,7 +32,7 @@ std::string Indent(const std::string& text) {
 
 std::string JobStateName(v1::JobState state) {
   if (state == v1::JOB_STATE_UNSPECIFIED) return "";
-  return Lower(v1::JobState_Name(state));
+  return AsciiLower(v1::JobState_Name(state));
 }
 
 std::string TargetName(v1::ReflowTarget target) {

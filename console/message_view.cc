@@ -1,7 +1,6 @@
 #include "reprise/console/message_view.h"
 
 #include <algorithm>
-#include <cctype>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -10,12 +9,6 @@
 
 namespace reprise::console {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string Recorded(const v1::Message& m) {
   return FormatTimestamp(m.recorded_at().seconds(), m.recorded_at().nanos());
@@ -27,12 +20,12 @@ std::string OrDash(const std::string& s) { return s.empty() ? "-" : SanitizeForT
 
 std::string DirectionName(v1::Direction direction) {
   if (direction == v1::DIRECTION_UNSPECIFIED) return "";
-  return Lower(v1::Direction_Name(direction));
+  return AsciiLower(v1::Direction_Name(direction));
 }
 
 std::string OutcomeName(v1::Outcome outcome) {
   if (outcome == v1::OUTCOME_UNSPECIFIED) return "";
-  return Lower(v1::Outcome_Name(outcome));
+  return AsciiLower(v1::Outcome_Name(outcome));
 }
 
 Style OutcomeStyle(v1::Outcome outcome) {
@@ -67,7 +60,7 @@ void AddMessageRow(Table& table, const v1::Message& m) {
 
 std::string RenderPayload(const std::string& payload, const std::string& content_type) {
   if (auto json = PrettyJson(payload)) return *json + "\n";
-  if (Lower(content_type).rfind("text/", 0) == 0 && IsPrintableText(payload)) {
+  if (AsciiLower(content_type).rfind("text/", 0) == 0 && IsPrintableText(payload)) {
     return payload + (payload.empty() || payload.back() == '\n' ? "" : "\n");
   }
   return HexDump(payload);

@@ -2,9 +2,6 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include "reprise/console/format.h"
 #include "reprise/console/interrupt.h"
 
@@ -19,10 +16,7 @@ std::vector<std::string> EnumValueNames(EnumDescriptorFn descriptor) {
   const auto* d = descriptor();
   for (int i = 0; i < d->value_count(); ++i) {
     if (d->value(i)->number() == 0) continue;  // *_UNSPECIFIED
-    std::string name = d->value(i)->name();
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    names.push_back(name);
+    names.push_back(AsciiLower(d->value(i)->name()));
   }
   return names;
 }

@@ -71,6 +71,11 @@ TEST(HexDumpTest, SeveralLinesAndTruncation) {
   EXPECT_EQ(HexDump(""), "");
 }
 
+TEST(FormatTest, AsciiLowerLeavesOtherBytes) {
+  EXPECT_EQ(AsciiLower("FAILED"), "failed");
+  EXPECT_EQ(AsciiLower("Grüße_OK-2"), "grüße_ok-2");
+}
+
 TEST(FormatTest, PrintableText) {
   EXPECT_TRUE(IsPrintableText("hello\tworld\n"));
   EXPECT_TRUE(IsPrintableText("grüße"));

@@ -10,6 +10,7 @@
 
 #include "reprise/store/journal.h"
 #include "reprise/v1/agent.grpc.pb.h"
+#include "support/reflow_copies.h"
 #include "support/test_env.h"
 
 namespace reprise {
@@ -92,15 +93,9 @@ TEST(ReflowKillTest, AJobResumesAfterKill9AndOnlyInFlightItemsRepeatMarked) {
   // for those in flight at the kill, and the repeat is marked.
   auto j = Journal::Open(journal);
   ASSERT_TRUE(j.ok());
-  std::map<std::string, std::vector<Message>> copies;
-  ListQuery q{.filter = "job = " + id + " and channel = \"payments.received\"", .page_size = 1000};
-  while (true) {
-    auto page = (*j)->List(q);
-    ASSERT_TRUE(page.ok()) << page.status().ToString();
-    for (Message& m : page->messages) copies[m.origin_id].push_back(std::move(m));
-    if (page->next_page_token.empty()) break;
-    q.page_token = page->next_page_token;
-  }
+  auto listed = testing::CopiesByOrigin(**j, id, "payments.received");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  const std::map<std::string, std::vector<Message>>& copies = *listed;
   EXPECT_EQ(copies.size(), static_cast<size_t>(kMessages));
   size_t repeated = 0;
   for (const auto& [origin, list] : copies) {

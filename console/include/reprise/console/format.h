@@ -50,4 +50,8 @@ size_t DisplayWidth(std::string_view text);
 // `text` cut to at most `width` columns, ending in "…" when it was cut.
 std::string TruncateToWidth(std::string_view text, size_t width);
 
+// `text` with ASCII letters in lower case (other bytes as they are): how
+// the console shows the API's enum names ("FAILED" -> "failed").
+std::string AsciiLower(std::string_view text);
+
 }  // namespace reprise::console
