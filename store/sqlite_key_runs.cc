@@ -153,6 +153,10 @@ int64_t KeyRun(const KeyRunLayout& layout, int level, int64_t seq) {
 
 int KeyRunLevel(int64_t run) { return static_cast<int>(run >> kLevelShift); }
 
+std::string LevelZeroRunSql(const KeyRunLayout& layout, const std::string& seq) {
+  return "((" + seq + ") >> " + std::to_string(Shift(layout, 0)) + ")";
+}
+
 std::string ThroughKeyRuns(const std::string& predicate) {
   return "seq IN (SELECT seq FROM message_keys WHERE run IN (SELECT run FROM key_runs) AND " +
          predicate + ")";

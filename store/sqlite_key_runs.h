@@ -42,6 +42,9 @@ struct KeyRunLayout {
 int64_t KeyRun(const KeyRunLayout& layout, int level, int64_t seq);
 int KeyRunLevel(int64_t run);
 
+// KeyRun(layout, 0, seq) in SQL, for `seq` an SQL expression.
+std::string LevelZeroRunSql(const KeyRunLayout& layout, const std::string& seq);
+
 // SQL that is true for rows of `messages` whose key matches `predicate`, a
 // condition on the column message_key (e.g. "message_key = ?3"): a seek per
 // run instead of a scan.

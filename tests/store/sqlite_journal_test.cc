@@ -311,6 +311,51 @@ TEST(SqliteJournalTest, CorrelationFiltersSearchTheCorrelationAndIdIndexes) {
   sqlite3_close(db);
 }
 
+// A batch the journal refuses (a duplicate id, in the middle of it) leaves
+// nothing of itself, and the next batch is found by its keys: a batch's key
+// entries take the seqs its rows take. (The PostgreSQL journal keeps a
+// repeated id once instead, for batches retried after a lost answer.)
+TEST(SqliteJournalTest, ARefusedBatchLeavesNothingAndTheNextIsIndexed) {
+  TempDir dir;
+  auto j = Journal::Open("sqlite:" + dir.File("r.journal"));
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  UlidGenerator ids;
+  auto make = [&](const std::string& key) {
+    Message m;
+    m.id = ids.Next(1000);
+    m.channel = "a";
+    m.key = key;
+    return m;
+  };
+  auto write = [&](std::vector<Message> ms) {
+    WriteBatch b;
+    b.messages = std::move(ms);
+    return (*j)->Write(b, false);
+  };
+  const Message first = make("k1");
+  ASSERT_TRUE(write({first, make("k2")}).ok());
+  const Message lost_before = make("k3"), lost_after = make("k4");
+  EXPECT_FALSE(write({lost_before, first, lost_after}).ok());
+  for (const Message& m : {lost_before, lost_after}) {
+    EXPECT_EQ((*j)->Get(m.id).status().code(), StatusCode::kNotFound) << m.id;
+  }
+  const Message next = make("k5");
+  ASSERT_TRUE(write({make("k6"), next}).ok());
+  const std::vector<std::pair<std::string, std::string>> lookups = {
+      {"k1", first.id}, {"k5", next.id}, {"k3", ""}, {"k4", ""}};
+  for (const auto& [key, want] : lookups) {
+    auto page = (*j)->List({.filter = "key = " + key});
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    ASSERT_EQ(page->messages.size(), want.empty() ? 0u : 1u) << key;
+    if (!want.empty()) {
+      EXPECT_EQ(page->messages[0].id, want) << key;
+    }
+  }
+  auto all = (*j)->List({.filter = "channel = a"});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->messages.size(), 4u);
+}
+
 // A journal at schema v8 (the outcome index over every row, job items
 // without their message's seq, indexed by state, key entries with the
 // message id) migrates to the current version, and a job it was running
