@@ -1,7 +1,9 @@
 #include "sqlite_batch_table.h"
 
+#include <string>
 #include <string_view>
 
+#include "json_text.h"
 #include "sqlite_util.h"
 
 namespace reprise::sqlite {
@@ -99,8 +101,7 @@ void OptionalText(sqlite3_context* ctx, std::string_view v) {
 
 int ColumnOf(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int column) {
   const size_t at = reinterpret_cast<Cursor*>(c)->at;
-  const BatchRows& rows = RowsOf(c);
-  const Message& m = (*rows.messages)[at];
+  const Message& m = (*RowsOf(c).messages)[at];
   switch (column) {
     case kId: Text(ctx, m.id); break;
     case kDirection: sqlite3_result_int(ctx, static_cast<int>(m.direction)); break;
@@ -108,7 +109,14 @@ int ColumnOf(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int column) {
     case kKey: Text(ctx, m.key); break;
     case kCorrelation: OptionalText(ctx, m.correlation_id); break;
     case kCausation: OptionalText(ctx, m.causation_id); break;
-    case kHeaders: OptionalText(ctx, at < rows.headers.size() ? rows.headers[at] : std::string_view()); break;
+    case kHeaders:
+      if (m.headers.empty()) {
+        sqlite3_result_null(ctx);
+      } else {
+        const std::string json = json::EncodeHeaders(m.headers);
+        sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+      }
+      break;
     case kPayload:
       sqlite3_result_blob(ctx, m.payload.data(), static_cast<int>(m.payload.size()), SQLITE_STATIC);
       break;

@@ -11,7 +11,6 @@
 
 #include <sqlite3.h>
 
-#include <string>
 #include <vector>
 
 #include "reprise/store/message.h"
@@ -20,11 +19,10 @@
 namespace reprise::sqlite {
 
 // The rows reprise_batch shows: set before a statement reads the table,
-// read by it, left alone until it is reset. Used on one connection by one
-// thread at a time (the journal's writer).
+// left alone until it is reset. Used on one connection by one thread at a
+// time (the journal's writer).
 struct BatchRows {
   const std::vector<Message>* messages = nullptr;
-  std::vector<std::string> headers;  // each message's headers as stored (JSON text, "" for none)
 };
 
 // The columns of reprise_batch, in the messages table's words.
@@ -35,8 +33,9 @@ inline constexpr const char* kBatchColumns =
 
 // Makes the eponymous table reprise_batch on `db`, showing `rows` (which
 // must outlive the connection). Its hidden column `ordinal` is a row's
-// position in the batch, from 0. Empty optional strings read as NULL, as
-// Stmt::BindOptionalText binds them.
+// position in the batch, from 0. Headers read as the JSON text the journal
+// stores; empty optional strings read as NULL, as Stmt::BindOptionalText
+// binds them.
 Status RegisterBatchTable(sqlite3* db, BatchRows* rows);
 
 }  // namespace reprise::sqlite

@@ -553,8 +553,6 @@ class SqliteJournal final : public Journal {
     }
     sqlite3_reset(last_seq_->get());
     batch_rows_.messages = &messages;
-    batch_rows_.headers.resize(messages.size());
-    for (size_t i = 0; i < messages.size(); ++i) batch_rows_.headers[i] = json::EncodeHeaders(messages[i].headers);
     struct Unset {
       sqlite::BatchRows& rows;
       ~Unset() { rows.messages = nullptr; }

@@ -35,6 +35,7 @@ TEST_F(BatchTableTest, ShowsEveryColumnAndEmptyOptionalStringsAsNull) {
                .key = "account:7",
                .correlation_id = "c1",
                .causation_id = "c2",
+               .headers = {{"h", "v"}},
                .payload = std::string("a\0b", 3),
                .content_type = "application/octet-stream",
                .recorded_at_us = 1234567,
@@ -47,7 +48,6 @@ TEST_F(BatchTableTest, ShowsEveryColumnAndEmptyOptionalStringsAsNull) {
   Message bare{.id = "01J00000000000000000000002", .channel = "c", .key = "k"};
   const std::vector<Message> batch = {full, bare};
   rows_.messages = &batch;
-  rows_.headers = {"{\"h\":\"v\"}", ""};
 
   sqlite3_stmt* q = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db_,
@@ -104,7 +104,6 @@ TEST_F(BatchTableTest, AnInsertTakesConsecutiveRowidsInBatchOrder) {
   std::vector<Message> batch;
   for (const char* id : {"m3", "m1", "m2"}) batch.push_back(Message{.id = id});
   rows_.messages = &batch;
-  rows_.headers.assign(batch.size(), "");
   Exec("INSERT INTO t (id, ordinal) SELECT id, ordinal FROM reprise_batch");
   sqlite3_stmt* q = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db_, "SELECT seq, id, ordinal FROM t WHERE seq > 41 ORDER BY seq", -1, &q, nullptr),
@@ -122,7 +121,6 @@ TEST_F(BatchTableTest, ADuplicateIdFailsTheWholeStatement) {
   Exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)");
   std::vector<Message> batch = {Message{.id = "a"}, Message{.id = "b"}, Message{.id = "a"}};
   rows_.messages = &batch;
-  rows_.headers.assign(batch.size(), "");
   EXPECT_NE(sqlite3_exec(db_, "INSERT INTO t (id) SELECT id FROM reprise_batch", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_stmt* q = nullptr;
