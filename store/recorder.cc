@@ -755,17 +755,23 @@ Status Recorder::WriteWithRetry(WriteBatch& batch) {
     }
     if (st.code() != StatusCode::kUnavailable) {
       // Not transient: find the records the journal refuses by writing them
-      // one at a time, keep the rest.
+      // one at a time, keep the rest. What is said is the first refusal of a
+      // single record, which names it (the batch's error may not).
       uint64_t rejected = 0;
+      auto write_one = [&](WriteBatch one) {
+        Status refused = journal_->Write(one, sync);
+        if (refused.ok()) return;
+        if (rejected++ == 0) st = std::move(refused);
+      };
       for (auto& m : batch.messages) {
         WriteBatch one;
         one.messages.push_back(std::move(m));
-        if (!journal_->Write(one, sync).ok()) ++rejected;
+        write_one(std::move(one));
       }
       for (auto& o : batch.outcomes) {
         WriteBatch one;
         one.outcomes.push_back(std::move(o));
-        if (!journal_->Write(one, sync).ok()) ++rejected;
+        write_one(std::move(one));
       }
       std::fprintf(stderr, "reprise: journal refused %llu record(s): %s\n",
                    static_cast<unsigned long long>(rejected), st.ToString().c_str());

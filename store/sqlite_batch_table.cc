@@ -1,5 +1,6 @@
 #include "sqlite_batch_table.h"
 
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -44,13 +45,17 @@ const BatchRows& RowsOf(sqlite3_vtab_cursor* c) { return *reinterpret_cast<Table
 
 size_t Size(const BatchRows& rows) { return rows.messages == nullptr ? 0 : rows.messages->size(); }
 
-int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
+// The callbacks are called from SQLite's C code: no exception may leave
+// them (an allocation that fails is SQLITE_NOMEM).
+int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) try {
   int rc = sqlite3_declare_vtab(db, (std::string("CREATE TABLE x(") + kBatchColumns + ", ordinal HIDDEN)").c_str());
   if (rc != SQLITE_OK) return rc;
   auto* t = new Table{};
   t->rows = static_cast<BatchRows*>(aux);
   *out = &t->base;
   return SQLITE_OK;
+} catch (const std::bad_alloc&) {
+  return SQLITE_NOMEM;
 }
 
 int Disconnect(sqlite3_vtab* t) {
@@ -67,7 +72,9 @@ int BestIndex(sqlite3_vtab* t, sqlite3_index_info* info) {
 }
 
 int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
-  *out = &(new Cursor{})->base;
+  auto* c = new (std::nothrow) Cursor{};
+  if (c == nullptr) return SQLITE_NOMEM;
+  *out = &c->base;
   return SQLITE_OK;
 }
 
@@ -113,8 +120,12 @@ int ColumnOf(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int column) {
       if (m.headers.empty()) {
         sqlite3_result_null(ctx);
       } else {
-        const std::string json = json::EncodeHeaders(m.headers);
-        sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+        try {
+          const std::string json = json::EncodeHeaders(m.headers);
+          sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+        } catch (const std::bad_alloc&) {
+          sqlite3_result_error_nomem(ctx);
+        }
       }
       break;
     case kPayload:

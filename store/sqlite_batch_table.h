@@ -32,7 +32,7 @@ inline constexpr const char* kBatchColumns =
     "payload_size";
 
 // Makes the eponymous table reprise_batch on `db`, showing `rows` (which
-// must outlive the connection). Its hidden column `ordinal` is a row's
+// must stay valid while a statement reads the table). Its hidden column `ordinal` is a row's
 // position in the batch, from 0. Headers read as the JSON text the journal
 // stores; empty optional strings read as NULL, as Stmt::BindOptionalText
 // binds them.

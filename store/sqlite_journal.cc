@@ -542,7 +542,8 @@ class SqliteJournal final : public Journal {
 
   // The batch's messages with one statement each for the rows and their key
   // entries (sqlite_batch_table.h); a message the journal refuses (a
-  // duplicate id) fails the whole statement, as it failed the transaction.
+  // duplicate id) ends the whole transaction (OR ROLLBACK), as it did when
+  // each row had its own statement.
   Status InsertBatch(sqlite3* db, const std::vector<Message>& messages) {
     int64_t before = 0;
     if (int rc = sqlite3_step(last_seq_->get()); rc == SQLITE_ROW) {

@@ -199,6 +199,8 @@ TEST_F(RecorderTest, PermanentRejectionOfOneRecordKeepsTheOthers) {
   EXPECT_EQ(r.Stats().rejected, 1u);
   EXPECT_TRUE(r.Stats().healthy()) << "the journal took the other records";
   EXPECT_NE(r.Stats().last_fault.find("refused 1 record"), std::string::npos) << r.Stats().last_fault;
+  EXPECT_NE(r.Stats().last_fault.find(dup.id), std::string::npos) << "names the refused record: "
+                                                                 << r.Stats().last_fault;
 }
 
 // A synchronous caller must never hear OK for a record the journal refused,

@@ -117,16 +117,23 @@ TEST_F(BatchTableTest, AnInsertTakesConsecutiveRowidsInBatchOrder) {
   EXPECT_EQ(seen, (std::vector<std::string>{"m3", "m1", "m2"}));
 }
 
-TEST_F(BatchTableTest, ADuplicateIdFailsTheWholeStatement) {
+// What the journal's insert does with a refused row: INSERT OR ROLLBACK
+// ends the whole transaction, the rows written before it in the same
+// transaction included.
+TEST_F(BatchTableTest, ADuplicateIdRollsTheTransactionBack) {
   Exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)");
   std::vector<Message> batch = {Message{.id = "a"}, Message{.id = "b"}, Message{.id = "a"}};
   rows_.messages = &batch;
-  EXPECT_NE(sqlite3_exec(db_, "INSERT INTO t (id) SELECT id FROM reprise_batch", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  Exec("BEGIN IMMEDIATE");
+  Exec("INSERT INTO t (id) VALUES ('earlier')");
+  EXPECT_EQ(sqlite3_exec(db_, "INSERT OR ROLLBACK INTO t (id) SELECT id FROM reprise_batch", nullptr, nullptr,
+                         nullptr),
+            SQLITE_CONSTRAINT);
+  EXPECT_EQ(sqlite3_get_autocommit(db_), 1) << "no transaction left open";
   sqlite3_stmt* q = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db_, "SELECT count(*) FROM t", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 0) << "the rows before the duplicate are rolled back with it";
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
   sqlite3_finalize(q);
 }
 

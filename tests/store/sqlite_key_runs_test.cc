@@ -118,6 +118,18 @@ TEST_F(KeyRunsTest, TheJournalIndexesEveryMessageItWritesInTheRunOfItsSeq) {
   }
 }
 
+// A batch of 97 (seqs 16,297 to 16,393) spans the end of the first level-0
+// run: its entries land in both runs, and both are listed.
+TEST_F(KeyRunsTest, ABatchAcrossTheEndOfARunListsBothRuns) {
+  Fill(16500, 40);
+  ExpectInvariant(KeyRunLayout{});
+  EXPECT_EQ(Runs(), (std::vector<int64_t>{0, 1}));
+  for (const char* key : {"k0", "k17", "k39"}) {
+    auto [through, scanned] = Lookup(key);
+    EXPECT_EQ(through, scanned) << key;
+  }
+}
+
 TEST_F(KeyRunsTest, MergingKeepsEveryEntryFindableAndEndsWithFewRuns) {
   Fill(3000, 150);
   // Rebuild the index in the small layout, as level-0 runs.
