@@ -18,6 +18,16 @@ namespace {
 
 using testing::TempDir;
 
+// A message with a fresh id (at `ms`), `channel` and `key`; tests set the
+// rest.
+Message NewMessage(UlidGenerator& ids, int64_t ms, std::string channel, std::string key) {
+  Message m;
+  m.id = ids.Next(ms);
+  m.channel = std::move(channel);
+  m.key = std::move(key);
+  return m;
+}
+
 TEST(SqliteJournalTest, AFileThatIsNotAJournalIsReportedNotCrashed) {
   TempDir dir_;
   std::ofstream(dir_.File("garbage.journal")) << std::string(8192, 'x');
@@ -63,10 +73,7 @@ TEST(SqliteJournalFaultTest, WritesFailWhileTheDiskIsFullOrBadAndWorkAfterwards)
   auto batch = [&](int n) {
     WriteBatch b;
     for (int i = 0; i < n; ++i) {
-      Message m;
-      m.id = ids.Next(1700000000000 + i);
-      m.channel = "c";
-      m.key = "k" + std::to_string(i % 3);
+      Message m = NewMessage(ids, 1700000000000 + i, "c", "k" + std::to_string(i % 3));
       m.payload = std::string(300, 'p');
       b.messages.push_back(std::move(m));
     }
@@ -127,10 +134,7 @@ TEST(SqliteJournalFaultTest, ACorruptJournalGivesAClearErrorNotACrash) {
     UlidGenerator ids;
     WriteBatch b;
     for (int i = 0; i < 2000; ++i) {
-      Message m;
-      m.id = ids.Next(1700000000000 + i);
-      m.channel = "c" + std::to_string(i % 5);
-      m.key = "k" + std::to_string(i);
+      Message m = NewMessage(ids, 1700000000000 + i, "c" + std::to_string(i % 5), "k" + std::to_string(i));
       m.payload = std::string(100, 'p');
       b.messages.push_back(std::move(m));
     }
@@ -167,11 +171,8 @@ TEST(SqliteJournalFaultTest, ACorruptJournalGivesAClearErrorNotACrash) {
 TEST(JournalOpenTest, InMemoryJournalWorks) {
   auto j = Journal::Open("sqlite::memory:");
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  Message m;
   UlidGenerator ids;
-  m.id = ids.Next(1);
-  m.channel = "c";
-  m.key = "k";
+  const Message m = NewMessage(ids, 1, "c", "k");
   WriteBatch b;
   b.messages.push_back(m);
   ASSERT_TRUE((*j)->Write(b, false).ok());
@@ -190,10 +191,7 @@ TEST(SqliteJournalTest, KeyListingsSeekTheKeyIndexAndRowsWithoutASizeKeepTheirSi
   UlidGenerator ids;
   WriteBatch b;
   for (size_t size : {0, 5, 300}) {
-    Message m;
-    m.id = ids.Next(1000 + static_cast<int64_t>(size));
-    m.channel = "c";
-    m.key = "k";
+    Message m = NewMessage(ids, 1000 + static_cast<int64_t>(size), "c", "k");
     m.payload = std::string(size, 'p');
     b.messages.push_back(m);
   }
@@ -287,10 +285,7 @@ TEST(SqliteJournalTest, CorrelationFiltersSearchTheCorrelationAndIdIndexes) {
   UlidGenerator ids;
   WriteBatch b;
   for (int i = 0; i < 4; ++i) {
-    Message m;
-    m.id = ids.Next(1000 + i);
-    m.channel = "c";
-    m.key = "k";
+    Message m = NewMessage(ids, 1000 + i, "c", "k");
     m.correlation_id = i < 2 ? m.id : b.messages[0].id;  // two roots, two effects of the first
     b.messages.push_back(m);
   }
@@ -320,13 +315,7 @@ TEST(SqliteJournalTest, ARefusedBatchLeavesNothingAndTheNextIsIndexed) {
   auto j = Journal::Open("sqlite:" + dir.File("r.journal"));
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   UlidGenerator ids;
-  auto make = [&](const std::string& key) {
-    Message m;
-    m.id = ids.Next(1000);
-    m.channel = "a";
-    m.key = key;
-    return m;
-  };
+  auto make = [&](const std::string& key) { return NewMessage(ids, 1000, "a", key); };
   auto write = [&](std::vector<Message> ms) {
     WriteBatch b;
     b.messages = std::move(ms);
@@ -372,10 +361,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     WriteBatch b;
     for (int i = 0; i < 4; ++i) {
-      Message m;
-      m.id = ids.Next(1000 + i);
-      m.channel = "c";
-      m.key = "k" + std::to_string(i);
+      Message m = NewMessage(ids, 1000 + i, "c", "k" + std::to_string(i));
       m.payload = "p" + std::to_string(i);
       m.outcome = i == 2 ? Outcome::kFailed : Outcome::kOk;
       if (i < 2) m.correlation_id = sent.empty() ? m.id : sent[0].id;  // a root and its effect
