@@ -292,7 +292,7 @@ class SqliteJournal final : public Journal {
                     sqlite::LevelZeroRunSql(key_layout_, "?1 + ordinal") +
                     ", message_key, ?1 + ordinal FROM reprise_batch"));
     last_seq_ = std::make_unique<Stmt>();
-    REPRISE_RETURN_IF_ERROR(last_seq_->Prepare(w.db(), "SELECT coalesce(max(seq), 0) FROM messages"));
+    REPRISE_RETURN_IF_ERROR(last_seq_->Prepare(w.db(), kLastSeq));
     update_ = std::make_unique<Stmt>();
     REPRISE_RETURN_IF_ERROR(update_->Prepare(
         w.db(),
@@ -521,7 +521,9 @@ class SqliteJournal final : public Journal {
         if (kMigrations[v] != nullptr) {
           REPRISE_RETURN_IF_ERROR(Exec(db, kMigrations[v]));
         } else {
-          auto max_seq = LastSeq(db);
+          Stmt last_seq;
+          REPRISE_RETURN_IF_ERROR(last_seq.Prepare(db, kLastSeq));
+          auto max_seq = LastSeq(last_seq, db);
           if (!max_seq.ok()) return max_seq.status();
           std::string sql;
           switch (v + 1) {
@@ -545,14 +547,9 @@ class SqliteJournal final : public Journal {
   // duplicate id) ends the whole transaction (OR ROLLBACK), as it did when
   // each row had its own statement.
   Status InsertBatch(sqlite3* db, const std::vector<Message>& messages) {
-    int64_t before = 0;
-    if (int rc = sqlite3_step(last_seq_->get()); rc == SQLITE_ROW) {
-      before = sqlite3_column_int64(last_seq_->get(), 0);
-    } else {
-      sqlite3_reset(last_seq_->get());
-      return SqliteError(db, rc, "read last seq");
-    }
-    sqlite3_reset(last_seq_->get());
+    StatusOr<int64_t> last_seq = LastSeq(*last_seq_, db);
+    if (!last_seq.ok()) return last_seq.status();
+    const int64_t before = *last_seq;
     batch_rows_.messages = &messages;
     struct Unset {
       sqlite::BatchRows& rows;
@@ -615,11 +612,16 @@ class SqliteJournal final : public Journal {
     return Status::Ok();
   }
 
-  static StatusOr<int64_t> LastSeq(sqlite3* db) {
-    Stmt q;
-    REPRISE_RETURN_IF_ERROR(q.Prepare(db, "SELECT coalesce(max(seq), 0) FROM messages"));
-    if (int rc = sqlite3_step(q.get()); rc != SQLITE_ROW) return SqliteError(db, rc, "read last seq");
-    return sqlite3_column_int64(q.get(), 0);
+  static constexpr const char* kLastSeq = "SELECT coalesce(max(seq), 0) FROM messages";
+
+  // The largest seq (0 for none), through `q`, kLastSeq prepared.
+  static StatusOr<int64_t> LastSeq(Stmt& q, sqlite3* db) {
+    sqlite3_reset(q.get());
+    const int rc = sqlite3_step(q.get());
+    const int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(q.get(), 0) : 0;
+    sqlite3_reset(q.get());
+    if (rc != SQLITE_ROW) return SqliteError(db, rc, "read last seq");
+    return seq;
   }
 
   // After a commit: merges key runs while there is work, about four entries
