@@ -28,7 +28,7 @@
 #include "gatekeeper.h"
 #include "server_security.h"
 #include "reprise/store/filter.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 
 namespace reprise {
 namespace {
@@ -174,7 +174,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                .host = host,
                .pid = getpid(),
                .address = listen_address_,
-               .agent_version = kAgentVersion,
+               .agent_version = kVersion,
                .api_version = "reprise.v1",
                .started_at_us = NowUs()};
     Register();
@@ -238,13 +238,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
 
   Status StartServer() {
     if (options_.listen.empty()) return Status::Ok();
-    auto credentials = ServerCredentialsFor(options_);
-    if (!credentials.ok()) return credentials.status();
+    REPRISE_ASSIGN_OR_RETURN(auto credentials, ServerCredentialsFor(options_));
     Gatekeeper::Options access{.mutating_calls_per_minute = options_.mutating_calls_per_minute};
     if (!options_.token_file.empty()) {
-      auto tokens = LoadTokenFile(options_.token_file);
-      if (!tokens.ok()) return tokens.status();
-      access.tokens = std::move(*tokens);
+      REPRISE_ASSIGN_OR_RETURN(auto tokens, LoadTokenFile(options_.token_file));
+      access.tokens = std::move(tokens);
     }
     gatekeeper_ = std::make_unique<Gatekeeper>(std::move(access));
     service_ = std::make_unique<ApiService>(this, gatekeeper_.get());
@@ -252,7 +250,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(options_.listen, *credentials, &port);
+    builder.AddListeningPort(options_.listen, credentials, &port);
     builder.RegisterService(service_.get());
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::min<size_t>(options_.max_request_bytes, INT32_MAX)));
@@ -309,12 +307,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     RederiveOutcome result{.key = key};
     // The last output recorded for the key: what the new one is compared with.
     Message last;
-    auto page = journal_->List({.filter = "key = " + FilterString(key) + " and channel = " +
+    REPRISE_ASSIGN_OR_RETURN(auto page, journal_->List({.filter = "key = " + FilterString(key) + " and channel = " +
                                           FilterString(output_channel) + " and direction = out",
                                 .page_size = 1,
-                                .with_payload = true});
-    if (!page.ok()) return page.status();
-    if (!page->messages.empty()) last = std::move(page->messages.front());
+                                .with_payload = true}));
+    if (!page.messages.empty()) last = std::move(page.messages.front());
     result.before = last.payload;
 
     Message about;  // what ctx.message() shows a deriver

@@ -8,12 +8,11 @@
 #include "flows.h"
 #include "knobs.h"
 #include "reprise/agent/agent.h"
+#include "reprise/base/version.h"
 #include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
-
-inline constexpr char kAgentVersion[] = "0.1.0";
 
 // How re-deriving one key went.
 struct RederiveOutcome {

@@ -152,7 +152,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   const AgentOptions& opts = core_->options();
   response->set_service(opts.service);
   response->set_instance(core_->instance());
-  response->set_agent_version(kAgentVersion);
+  response->set_agent_version(kVersion);
   response->set_api_version("reprise.v1");
   response->set_listen_address(core_->listen_address());
   char host[256] = {0};

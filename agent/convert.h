@@ -5,7 +5,7 @@
 
 #include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 #include "reprise/v1/agent.pb.h"
 
 namespace reprise {

@@ -43,8 +43,7 @@ FlowRegistry::~FlowRegistry() {
 
 Status FlowRegistry::Declare(std::string_view name, const std::vector<std::string>& variants,
                              std::string_view default_variant) {
-  auto rec = store_->Declare(name, variants, default_variant);
-  if (!rec.ok()) return rec.status();
+  REPRISE_ASSIGN_OR_RETURN(auto rec, store_->Declare(name, variants, default_variant));
   std::lock_guard<std::mutex> lock(poll_mu_);
   return Reload(std::string(name));
 }
@@ -78,11 +77,10 @@ StatusOr<FlowRecord> FlowRegistry::Set(const FlowChange& change) {
 
 Status FlowRegistry::ReloadIfChanged() {
   std::lock_guard<std::mutex> lock(poll_mu_);
-  auto counter = store_->ChangeCounter();
-  if (!counter.ok()) return counter.status();
-  if (*counter == seen_counter_.load()) return Status::Ok();
+  REPRISE_ASSIGN_OR_RETURN(auto counter, store_->ChangeCounter());
+  if (counter == seen_counter_.load()) return Status::Ok();
   for (const std::string& name : Names()) REPRISE_RETURN_IF_ERROR(Reload(name));
-  seen_counter_ = *counter;
+  seen_counter_ = counter;
   return Status::Ok();
 }
 
@@ -97,12 +95,10 @@ std::vector<std::string> FlowRegistry::Names() const {
 // in, so lookups never wait on the journal.
 Status FlowRegistry::Reload(const std::string& name) {
   auto snap = std::make_shared<FlowSnapshot>();
-  auto rec = store_->Get(name);
-  if (!rec.ok()) return rec.status();
-  snap->record = std::move(*rec);
-  auto assignments = store_->AllAssignments(name);
-  if (!assignments.ok()) return assignments.status();
-  snap->assignments = std::move(*assignments);
+  REPRISE_ASSIGN_OR_RETURN(auto rec, store_->Get(name));
+  snap->record = std::move(rec);
+  REPRISE_ASSIGN_OR_RETURN(auto assignments, store_->AllAssignments(name));
+  snap->assignments = std::move(assignments);
   std::unique_lock lock(mu_);
   flows_[name] = std::move(snap);
   return Status::Ok();

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "reprise/base/hex.h"
 #include "reprise/v1/agent.grpc.pb.h"
 
 namespace reprise {
@@ -61,13 +62,7 @@ std::string_view RoleName(Role role) { return role == Role::kOperator ? "operato
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 StatusOr<std::vector<TokenEntry>> LoadTokenFile(const std::string& path) {

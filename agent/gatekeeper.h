@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 

@@ -6,26 +6,12 @@
 #include <mutex>
 #include <thread>
 
-#include "reprise/store/edit_distance.h"
+#include "reprise/base/did_you_mean.h"
+#include "reprise/base/duration.h"
 
 namespace reprise {
 namespace {
 
-
-// `; did you mean "x"?` when one candidate is close, "" otherwise.
-template <typename Names>
-std::string Suggest(std::string_view name, const Names& candidates) {
-  std::string best;
-  size_t best_d = 3;
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(name, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best.empty() ? "" : "; did you mean \"" + best + "\"?";
-}
 
 std::string Expected(const std::vector<KnobArg>& spec) {
   if (spec.empty()) return "it takes no arguments";
@@ -73,18 +59,6 @@ std::string_view ArgTypeName(ArgType t) {
   return "string";
 }
 
-StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  size_t unit_at = text.find_first_not_of("0123456789");
-  auto number = ParseInt(text.substr(0, unit_at));
-  std::string_view unit = unit_at == std::string_view::npos ? "s" : text.substr(unit_at);
-  int64_t ms_per = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000
-                 : unit == "h" ? 3600000 : unit == "d" ? 86400000 : 0;
-  if (!number || *number < 0 || ms_per == 0) {
-    return InvalidArgument("\"" + std::string(text) + "\" is not a duration; write e.g. 250ms, 2s, 5m, 1h");
-  }
-  return std::chrono::milliseconds(*number * ms_per);
-}
-
 std::string Args::String(std::string_view name, std::string fallback) const {
   auto it = values_.find(std::string(name));
   return it == values_.end() ? fallback : it->second;
@@ -105,7 +79,7 @@ std::chrono::milliseconds Args::Duration(std::string_view name,
   auto it = values_.find(std::string(name));
   if (it == values_.end()) return fallback;
   auto d = ParseDuration(it->second);
-  return d.ok() ? *d : fallback;
+  return d.ok() ? std::chrono::duration_cast<std::chrono::milliseconds>(*d) : fallback;
 }
 
 StatusOr<Args> Args::Parse(std::string_view knob, const std::vector<KnobArg>& spec,
@@ -115,7 +89,7 @@ StatusOr<Args> Args::Parse(std::string_view knob, const std::vector<KnobArg>& sp
   for (const KnobArg& a : spec) names.push_back(a.name);
   for (const auto& [name, value] : raw) {
     if (std::find(names.begin(), names.end(), name) == names.end()) {
-      return InvalidArgument(prefix + "unknown argument \"" + name + "\"" + Suggest(name, names) +
+      return InvalidArgument(prefix + "unknown argument \"" + name + "\"" + DidYouMean(name, names) +
                              "; " + Expected(spec));
     }
   }
@@ -142,7 +116,7 @@ StatusOr<Args> Args::Parse(std::string_view knob, const std::vector<KnobArg>& sp
     if (!valid) {
       return InvalidArgument(prefix + "argument " + a.name + "=\"" + v + "\" is not a valid " +
                              std::string(ArgTypeName(a.type)) +
-                             (a.type == ArgType::kEnum ? Suggest(v, a.values) : "") + "; " +
+                             (a.type == ArgType::kEnum ? DidYouMean(v, a.values) : "") + "; " +
                              Expected(spec));
     }
     args.values_[a.name] = v;
@@ -175,11 +149,10 @@ StatusOr<std::string> KnobRegistry::Invoke(
     for (const auto& [n, e] : knobs_) names.push_back(n);
   }
   if (!entry) {
-    return NotFound("no knob named \"" + std::string(name) + "\"" + Suggest(name, names) +
+    return NotFound("no knob named \"" + std::string(name) + "\"" + DidYouMean(name, names) +
                     "; list them with `knobs`");
   }
-  auto args = Args::Parse(name, entry->info.args, raw_args);
-  if (!args.ok()) return args.status();
+  REPRISE_ASSIGN_OR_RETURN(auto args, Args::Parse(name, entry->info.args, raw_args));
 
   // The knob runs on its own thread so that a slow one cannot hold the
   // caller past its deadline; it finishes in the background if it must.
@@ -191,7 +164,7 @@ StatusOr<std::string> KnobRegistry::Invoke(
     std::string result;
   };
   auto outcome = std::make_shared<Outcome>();
-  std::thread([entry, args = std::move(*args), outcome] {
+  std::thread([entry, args = std::move(args), outcome] {
     Status st;
     std::string result;
     try {

@@ -6,6 +6,7 @@
 #include <shared_mutex>
 
 #include "reprise/agent/knob.h"
+#include "reprise/base/duration.h"
 
 namespace reprise {
 

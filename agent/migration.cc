@@ -37,16 +37,14 @@ StatusOr<std::vector<std::string>> SelectKeys(const MigrationRequest& r, Journal
 
   if (r.percent > 100) return InvalidArgument("migrate: percent must be within 0..100");
   std::string seen = r.reflow_since_us >= 0 ? "recorded >= " + Rfc3339(r.reflow_since_us) : "";
-  auto candidates = journal.Keys(seen, 10 * kMaxMigrationKeys);
-  if (!candidates.ok()) return candidates.status();
+  REPRISE_ASSIGN_OR_RETURN(auto candidates, journal.Keys(seen, 10 * kMaxMigrationKeys));
   FlowSnapshot before{.record = flow};
-  auto all = journal.flows().AllAssignments(flow.name);
-  if (!all.ok()) return all.status();
-  before.assignments = std::move(*all);
+  REPRISE_ASSIGN_OR_RETURN(auto all, journal.flows().AllAssignments(flow.name));
+  before.assignments = std::move(all);
   FlowSnapshot after = before;
   after.record.rollout = {r.variant, r.percent};
   std::vector<std::string> moved;
-  for (const std::string& key : *candidates) {
+  for (const std::string& key : candidates) {
     if (ResolveFlow(before, key) != r.variant && ResolveFlow(after, key) == r.variant) {
       moved.push_back(key);
     }
@@ -58,19 +56,17 @@ StatusOr<std::vector<std::string>> SelectKeys(const MigrationRequest& r, Journal
 
 StatusOr<MigrationResult> Migrate(const MigrationRequest& r, FlowRegistry& flows,
                                   Journal& journal, ReflowEngine& engine) {
-  auto flow = journal.flows().Get(r.flow);
-  if (!flow.ok()) return flow.status();
-  if (std::find(flow->variants.begin(), flow->variants.end(), r.variant) == flow->variants.end()) {
+  REPRISE_ASSIGN_OR_RETURN(auto flow, journal.flows().Get(r.flow));
+  if (std::find(flow.variants.begin(), flow.variants.end(), r.variant) == flow.variants.end()) {
     std::string list;
-    for (const auto& v : flow->variants) list += (list.empty() ? "" : ", ") + v;
+    for (const auto& v : flow.variants) list += (list.empty() ? "" : ", ") + v;
     return InvalidArgument("migrate: flow " + r.flow + " has no variant \"" + r.variant +
                            "\"; its variants are " + list);
   }
-  auto keys = SelectKeys(r, journal, *flow);
-  if (!keys.ok()) return keys.status();
+  REPRISE_ASSIGN_OR_RETURN(auto keys, SelectKeys(r, journal, flow));
 
   MigrationResult result;
-  result.keys = std::move(*keys);
+  result.keys = std::move(keys);
   JobSpec spec{.kind = std::string(kMigrationJob),
                .filter = "recorded >= " + Rfc3339(std::max<int64_t>(r.reflow_since_us, 0)),
                .target = ReflowTarget::kSelf,
@@ -82,9 +78,8 @@ StatusOr<MigrationResult> Migrate(const MigrationRequest& r, FlowRegistry& flows
                .originals_only = true};
   const bool reflow = r.reflow_since_us >= 0 && !result.keys.empty();
   if (reflow) {
-    auto plan = engine.DryRun(spec);
-    if (!plan.ok()) return plan.status();
-    result.messages = plan->messages;
+    REPRISE_ASSIGN_OR_RETURN(auto plan, engine.DryRun(spec));
+    result.messages = plan.messages;
   }
   if (r.dry_run) return result;
 
@@ -99,13 +94,12 @@ StatusOr<MigrationResult> Migrate(const MigrationRequest& r, FlowRegistry& flows
   }
   // The flip first, then the reflow: the replayed messages resolve the new
   // variant when the handler asks.
-  auto record = flows.Set(change);
-  if (!record.ok()) return record.status();
-  result.flow_version = record->version;
+  REPRISE_ASSIGN_OR_RETURN(auto record, flows.Set(change));
+  result.flow_version = record.version;
   if (reflow) {
     auto job = engine.Start(spec);
     if (!job.ok()) return job.status().WithPrefix("the keys moved (version " +
-                                                  std::to_string(record->version) +
+                                                  std::to_string(record.version) +
                                                   ") but their reflow did not start");
     result.job = std::move(*job);
   }

@@ -94,17 +94,14 @@ Status CheckListenSecurity(const AgentOptions& o) {
 StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(const AgentOptions& o) {
   REPRISE_RETURN_IF_ERROR(CheckListenSecurity(o));
   if (o.tls_cert.empty()) return grpc::InsecureServerCredentials();
-  auto cert = ReadPem(o.tls_cert, "tls_cert");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadPem(o.tls_key, "tls_key");
-  if (!key.ok()) return key.status();
-  REPRISE_RETURN_IF_ERROR(CheckKeyPair(*cert, *key, o));
+  REPRISE_ASSIGN_OR_RETURN(auto cert, ReadPem(o.tls_cert, "tls_cert"));
+  REPRISE_ASSIGN_OR_RETURN(auto key, ReadPem(o.tls_key, "tls_key"));
+  REPRISE_RETURN_IF_ERROR(CheckKeyPair(cert, key, o));
   grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  ssl.pem_key_cert_pairs.push_back({key, cert});
   if (!o.tls_client_ca.empty()) {
-    auto ca = ReadPem(o.tls_client_ca, "tls_client_ca");
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
+    REPRISE_ASSIGN_OR_RETURN(auto ca, ReadPem(o.tls_client_ca, "tls_client_ca"));
+    ssl.pem_root_certs = ca;
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);

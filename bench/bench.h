@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "reprise/store/message.h"
-#include "reprise/store/status.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/status.h"
+#include "reprise/base/ulid.h"
 
 namespace reprise::bench {
 

@@ -8,7 +8,7 @@
 
 #include "bench.h"
 #include "reprise/store/journal.h"
-#include "sqlite_key_runs.h"
+#include "sqlite/key_runs.h"
 
 namespace reprise::bench {
 namespace fs = std::filesystem;
@@ -259,9 +259,8 @@ Status BuildFixture(const std::string& path, uint64_t rows, FixtureMeta* meta) {
     auto j = Journal::Open("sqlite:" + path);  // the schema, by the journal itself
     if (!j.ok()) return j.status();
   }
-  auto raw = RawInserter::Open(path);
-  if (!raw.ok()) return raw.status();
-  RawInserter& r = **raw;
+  REPRISE_ASSIGN_OR_RETURN(auto raw, RawInserter::Open(path));
+  RawInserter& r = *raw;
   // Indexes are dropped during the load and built afterwards (much faster
   // than maintaining them row by row); the result is the same file.
   std::vector<std::string> indexes;
@@ -331,9 +330,8 @@ Status BuildFixture(const std::string& path, uint64_t rows, FixtureMeta* meta) {
   // that had been running would have.
   std::printf("    merging key runs\n");
   while (true) {
-    auto moved = sqlite::CompactKeyRuns(r.db(), sqlite::KeyRunLayout{});
-    if (!moved.ok()) return moved.status();
-    if (*moved == 0) break;
+    REPRISE_ASSIGN_OR_RETURN(auto moved, sqlite::CompactKeyRuns(r.db(), sqlite::KeyRunLayout{}));
+    if (moved == 0) break;
   }
   REPRISE_RETURN_IF_ERROR(r.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   meta->rows = rows;
@@ -366,8 +364,7 @@ StatusOr<std::string> Fixture(const Settings& s, uint64_t rows, int64_t* end_ms)
   {
     // A fixture built by an older build gets the current schema the way any
     // journal does (once; e.g. a new index over its rows).
-    auto j = Journal::Open("sqlite:" + path);
-    if (!j.ok()) return j.status();
+    REPRISE_ASSIGN_OR_RETURN(auto j, Journal::Open("sqlite:" + path));
   }
   REPRISE_RETURN_IF_ERROR(TrimFixture(path));
   return path;
@@ -376,17 +373,16 @@ StatusOr<std::string> Fixture(const Settings& s, uint64_t rows, int64_t* end_ms)
 Status TrimFixture(const std::string& path) {
   FixtureMeta meta;
   if (!ReadMeta(path, &meta)) return FailedPrecondition("no fixture metadata for " + path);
-  auto raw = RawInserter::Open(path);
-  if (!raw.ok()) return raw.status();
-  REPRISE_RETURN_IF_ERROR((*raw)->Exec("BEGIN IMMEDIATE"));
+  REPRISE_ASSIGN_OR_RETURN(auto raw, RawInserter::Open(path));
+  REPRISE_RETURN_IF_ERROR((raw)->Exec("BEGIN IMMEDIATE"));
   REPRISE_RETURN_IF_ERROR(
-      sqlite::DeleteKeyEntries((*raw)->db(), sqlite::KeyRunLayout{}, "seq > ?1", meta.max_seq));
+      sqlite::DeleteKeyEntries((raw)->db(), sqlite::KeyRunLayout{}, "seq > ?1", meta.max_seq));
   REPRISE_RETURN_IF_ERROR(
-      (*raw)->Exec(("DELETE FROM messages WHERE seq > " + std::to_string(meta.max_seq)).c_str()));
-  const bool trimmed = sqlite3_changes((*raw)->db()) > 0;
-  REPRISE_RETURN_IF_ERROR((*raw)->Exec("COMMIT"));
+      (raw)->Exec(("DELETE FROM messages WHERE seq > " + std::to_string(meta.max_seq)).c_str()));
+  const bool trimmed = sqlite3_changes((raw)->db()) > 0;
+  REPRISE_RETURN_IF_ERROR((raw)->Exec("COMMIT"));
   if (trimmed) {
-    REPRISE_RETURN_IF_ERROR((*raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+    REPRISE_RETURN_IF_ERROR((raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
   return Status::Ok();
 }
@@ -394,9 +390,8 @@ Status TrimFixture(const std::string& path) {
 StatusOr<std::string> WorkingCopy(const Settings& s, const std::string& fixture) {
   {
     // Everything in the main file, so that the copy needs no WAL.
-    auto raw = RawInserter::Open(fixture);
-    if (!raw.ok()) return raw.status();
-    REPRISE_RETURN_IF_ERROR((*raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+    REPRISE_ASSIGN_OR_RETURN(auto raw, RawInserter::Open(fixture));
+    REPRISE_RETURN_IF_ERROR((raw)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
   const std::string copy = Scratch(s, fs::path(fixture).filename().string());
   std::error_code ec;

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "bench.h"
-#include "sqlite_connections.h"
+#include "sqlite/connections.h"
 
 namespace {
 

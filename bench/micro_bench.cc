@@ -9,7 +9,7 @@
 #include "reprise/store/filter.h"
 #include "reprise/store/journal.h"
 #include "reprise/store/recorder.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 
 namespace reprise {
 namespace {

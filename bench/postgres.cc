@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "bench.h"
+#include "reprise/base/hex.h"
 #include "reprise/agent/agent.h"
 #include "reprise/store/journal.h"
 #include "support/postgres_server.h"
@@ -44,12 +45,8 @@ void Field(std::string& out, std::string_view v) {
 
 // bytea in hex form ("\x4142"), escaped for COPY's text format.
 void Bytea(std::string& out, std::string_view v) {
-  static const char kHex[] = "0123456789abcdef";
   out += "\\\\x";
-  for (unsigned char c : v) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
+  out += HexEncode(v);
 }
 
 // The rows RecordInbound makes: no headers, a JSON payload (so payload_json
@@ -83,10 +80,8 @@ Status Run(PGconn* c, const std::string& sql) {
 // A fresh journal (schema) on the server, with today's partition made by the
 // journal itself, so that neither side pays for it while timed.
 StatusOr<std::string> FreshJournal(testing::PostgresServer& server) {
-  auto url = server.NewJournalUrl();
-  if (!url.ok()) return url.status();
-  auto j = Journal::Open(*url);
-  if (!j.ok()) return j.status();
+  REPRISE_ASSIGN_OR_RETURN(auto url, server.NewJournalUrl());
+  REPRISE_ASSIGN_OR_RETURN(auto j, Journal::Open(url));
   UlidGenerator ids;
   Message m;
   m.channel = "bench.warm";
@@ -94,16 +89,14 @@ StatusOr<std::string> FreshJournal(testing::PostgresServer& server) {
   Stamp(m, ids);
   WriteBatch b;
   b.messages.push_back(m);
-  REPRISE_RETURN_IF_ERROR((*j)->Write(b, false));
-  return *url;
+  REPRISE_RETURN_IF_ERROR((j)->Write(b, false));
+  return url;
 }
 
 StatusOr<uint64_t> Rows(const std::string& url) {
-  auto j = Journal::Open(url);
-  if (!j.ok()) return j.status();
-  auto n = (*j)->Count("channel != \"bench.warm\"", "");
-  if (!n.ok()) return n.status();
-  return n->empty() ? 0 : n->front().count;
+  REPRISE_ASSIGN_OR_RETURN(auto j, Journal::Open(url));
+  REPRISE_ASSIGN_OR_RETURN(auto n, (j)->Count("channel != \"bench.warm\"", ""));
+  return n.empty() ? 0 : n.front().count;
 }
 
 // Messages/s of text COPY of `n` rows, 10,000 per transaction, with the
@@ -164,16 +157,14 @@ StatusOr<double> CopyRate(const std::string& url, uint64_t n, uint64_t keys) {
 // Messages/s recorded through the agent (async, one producer thread),
 // counted until Flush returns, i.e. until every message is committed.
 StatusOr<double> AgentRate(const std::string& url, uint64_t n, uint64_t keys) {
-  auto agent = Agent::Start({.service = "bench", .journal = url, .listen = ""});
-  if (!agent.ok()) return agent.status();
+  REPRISE_ASSIGN_OR_RETURN(auto agent, Agent::Start({.service = "bench", .journal = url, .listen = ""}));
   RowSource src(256, keys, 6);
   const auto start = Clock::now();
   for (uint64_t i = 0; i < n; ++i) {
-    auto id = (*agent)->RecordInbound(src.Channel(i), src.Key(), src.Payload(i),
-                                      {.content_type = "application/json"});
-    if (!id.ok()) return id.status();
+    REPRISE_ASSIGN_OR_RETURN(auto id, (agent)->RecordInbound(src.Channel(i), src.Key(), src.Payload(i),
+                                      {.content_type = "application/json"}));
   }
-  REPRISE_RETURN_IF_ERROR((*agent)->Flush());
+  REPRISE_RETURN_IF_ERROR((agent)->Flush());
   return static_cast<double>(n) / Elapsed(start);
 }
 

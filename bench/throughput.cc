@@ -12,7 +12,7 @@
 
 #include "bench.h"
 #include "reprise/agent/agent.h"
-#include "sqlite_key_runs.h"
+#include "sqlite/key_runs.h"
 
 namespace reprise::bench {
 namespace {
@@ -23,14 +23,13 @@ double Elapsed(Clock::time_point since) {
 
 // Messages/s of prepared INSERTs in transactions of 10,000 for `seconds`.
 StatusOr<double> RawRate(const std::string& path, double seconds, uint64_t keys) {
-  auto raw = RawInserter::Open(path);
-  if (!raw.ok()) return raw.status();
+  REPRISE_ASSIGN_OR_RETURN(auto raw, RawInserter::Open(path));
   RowSource src(256, keys, 3);
   UlidGenerator ids;
   uint64_t n = 0;
   const auto start = Clock::now();
   while (Elapsed(start) < seconds) {
-    REPRISE_RETURN_IF_ERROR((*raw)->Exec("BEGIN"));
+    REPRISE_RETURN_IF_ERROR((raw)->Exec("BEGIN"));
     for (int i = 0; i < 10000; ++i, ++n) {
       Message m;
       m.direction = Direction::kIn;
@@ -39,16 +38,15 @@ StatusOr<double> RawRate(const std::string& path, double seconds, uint64_t keys)
       m.payload = src.Payload(n);
       m.content_type = "application/json";
       Stamp(m, ids);
-      REPRISE_RETURN_IF_ERROR((*raw)->Insert(m));
+      REPRISE_RETURN_IF_ERROR((raw)->Insert(m));
     }
-    REPRISE_RETURN_IF_ERROR((*raw)->Exec("COMMIT"));
+    REPRISE_RETURN_IF_ERROR((raw)->Exec("COMMIT"));
     // Keeping the key index in shape is part of writing this schema: merge
     // runs as the journal does after a commit (about four entries per row).
     for (int64_t budget = 4 * 10000; budget > 0;) {
-      auto moved = sqlite::CompactKeyRuns((*raw)->db(), sqlite::KeyRunLayout{});
-      if (!moved.ok()) return moved.status();
-      if (*moved == 0) break;
-      budget -= *moved;
+      REPRISE_ASSIGN_OR_RETURN(auto moved, sqlite::CompactKeyRuns((raw)->db(), sqlite::KeyRunLayout{}));
+      if (moved == 0) break;
+      budget -= moved;
     }
   }
   return static_cast<double>(n) / Elapsed(start);
@@ -69,11 +67,10 @@ struct AgentRun {
 // Records through the agent from `callers` threads for `seconds`.
 StatusOr<AgentRun> AgentRate(const std::string& path, Durability durability, int callers,
                              double seconds, uint64_t keys) {
-  auto agent = Agent::Start({.service = "bench",
+  REPRISE_ASSIGN_OR_RETURN(auto agent, Agent::Start({.service = "bench",
                              .journal = "sqlite:" + path,
                              .listen = "",
-                             .durability = durability});
-  if (!agent.ok()) return agent.status();
+                             .durability = durability}));
   std::atomic<uint64_t> total{0};
   std::atomic<bool> failed{false};
   std::atomic<int64_t> cpu_ns{0};
@@ -85,7 +82,7 @@ StatusOr<AgentRun> AgentRate(const std::string& path, Durability durability, int
       const int64_t cpu_start = ThreadCpuNs();
       uint64_t n = 0;
       while ((n & 63) != 0 || Elapsed(start) < seconds) {
-        auto id = (*agent)->RecordInbound(src.Channel(n), src.Key(), src.Payload(n),
+        auto id = (agent)->RecordInbound(src.Channel(n), src.Key(), src.Payload(n),
                                           {.content_type = "application/json"});
         if (!id.ok()) failed = true;
         ++n;
@@ -95,7 +92,7 @@ StatusOr<AgentRun> AgentRate(const std::string& path, Durability durability, int
     });
   }
   for (auto& t : pool) t.join();
-  REPRISE_RETURN_IF_ERROR((*agent)->Flush());
+  REPRISE_RETURN_IF_ERROR((agent)->Flush());
   const double n = static_cast<double>(total.load());
   if (failed) return Unavailable("some records failed");
   return AgentRun{.rate = n / Elapsed(start), .caller_cpu_ns = static_cast<double>(cpu_ns.load()) / n};

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "reprise/base/version.h"
 #include "reprise/console/agent_client.h"
 #include "reprise/console/command_registry.h"
 #include "reprise/console/commands.h"
@@ -16,10 +17,6 @@
 #include "reprise/console/shell.h"
 #include "reprise/console/terminal.h"
 #include "reprise/console/token.h"
-
-#ifndef REPRISE_VERSION
-#define REPRISE_VERSION "unknown"
-#endif
 
 namespace reprise::console {
 
@@ -40,7 +37,7 @@ int RunConsole(int argc, char** argv) {
     return 0;
   }
   if (options.version) {
-    std::cout << "reprise " << REPRISE_VERSION << " (api reprise.v1)\n";
+    std::cout << "reprise " << kVersion << " (api reprise.v1)\n";
     return 0;
   }
 
@@ -119,7 +116,7 @@ int RunConsole(int argc, char** argv) {
     return ExitCode(connected);
   }
   const auto& d = session.describe();
-  std::cout << "reprise " << REPRISE_VERSION << " connected to "
+  std::cout << "reprise " << kVersion << " connected to "
             << output.Paint(SanitizeForTerminal(d.service()), Style::kBold);
   if (!d.instance().empty()) std::cout << " (" << SanitizeForTerminal(d.instance()) << ")";
   std::cout << " at " << address;

@@ -4,24 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "reprise/base/did_you_mean.h"
+
 namespace reprise::console {
-namespace {
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-}  // namespace
 
 int ExitCode(const CommandStatus& status) {
   switch (status.code) {
@@ -99,17 +84,6 @@ std::string CommandRegistry::HelpFor(std::string_view name) const {
   return out;
 }
 
-std::string CommandRegistry::Suggest(std::string_view name) const {
-  std::string best;
-  size_t best_distance = 3;  // further than 2 edits is not a typo
-  for (const auto& n : Names()) {
-    size_t d = EditDistance(name, n);
-    if (d < best_distance) {
-      best_distance = d;
-      best = n;
-    }
-  }
-  return best;
-}
+std::string CommandRegistry::Suggest(std::string_view name) const { return ClosestName(name, Names()); }
 
 }  // namespace reprise::console

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <vector>
 
+#include "reprise/base/hex.h"
+
 namespace reprise::console {
 namespace {
 
@@ -53,8 +55,6 @@ size_t CodePointWidth(uint32_t cp) {
   }
   return 1;
 }
-
-const char kHex[] = "0123456789abcdef";
 
 // Validating JSON re-indenter. Recursion depth is bounded so that a hostile
 // payload of nested brackets cannot exhaust the stack.
@@ -168,8 +168,7 @@ class JsonPrinter {
       if (len == 0) return false;
       if (IsC1OrDel(cp)) {
         out_ += "\\u00";
-        out_ += kHex[(cp >> 4) & 0xF];
-        out_ += kHex[cp & 0xF];
+        AppendHex(out_, static_cast<unsigned char>(cp));
       } else {
         out_.append(in_.substr(pos_, len));
       }
@@ -226,8 +225,7 @@ std::string HexDump(std::string_view bytes, size_t max_bytes) {
       if (k == 8) out += ' ';
       if (line + k < n) {
         unsigned char c = static_cast<unsigned char>(bytes[line + k]);
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
+        AppendHex(out, c);
         out += ' ';
         ascii += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '.';
       } else {
@@ -302,8 +300,7 @@ std::string JsonQuote(std::string_view text) {
       default:
         if (c < 0x20) {
           out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
+          AppendHex(out, c);
         } else {
           out += ch;
         }
@@ -320,8 +317,7 @@ std::string SanitizeForTerminal(std::string_view text) {
     size_t len = DecodeUtf8(text, i, &cp);
     auto escape = [&](unsigned char c) {
       out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
+      AppendHex(out, c);
     };
     if (len == 0) {
       escape(static_cast<unsigned char>(text[i]));

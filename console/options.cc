@@ -2,26 +2,14 @@
 
 #include <cstdlib>
 
+#include "reprise/base/duration.h"
+
 namespace reprise::console {
 
 std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || !(value > 0) || value > 86400.0 * 1000) return std::nullopt;
-  std::string unit(end);
-  double ms;
-  if (unit.empty() || unit == "s") {
-    ms = value * 1000;
-  } else if (unit == "ms") {
-    ms = value;
-  } else if (unit == "m") {
-    ms = value * 60000;
-  } else {
-    return std::nullopt;
-  }
-  if (ms < 1) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<long long>(ms));
+  auto d = reprise::ParseDuration(text);
+  if (!d.ok() || *d < std::chrono::milliseconds(1) || *d > std::chrono::hours(1)) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
 ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env_agent) {
@@ -73,7 +61,7 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
       if (!value(&t)) return parsed;
       auto d = ParseDuration(t);
       if (!d) {
-        parsed.error = "--timeout: expected a duration such as 10, 2.5s, 500ms or 1m, not \"" +
+        parsed.error = "--timeout: expected a duration of 1ms to 1h such as 10, 2.5s, 500ms or 1m, not \"" +
                        t + "\"";
         return parsed;
       }

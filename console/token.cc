@@ -9,17 +9,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "reprise/base/hex.h"
+
 namespace reprise::console {
 namespace {
 
 std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 15]);
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(data), n));
 }
 
 std::string Trim(std::string s) {

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "reprise/base/journal_url.h"
+
 namespace reprise::fleet {
 namespace {
 
@@ -51,25 +53,9 @@ ReadResult FromSqlite(const std::string& path, const std::string& service) {
   return out;
 }
 
-// Reprise's own URL parameters (reprise_append=...) mean nothing to libpq.
-std::string LibpqUrl(const std::string& url) {
-  size_t q = url.find('?');
-  if (q == std::string::npos) return url;
-  std::string base = url.substr(0, q), kept;
-  size_t start = q + 1;
-  while (start <= url.size()) {
-    size_t amp = url.find('&', start);
-    if (amp == std::string::npos) amp = url.size();
-    std::string param = url.substr(start, amp - start);
-    if (!param.empty() && param.rfind("reprise_", 0) != 0) kept += (kept.empty() ? "" : "&") + param;
-    start = amp + 1;
-  }
-  return kept.empty() ? base : base + "?" + kept;
-}
-
 ReadResult FromPostgres(const std::string& url, const std::string& service) {
   ReadResult out;
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(LibpqUrl(url).c_str()), &PQfinish);
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     out.error = "cannot connect to the journal: " + std::string(PQerrorMessage(conn.get()));
     while (!out.error.empty() && out.error.back() == '\n') out.error.pop_back();
@@ -95,14 +81,11 @@ ReadResult FromPostgres(const std::string& url, const std::string& service) {
 }  // namespace
 
 ReadResult ReadLiveInstances(const std::string& url, const std::string& service) {
-  if (url.rfind("sqlite:", 0) == 0) {
-    std::string path = url.substr(7);
-    path = path.substr(0, path.find('?'));  // ?vfs=... is for the agent's tests
-    if (path.empty() || path == ":memory:") return {{}, "journal URL " + url + " names no shared file"};
-    return FromSqlite(path, service);
-  }
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return FromPostgres(url, service);
-  return {{}, "unknown journal URL \"" + url + "\"; expected sqlite:PATH or postgresql://..."};
+  auto parsed = ParseJournalUrl(url);
+  if (!parsed.ok()) return {{}, parsed.status().message()};
+  if (parsed->backend == JournalUrl::Backend::kPostgres) return FromPostgres(parsed->libpq, service);
+  if (parsed->path == ":memory:") return {{}, "journal URL " + url + " names no shared file"};
+  return FromSqlite(parsed->path, service);
 }
 
 }  // namespace reprise::fleet

@@ -100,17 +100,15 @@ StatusOr<JobRecord> ReflowEngine::Start(const JobSpec& input) {
                                " jobs are running, the maximum; wait for one to end or cancel one");
     }
   }
-  auto record = journal_->jobs().CreateJob(spec, options_.instance);
-  if (!record.ok()) return record.status();
-  Launch(*record);
+  REPRISE_ASSIGN_OR_RETURN(auto record, journal_->jobs().CreateJob(spec, options_.instance));
+  Launch(record);
   return record;
 }
 
 StatusOr<size_t> ReflowEngine::ResumeUnfinished() {
-  auto jobs = journal_->jobs().UnfinishedJobs();
-  if (!jobs.ok()) return jobs.status();
+  REPRISE_ASSIGN_OR_RETURN(auto jobs, journal_->jobs().UnfinishedJobs());
   size_t resumed = 0;
-  for (JobRecord& job : *jobs) {
+  for (JobRecord& job : jobs) {
     if (!job.spec.service.empty() && job.spec.service != options_.service) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -144,11 +142,10 @@ void ReflowEngine::Launch(JobRecord record) {
 }
 
 StatusOr<JobRecord> ReflowEngine::Cancel(const std::string& id, const std::string& reason) {
-  auto record = journal_->jobs().GetJob(id);
-  if (!record.ok()) return record.status();
-  if (IsFinal(record->state)) {
+  REPRISE_ASSIGN_OR_RETURN(auto record, journal_->jobs().GetJob(id));
+  if (IsFinal(record.state)) {
     return FailedPrecondition("job " + id + " has already ended (" +
-                              std::string(JobStateName(record->state)) + "); nothing to cancel");
+                              std::string(JobStateName(record.state)) + "); nothing to cancel");
   }
   std::shared_ptr<Running> job;
   {
@@ -180,10 +177,9 @@ StatusOr<JobProgress> ReflowEngine::Progress(const std::string& id) {
     auto it = running_.find(id);
     if (it != running_.end()) job = it->second;
   }
-  auto record = journal_->jobs().GetJob(id);
-  if (!record.ok()) return record.status();
-  JobProgress p{.job = *record};
-  if (job && !IsFinal(record->state)) {
+  REPRISE_ASSIGN_OR_RETURN(auto record, journal_->jobs().GetJob(id));
+  JobProgress p{.job = record};
+  if (job && !IsFinal(record.state)) {
     // The journal's counters move per batch; the live ones per delivery.
     uint64_t done = job->record.done + job->done.load();
     if (done > p.job.done) {
@@ -203,9 +199,8 @@ StatusOr<JobProgress> ReflowEngine::Progress(const std::string& id) {
 }
 
 StatusOr<std::vector<JobRecord>> ReflowEngine::List(uint32_t limit) {
-  auto jobs = journal_->jobs().ListJobs(limit);
-  if (!jobs.ok()) return jobs.status();
-  for (JobRecord& j : *jobs) {
+  REPRISE_ASSIGN_OR_RETURN(auto jobs, journal_->jobs().ListJobs(limit));
+  for (JobRecord& j : jobs) {
     if (IsFinal(j.state)) continue;
     auto p = Progress(j.id);
     if (p.ok()) j = p->job;

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "json_text.h"
-#include "reprise/store/edit_distance.h"
+#include "reprise/base/did_you_mean.h"
 
 namespace reprise::flow_rules {
 namespace {
@@ -137,13 +137,9 @@ std::string ChangeJson(const FlowRecord& current, const FlowChange& c) {
 
 Status FlowNotFound(std::string_view name, const std::vector<FlowRecord>& all) {
   std::string msg = "flow \"" + std::string(name) + "\" is not declared by any agent of this journal";
-  std::string best;
-  size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
-  for (const FlowRecord& f : all) {
-    size_t d = EditDistance(name, f.name);
-    if (d < best_d) best_d = d, best = f.name;
-  }
-  if (!best.empty()) return NotFound(msg + "; did you mean \"" + best + "\"?");
+  std::vector<std::string_view> declared;
+  for (const FlowRecord& f : all) declared.push_back(f.name);
+  if (std::string hint = DidYouMean(name, declared); !hint.empty()) return NotFound(msg + hint);
   std::string names;
   for (const FlowRecord& f : all) names += (names.empty() ? "" : ", ") + f.name;
   return NotFound(msg + (names.empty() ? " (no flows are declared)" : "; flows: " + names));

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "reprise/store/job.h"
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 

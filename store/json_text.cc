@@ -2,10 +2,11 @@
 
 #include <cstdint>
 
+#include "reprise/base/hex.h"
+
 namespace reprise::json {
 
 void AppendQuoted(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
@@ -17,8 +18,7 @@ void AppendQuoted(std::string& out, std::string_view s) {
       default:
         if (c < 0x20) {
           out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
+          AppendHex(out, c);
         } else {
           out.push_back(static_cast<char>(c));
         }

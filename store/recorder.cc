@@ -381,9 +381,8 @@ Status Recorder::Record(const MessageView& message) {
   bool wake = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    StatusOr<char*> reserved = Reserve(lock, bytes, 1);
-    if (!reserved.ok()) return reserved.status();
-    at = *reserved;
+    REPRISE_ASSIGN_OR_RETURN(char* reserved, Reserve(lock, bytes, 1));
+    at = reserved;
     slab_end = queue_.back()->data + queue_.back()->size;
     ++stats_.recorded;
     ticket = next_ticket_++;
@@ -408,9 +407,8 @@ Status Recorder::RecordOutcome(const OutcomeUpdate& update) {
   const MessageView view = View(update);
   const size_t bytes = SerializedSize(view);
   std::unique_lock<std::mutex> lock(mu_);
-  StatusOr<char*> at = Reserve(lock, bytes, 0);
-  if (!at.ok()) return at.status();
-  Serialize(view, kOutcome, *at);
+  REPRISE_ASSIGN_OR_RETURN(char* at, Reserve(lock, bytes, 0));
+  Serialize(view, kOutcome, at);
   return Queued(lock, 1, bytes);
 }
 
@@ -423,9 +421,8 @@ Status Recorder::Submit(const WriteBatch& batch) {
   for (const auto& o : batch.outcomes) bytes += SerializedSize(View(o));
 
   std::unique_lock<std::mutex> lock(mu_);
-  StatusOr<char*> reserved = Reserve(lock, bytes, batch.messages.size());
-  if (!reserved.ok()) return reserved.status();
-  char* at = *reserved;
+  REPRISE_ASSIGN_OR_RETURN(char* reserved, Reserve(lock, bytes, batch.messages.size()));
+  char* at = reserved;
   for (const auto& m : batch.messages) at = Serialize(MessageView::Of(m), kMessage, at);
   for (const auto& o : batch.outcomes) at = Serialize(View(o), kOutcome, at);
   stats_.recorded += batch.messages.size();

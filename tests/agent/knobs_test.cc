@@ -54,6 +54,8 @@ TEST(ArgsTest, IllTypedAndUnknownArgumentsAreRefused) {
       << unknown.status().message();
   EXPECT_FALSE(Args::Parse("k", Spec(), {{"region", "eu"}, {"ttl", "5 minutes"}}).ok());
   EXPECT_FALSE(Args::Parse("k", Spec(), {{"region", "eu"}, {"dry", "maybe"}}).ok());
+  // Past what the arithmetic holds: refused, not wrapped around.
+  EXPECT_FALSE(Args::Parse("k", Spec(), {{"region", "eu"}, {"ttl", "999999999999d"}}).ok());
 }
 
 TEST(ParseDurationTest, Units) {

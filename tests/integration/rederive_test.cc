@@ -12,7 +12,7 @@
 #include "reprise/agent/agent.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "reprise/v1/agent.grpc.pb.h"
 #include "support/test_env.h"
 

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "reprise/store/instance.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "support/test_env.h"
 
 namespace reprise {

@@ -10,7 +10,7 @@
 #include <regex>
 #include <set>
 
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 
 namespace reprise::filter {
 namespace {

@@ -17,7 +17,7 @@
 #include "reprise/store/instance.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "support/postgres_server.h"
 #include "support/test_env.h"
 

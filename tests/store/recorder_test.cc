@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "support/faulty_journal.h"
 #include "support/test_env.h"
 

@@ -1,6 +1,6 @@
 // reprise_batch, a write batch as a table (store/sqlite_batch_table.cc), on
 // an in-memory database.
-#include "sqlite_batch_table.h"
+#include "sqlite/batch_table.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

@@ -1,6 +1,6 @@
 // The connections behind a SQLite journal: the checkpointer copies the WAL
 // into the database once it has grown, off the committing thread.
-#include "sqlite_connections.h"
+#include "sqlite/connections.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "sqlite_util.h"
+#include "sqlite/util.h"
 #include "support/test_env.h"
 
 namespace reprise::sqlite {

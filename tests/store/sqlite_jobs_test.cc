@@ -9,7 +9,7 @@
 #include "reprise/store/instance.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "support/test_env.h"
 
 namespace reprise {

@@ -8,8 +8,8 @@
 #include "reprise/store/filter.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/store/ulid.h"
-#include "sqlite_journal.h"
+#include "reprise/base/ulid.h"
+#include "sqlite/journal.h"
 #include "support/fault_vfs.h"
 #include "support/test_env.h"
 

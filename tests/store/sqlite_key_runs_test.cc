@@ -1,7 +1,7 @@
 // The key index in runs (store/sqlite_key_runs.cc), with a small layout (runs
 // of 16 seqs, 4 to 1 merges) so that a few thousand messages exercise every
 // level.
-#include "sqlite_key_runs.h"
+#include "sqlite/key_runs.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "reprise/store/journal.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "support/test_env.h"
 
 namespace reprise {

@@ -1,6 +1,6 @@
 // The WAL-gathering VFS: a commit's frames are in the file when the commit
 // returns, as a process that opens the journal after a kill -9 reads them.
-#include "sqlite_wal_buffer.h"
+#include "sqlite/wal_buffer.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "sqlite_connections.h"
-#include "sqlite_util.h"
+#include "sqlite/connections.h"
+#include "sqlite/util.h"
 #include "support/test_env.h"
 
 namespace reprise::sqlite {

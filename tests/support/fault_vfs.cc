@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "sqlite_stacked_file.h"
+#include "sqlite/stacked_file.h"
 
 namespace reprise::testing {
 namespace {

@@ -144,10 +144,8 @@ Status PostgresServer::Init() {
                               "/postgres); the PostgreSQL tests need it: run ./dev deps "
                               "(apt-get install postgresql)");
   }
-  auto user = FindServerUser();
-  if (!user.ok()) return user.status();
-  auto tmpl = TemplateCluster(*user);
-  if (!tmpl.ok()) return tmpl.status();
+  REPRISE_ASSIGN_OR_RETURN(auto user, FindServerUser());
+  REPRISE_ASSIGN_OR_RETURN(auto tmpl, TemplateCluster(user));
 
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string(base && *base ? base : "/tmp") + "/reprise-pg-XXXXXX";
@@ -162,16 +160,15 @@ Status PostgresServer::Init() {
   fs::create_directory(run_dir_, ec);
   if (ec) return Internal("cannot create " + run_dir_ + ": " + ec.message());
   chmod(run_dir_.c_str(), 0700);
-  REPRISE_RETURN_IF_ERROR(Chown(run_dir_, *user));
-  CommandResult cp = RunCommand({"/bin/cp", "-a", *tmpl, run_dir_ + "/data"});
+  REPRISE_RETURN_IF_ERROR(Chown(run_dir_, user));
+  CommandResult cp = RunCommand({"/bin/cp", "-a", tmpl, run_dir_ + "/data"});
   if (cp.exit_code != 0) return Internal("copying the template cluster failed: " + cp.err);
   return Start();
 }
 
 Status PostgresServer::Start() {
   if (pid_ > 0) return Status::Ok();
-  auto user = FindServerUser();
-  if (!user.ok()) return user.status();
+  REPRISE_ASSIGN_OR_RETURN(auto user, FindServerUser());
   const std::string log = run_dir_ + "/postgres.log";
   const std::string bin = std::string(kBinDir) + "/postgres";
   const std::string port = std::to_string(kPort);
@@ -192,9 +189,9 @@ Status PostgresServer::Start() {
     int null = open("/dev/null", O_RDONLY);
     if (null >= 0) dup2(null, 0);
     setsid();
-    if (user->switch_user) {
-      if (fd >= 0 && fchown(fd, user->uid, user->gid) != 0) _exit(126);
-      if (setgroups(0, nullptr) != 0 || setgid(user->gid) != 0 || setuid(user->uid) != 0) _exit(126);
+    if (user.switch_user) {
+      if (fd >= 0 && fchown(fd, user.uid, user.gid) != 0) _exit(126);
+      if (setgroups(0, nullptr) != 0 || setgid(user.gid) != 0 || setuid(user.uid) != 0) _exit(126);
     }
     // Set after changing user (which clears it): if the test process dies
     // without stopping the server, the server shuts down by itself.
@@ -272,8 +269,7 @@ StatusOr<std::string> PostgresServer::NewJournalUrl() {
     std::lock_guard<std::mutex> lock(g_mu);
     schema = "test_" + std::to_string(++next_schema_);
   }
-  auto r = Query("postgres", "CREATE SCHEMA " + schema);
-  if (!r.ok()) return r.status();
+  REPRISE_ASSIGN_OR_RETURN(auto r, Query("postgres", "CREATE SCHEMA " + schema));
   // libpq's `options` sets the search path: the journal's tables live there.
   return ConnString(run_dir_, "postgres") + "&options=-csearch_path%3D" + schema;
 }
@@ -284,8 +280,7 @@ StatusOr<std::string> PostgresServer::NewDatabaseUrl() {
     std::lock_guard<std::mutex> lock(g_mu);
     db = "test_db_" + std::to_string(++next_schema_);
   }
-  auto r = Query("postgres", "CREATE DATABASE " + db + " TEMPLATE template0");
-  if (!r.ok()) return r.status();
+  REPRISE_ASSIGN_OR_RETURN(auto r, Query("postgres", "CREATE DATABASE " + db + " TEMPLATE template0"));
   return ConnString(run_dir_, db);
 }
 

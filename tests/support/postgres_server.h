@@ -14,7 +14,7 @@
 
 #include <string>
 
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise::testing {
 

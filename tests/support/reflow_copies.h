@@ -18,11 +18,10 @@ inline StatusOr<std::map<std::string, std::vector<Message>>> CopiesByOrigin(Jour
   std::map<std::string, std::vector<Message>> copies;
   ListQuery q{.filter = "job = " + job_id + " and channel = \"" + channel + "\"", .page_size = 1000};
   while (true) {
-    auto page = journal.List(q);
-    if (!page.ok()) return page.status();
-    for (Message& m : page->messages) copies[m.origin_id].push_back(std::move(m));
-    if (page->next_page_token.empty()) return copies;
-    q.page_token = page->next_page_token;
+    REPRISE_ASSIGN_OR_RETURN(auto page, journal.List(q));
+    for (Message& m : page.messages) copies[m.origin_id].push_back(std::move(m));
+    if (page.next_page_token.empty()) return copies;
+    q.page_token = page.next_page_token;
   }
 }
 

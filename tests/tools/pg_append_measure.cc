@@ -13,7 +13,7 @@
 #include <string>
 
 #include "reprise/store/journal.h"
-#include "reprise/store/ulid.h"
+#include "reprise/base/ulid.h"
 #include "support/postgres_server.h"
 
 namespace {

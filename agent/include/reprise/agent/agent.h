@@ -27,7 +27,7 @@
 #include "reprise/agent/knob.h"
 #include "reprise/store/message.h"
 #include "reprise/store/recorder.h"
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 

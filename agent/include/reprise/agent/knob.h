@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 
@@ -45,9 +45,6 @@ class Args {
  private:
   std::map<std::string, std::string> values_;  // validated text
 };
-
-// Parses "250ms", "2s", "5m", "1h", "1d" (or a bare number of seconds).
-StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // What the knob did, in a sentence or a few lines, shown to the operator.
 using KnobFn = std::function<StatusOr<std::string>(const Args& args)>;

@@ -24,7 +24,7 @@
 
 #include "reprise/agent/agent.h"
 #include "reprise/store/message.h"
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise::replay {
 

@@ -33,7 +33,8 @@ struct ParsedOptions {
 // Parses argv[1..]. `env_agent` is $REPRISE_AGENT (may be null).
 ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env_agent);
 
-// `--timeout` values: "10" (seconds), "2.5s", "500ms", "1m".
+// `--timeout` values: a duration (base/duration.h) of 1 ms to 1 hour: "10"
+// (seconds), "2.5s", "500ms", "1m".
 std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
 // What `reprise --help` prints.

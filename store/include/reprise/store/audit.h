@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 

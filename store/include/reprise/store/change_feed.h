@@ -11,7 +11,7 @@
 
 #include <functional>
 
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise::filter {
 

@@ -15,7 +15,7 @@
 
 #include "reprise/store/change_feed.h"
 #include "reprise/store/message.h"
-#include "reprise/store/status.h"
+#include "reprise/base/status.h"
 
 namespace reprise {
 
