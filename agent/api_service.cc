@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
 
 #include "convert.h"
 #include "migration.h"
@@ -32,11 +35,30 @@ void SetTimePoint(std::chrono::system_clock::time_point t, google::protobuf::Tim
 }
 
 // A stream refused before it starts.
-class RefusedWriteReactor final : public grpc::ServerWriteReactor<v1::JobProgress> {
+template <class Response>
+class RefusedWriteReactor final : public grpc::ServerWriteReactor<Response> {
  public:
-  explicit RefusedWriteReactor(const Status& status) { Finish(ToGrpc(status)); }
+  explicit RefusedWriteReactor(const Status& status) { this->Finish(ToGrpc(status)); }
   void OnDone() override { delete this; }
 };
+
+// The method `name` of the Agent service, which must take `request` and
+// answer `response` (`streams` of them): a handler registered under another
+// method's name would read its requests as the wrong type.
+const google::protobuf::MethodDescriptor& MethodToGate(const std::string& name,
+                                                       const google::protobuf::Descriptor* request,
+                                                       const google::protobuf::Descriptor* response,
+                                                       bool streams) {
+  const auto* method = AgentServiceDescriptor().FindMethodByName(name);
+  if (method == nullptr || method->input_type() != request || method->output_type() != response ||
+      method->client_streaming() || method->server_streaming() != streams) {
+    std::fprintf(stderr, "reprise: no method %s(%s) returns (%s%s) in agent.proto\n", name.c_str(),
+                 request->full_name().c_str(), streams ? "stream " : "",
+                 response->full_name().c_str());
+    std::abort();
+  }
+  return *method;
+}
 
 // Streams a job's progress every 250 ms until it ends. Finish is called
 // exactly once: from Next() or OnWriteDone(), never while the alarm is set.
@@ -87,10 +109,72 @@ class WatchJobReactor final : public grpc::ServerWriteReactor<v1::JobProgress> {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ApiService::Admit(grpc::CallbackServerContext* ctx,
-                                            std::string_view method, Caller* caller) {
-  Status st = gatekeeper_->Admit(*ctx, method, caller);
-  return st.ok() ? nullptr : Finish(ctx, st);
+template <class Request, class Response>
+int ApiService::Gate(const std::string& name,
+                     grpc::ServerUnaryReactor* (ApiService::*serve)(grpc::CallbackServerContext*,
+                                                                    const Request*, Response*)) {
+  const auto& method = MethodToGate(name, Request::descriptor(), Response::descriptor(), false);
+  MarkMethodCallback(method.index(),
+                     new grpc::internal::CallbackUnaryHandler<Request, Response>(
+                         [this, serve, &method](grpc::CallbackServerContext* ctx,
+                                                const Request* request, Response* response) {
+                           Status admitted = gatekeeper_->Admit(*ctx, method);
+                           if (!admitted.ok()) return Finish(ctx, admitted);
+                           return (this->*serve)(ctx, request, response);
+                         }));
+  return method.index();
+}
+
+template <class Request, class Response>
+int ApiService::Gate(const std::string& name,
+                     grpc::ServerWriteReactor<Response>* (ApiService::*serve)(
+                         grpc::CallbackServerContext*, const Request*)) {
+  const auto& method = MethodToGate(name, Request::descriptor(), Response::descriptor(), true);
+  MarkMethodCallback(method.index(),
+                     new grpc::internal::CallbackServerStreamingHandler<Request, Response>(
+                         [this, serve, &method](grpc::CallbackServerContext* ctx,
+                                                const Request* request)
+                             -> grpc::ServerWriteReactor<Response>* {
+                           Status admitted = gatekeeper_->Admit(*ctx, method);
+                           if (!admitted.ok()) return new RefusedWriteReactor<Response>(admitted);
+                           return (this->*serve)(ctx, request);
+                         }));
+  return method.index();
+}
+
+ApiService::ApiService(AgentCore* core, Gatekeeper* gatekeeper)
+    : core_(core), gatekeeper_(gatekeeper) {
+  // The generated base registered each method to call its handler directly;
+  // here each is registered again, behind the gatekeeper.
+  const std::set<int> gated = {
+      Gate("Describe", &ApiService::Describe),
+      Gate("ListMessages", &ApiService::ListMessages),
+      Gate("GetMessage", &ApiService::GetMessage),
+      Gate("CountMessages", &ApiService::CountMessages),
+      Gate("StartReflow", &ApiService::StartReflow),
+      Gate("WatchJob", &ApiService::WatchJob),
+      Gate("ListJobs", &ApiService::ListJobs),
+      Gate("GetJob", &ApiService::GetJob),
+      Gate("CancelJob", &ApiService::CancelJob),
+      Gate("Rederive", &ApiService::Rederive),
+      Gate("ListKnobs", &ApiService::ListKnobs),
+      Gate("InvokeKnob", &ApiService::InvokeKnob),
+      Gate("ListFlows", &ApiService::ListFlows),
+      Gate("GetFlow", &ApiService::GetFlow),
+      Gate("SetFlow", &ApiService::SetFlow),
+      Gate("Migrate", &ApiService::Migrate),
+      Gate("ListAudit", &ApiService::ListAudit),
+  };
+  // A method left out here would answer without the gatekeeper: refuse to
+  // serve at all rather than that.
+  const auto& service = AgentServiceDescriptor();
+  for (int i = 0; i < service.method_count(); ++i) {
+    if (gated.count(i) == 0) {
+      std::fprintf(stderr, "reprise: %s is not behind the gatekeeper (ApiService::ApiService)\n",
+                   service.method(i)->full_name().c_str());
+      std::abort();
+    }
+  }
 }
 
 grpc::ServerUnaryReactor* ApiService::CheckFilter(grpc::CallbackServerContext* ctx,
@@ -147,8 +231,6 @@ bool ApiService::Redact(const Caller& caller) const {
 grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
                                                const v1::DescribeRequest*,
                                                v1::DescribeResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   const AgentOptions& opts = core_->options();
   response->set_service(opts.service);
   response->set_instance(core_->instance());
@@ -244,8 +326,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* ctx,
                                                    const v1::ListMessagesRequest* request,
                                                    v1::ListMessagesResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   if (auto* denied = CheckPayloadAccess(ctx, caller, request->filter())) return denied;
   ListQuery q;
@@ -269,8 +350,7 @@ grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ctx,
                                                  const v1::GetMessageRequest* request,
                                                  v1::GetMessageResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (request->id().empty()) {
     return Finish(ctx, InvalidArgument("id is empty; pass the id of a message (see `find`)"));
   }
@@ -296,8 +376,7 @@ grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext* ctx,
                                                     const v1::CountMessagesRequest* request,
                                                     v1::CountMessagesResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   if (auto* denied = CheckPayloadAccess(ctx, caller, request->filter(), request->group_by())) {
     return denied;
@@ -324,8 +403,7 @@ grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* ctx,
                                                   const v1::StartReflowRequest* request,
                                                   v1::StartReflowResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   JobSpec spec;
   spec.filter = request->filter();
@@ -348,17 +426,14 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
   return Finish(ctx, Status::Ok());
 }
 
-grpc::ServerWriteReactor<v1::JobProgress>* ApiService::WatchJob(
-    grpc::CallbackServerContext* ctx, const v1::WatchJobRequest* request) {
-  if (Status st = gatekeeper_->Admit(*ctx, __func__); !st.ok()) return new RefusedWriteReactor(st);
+grpc::ServerWriteReactor<v1::JobProgress>* ApiService::WatchJob(grpc::CallbackServerContext*,
+                                                                const v1::WatchJobRequest* request) {
   return new WatchJobReactor(&core_->reflow(), request->id());
 }
 
 grpc::ServerUnaryReactor* ApiService::ListJobs(grpc::CallbackServerContext* ctx,
                                                const v1::ListJobsRequest* request,
                                                v1::ListJobsResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto jobs = core_->reflow().List(request->limit());
   if (!jobs.ok()) return Finish(ctx, jobs.status());
   for (const JobRecord& j : *jobs) ToProto(j, response->add_jobs());
@@ -367,8 +442,6 @@ grpc::ServerUnaryReactor* ApiService::ListJobs(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* ApiService::GetJob(grpc::CallbackServerContext* ctx,
                                              const v1::GetJobRequest* request, v1::Job* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto p = core_->reflow().Progress(request->id());
   if (!p.ok()) return Finish(ctx, p.status());
   ToProto(p->job, response);
@@ -378,8 +451,6 @@ grpc::ServerUnaryReactor* ApiService::GetJob(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx,
                                                 const v1::CancelJobRequest* request,
                                                 v1::Job* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto job = core_->reflow().Cancel(request->id(), request->reason());
   if (!job.ok()) return Finish(ctx, job.status());
   ToProto(*job, response);
@@ -389,8 +460,7 @@ grpc::ServerUnaryReactor* ApiService::CancelJob(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
                                                const v1::RederiveRequest* request,
                                                v1::RederiveResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   // Inline, each key's inputs are read while the caller waits; more keys
   // than this run as a job with progress instead.
@@ -473,8 +543,6 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::ListKnobs(grpc::CallbackServerContext* ctx,
                                                 const v1::ListKnobsRequest*,
                                                 v1::ListKnobsResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   for (const KnobInfo& k : core_->knobs().List()) {
     v1::Knob* out = response->add_knobs();
     out->set_name(k.name);
@@ -496,8 +564,6 @@ grpc::ServerUnaryReactor* ApiService::ListKnobs(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* ApiService::InvokeKnob(grpc::CallbackServerContext* ctx,
                                                  const v1::InvokeKnobRequest* request,
                                                  v1::InvokeKnobResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   // Slow knobs block this callback thread until their deadline at most.
   std::map<std::string, std::string> args(request->args().begin(), request->args().end());
   auto result = core_->knobs().Invoke(request->name(), args);
@@ -523,8 +589,6 @@ static void FlowToProto(const FlowRecord& f, const std::vector<std::string>& dec
 grpc::ServerUnaryReactor* ApiService::ListFlows(grpc::CallbackServerContext* ctx,
                                                 const v1::ListFlowsRequest*,
                                                 v1::ListFlowsResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   auto flows = core_->journal().flows().List();
   if (!flows.ok()) return Finish(ctx, flows.status());
   std::vector<std::string> declared = core_->flows().Names();
@@ -535,8 +599,6 @@ grpc::ServerUnaryReactor* ApiService::ListFlows(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* ApiService::GetFlow(grpc::CallbackServerContext* ctx,
                                               const v1::GetFlowRequest* request,
                                               v1::GetFlowResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
   FlowStore& store = core_->journal().flows();
   auto flow = store.Get(request->name());
   if (!flow.ok()) return Finish(ctx, flow.status());
@@ -565,8 +627,7 @@ grpc::ServerUnaryReactor* ApiService::GetFlow(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
                                               const v1::SetFlowRequest* request,
                                               v1::SetFlowResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (request->flow().empty()) {
     return Finish(ctx, InvalidArgument("flow is empty; name a flow (see ListFlows)"));
   }
@@ -590,8 +651,7 @@ grpc::ServerUnaryReactor* ApiService::SetFlow(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
                                               const v1::MigrateRequest* request,
                                               v1::MigrateResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   if (auto* bad = CheckFilter(ctx, request->filter())) return bad;
   MigrationRequest r{.flow = request->flow(),
                      .variant = request->variant(),
@@ -619,8 +679,7 @@ grpc::ServerUnaryReactor* ApiService::Migrate(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ApiService::ListAudit(grpc::CallbackServerContext* ctx,
                                                 const v1::ListAuditRequest* request,
                                                 v1::ListAuditResponse* response) {
-  Caller caller;
-  if (auto* refused = Admit(ctx, __func__, &caller)) return refused;
+  const Caller caller = Who(ctx);
   AuditQuery q;
   q.action = request->action();
   q.who = request->who();

@@ -7,11 +7,13 @@
 
 namespace reprise {
 
-// Thread-safe: gRPC calls these methods concurrently; everything they touch
-// (journal, stats, registries) is itself thread-safe.
+// Every method is behind the gatekeeper: the constructor registers each one
+// to run only once Gatekeeper::Admit lets its call in, so the methods below
+// start with the work. Thread-safe: gRPC calls these methods concurrently;
+// everything they touch (journal, stats, registries) is itself thread-safe.
 class ApiService final : public v1::Agent::CallbackService {
  public:
-  ApiService(AgentCore* core, Gatekeeper* gatekeeper) : core_(core), gatekeeper_(gatekeeper) {}
+  ApiService(AgentCore* core, Gatekeeper* gatekeeper);
 
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* ctx,
                                      const v1::DescribeRequest* request,
@@ -64,10 +66,19 @@ class ApiService final : public v1::Agent::CallbackService {
                                       v1::ListAuditResponse* response) override;
 
  private:
-  // Every method starts here: nullptr when the caller may go on (and
-  // *caller says who it is), else a reactor finished with the refusal.
-  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* ctx, std::string_view method,
-                                  Caller* caller);
+  // Registers `serve` as the method `name` of the service, behind the
+  // gatekeeper: a refused call is finished with the refusal and never
+  // reaches `serve`. Returns the method's index.
+  template <class Request, class Response>
+  int Gate(const std::string& name,
+           grpc::ServerUnaryReactor* (ApiService::*serve)(grpc::CallbackServerContext*,
+                                                          const Request*, Response*));
+  template <class Request, class Response>
+  int Gate(const std::string& name,
+           grpc::ServerWriteReactor<Response>* (ApiService::*serve)(grpc::CallbackServerContext*,
+                                                                    const Request*));
+  // Who is calling, for the methods that record it or redact for it.
+  Caller Who(grpc::CallbackServerContext* ctx) const { return gatekeeper_->Identify(*ctx); }
   // INVALID_ARGUMENT (finished) when `filter` is over max_filter_length.
   grpc::ServerUnaryReactor* CheckFilter(grpc::CallbackServerContext* ctx, const std::string& filter);
   // PERMISSION_DENIED (finished) when a redacted viewer's filter or group-by

@@ -5,7 +5,6 @@
 
 #include <cstdio>
 
-#include "reprise/v1/agent.grpc.pb.h"
 
 namespace reprise {
 namespace {
@@ -16,12 +15,10 @@ constexpr size_t kMaxRefusedRequest = 1024;
 class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
   AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditStore* audit,
-                   const Gatekeeper* gatekeeper, const std::string& instance, bool mutating)
-      : info_(info), audit_(audit), gatekeeper_(gatekeeper), instance_(instance),
-        mutating_(mutating) {
-    record_.action = info->method();
-    size_t slash = record_.action.rfind('/');
-    if (slash != std::string::npos) record_.action = record_.action.substr(slash + 1);
+                   const Gatekeeper* gatekeeper, const std::string& instance,
+                   const google::protobuf::MethodDescriptor& method)
+      : info_(info), audit_(audit), gatekeeper_(gatekeeper), instance_(instance), method_(method) {
+    record_.action = method.name();
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -37,9 +34,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status st = methods->GetSendStatus();
-      const bool refused = st.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
-                           st.error_code() == grpc::StatusCode::PERMISSION_DENIED;
-      if (mutating_ || refused) Append(st);
+      if (Audited(method_, st.error_code())) Append(st);
     }
     methods->Proceed();
   }
@@ -74,18 +69,25 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
   AuditStore* const audit_;
   const Gatekeeper* const gatekeeper_;
   const std::string& instance_;
-  const bool mutating_;
+  const google::protobuf::MethodDescriptor& method_;
   AuditRecord record_;
 };
 
 }  // namespace
 
+bool Audited(const google::protobuf::MethodDescriptor& method, grpc::StatusCode code) {
+  return Mutates(method) || code == grpc::StatusCode::UNAUTHENTICATED ||
+         code == grpc::StatusCode::PERMISSION_DENIED;
+}
+
 grpc::experimental::Interceptor* AuditInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  // Other services (health, reflection) are neither gated nor audited.
-  const std::string prefix = "/" + std::string(v1::Agent::service_full_name()) + "/";
-  if (std::string(info->method()).rfind(prefix, 0) != 0) return nullptr;
-  return new AuditInterceptor(info, audit_, gatekeeper_, instance_, IsMutating(info->method()));
+  // Other services (health, reflection) are neither gated nor audited; nor
+  // is a name the Agent service lacks, which gRPC answers UNIMPLEMENTED
+  // without running anything.
+  const auto* method = FindAgentMethod(info->method());
+  if (method == nullptr) return nullptr;
+  return new AuditInterceptor(info, audit_, gatekeeper_, instance_, *method);
 }
 
 }  // namespace reprise

@@ -1,6 +1,6 @@
-// Audits every call to a method the API declares MUTATE (the `access` option
-// in agent.proto), and every refused call (UNAUTHENTICATED, PERMISSION_DENIED)
-// of any method: who (as the Gatekeeper names the caller), when, the request
+// Audits every call to a method that mutates (the `access` option in
+// agent.proto, read by reprise/v1/access.h's Mutates), and every refused call
+// (UNAUTHENTICATED, PERMISSION_DENIED) of any method: who (as the Gatekeeper names the caller), when, the request
 // and the result, appended to the journal's audit trail. One place for every
 // method, present and future, so none can be forgotten.
 #pragma once
@@ -13,6 +13,11 @@
 #include "reprise/store/audit.h"
 
 namespace reprise {
+
+// Whether a call of `method` that ends with `code` goes into the audit trail:
+// every call of a method that Mutates() (as the gatekeeper decides it), and
+// every refused call.
+bool Audited(const google::protobuf::MethodDescriptor& method, grpc::StatusCode code);
 
 class AuditInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

@@ -1,6 +1,5 @@
 #include "gatekeeper.h"
 
-#include <google/protobuf/descriptor.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 #include <sstream>
 
 #include "reprise/base/hex.h"
-#include "reprise/v1/agent.grpc.pb.h"
 
 namespace reprise {
 namespace {
@@ -28,11 +26,6 @@ bool IsHex64(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
-}
-
-const google::protobuf::MethodDescriptor* FindAgentMethod(std::string_view name) {
-  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-      std::string(v1::Agent::service_full_name()) + "." + std::string(name));
 }
 
 // gRPC's peer without its port ("ipv4:10.0.0.7:53211" -> "ipv4:10.0.0.7",
@@ -145,21 +138,17 @@ Caller Gatekeeper::Identify(const grpc::ServerContextBase& ctx) const {
   return caller;
 }
 
-Status Gatekeeper::Admit(const grpc::ServerContextBase& ctx, std::string_view method,
-                         Caller* out) {
+Status Gatekeeper::Admit(const grpc::ServerContextBase& ctx,
+                         const google::protobuf::MethodDescriptor& method) {
   Caller caller = Identify(ctx);
-  Status st = caller.refused;
-  // A method agent.proto does not know is treated as mutating (fail closed).
-  const auto* descriptor = FindAgentMethod(method);
-  bool mutating = descriptor == nullptr || descriptor->options().GetExtension(v1::access) != v1::READ;
-  if (st.ok() && mutating && caller.role != Role::kOperator) {
-    st = Status(StatusCode::kPermissionDenied,
-                std::string(method) + " changes things and needs an operator token; " +
-                    caller.who + " is a " + std::string(RoleName(caller.role)));
+  if (!caller.refused.ok()) return caller.refused;
+  if (!Mutates(method)) return Status::Ok();
+  if (caller.role != Role::kOperator) {
+    return Status(StatusCode::kPermissionDenied,
+                  method.name() + " changes things and needs an operator token; " + caller.who +
+                      " is a " + std::string(RoleName(caller.role)));
   }
-  if (st.ok() && mutating) st = CheckRate(caller.who, method);
-  if (out != nullptr) *out = std::move(caller);
-  return st;
+  return CheckRate(caller.who, method.name());
 }
 
 Status Gatekeeper::CheckRate(const std::string& who, std::string_view method) {
@@ -192,12 +181,17 @@ Status Gatekeeper::CheckRate(const std::string& who, std::string_view method) {
   return Status::Ok();
 }
 
-bool IsMutating(const std::string& method) {
+const google::protobuf::MethodDescriptor* FindAgentMethod(std::string_view path) {
   // "/reprise.v1.Agent/StartReflow" -> "StartReflow"
-  const std::string prefix = "/" + std::string(v1::Agent::service_full_name()) + "/";
-  if (method.rfind(prefix, 0) != 0) return false;
-  const auto* descriptor = FindAgentMethod(std::string_view(method).substr(prefix.size()));
-  return descriptor != nullptr && descriptor->options().GetExtension(v1::access) == v1::MUTATE;
+  const google::protobuf::ServiceDescriptor& service = AgentServiceDescriptor();
+  const std::string prefix = "/" + service.full_name() + "/";
+  if (path.substr(0, prefix.size()) != prefix) return nullptr;
+  return service.FindMethodByName(std::string(path.substr(prefix.size())));
+}
+
+bool IsMutating(const std::string& method) {
+  const auto* descriptor = FindAgentMethod(method);
+  return descriptor != nullptr && Mutates(*descriptor);
 }
 
 }  // namespace reprise

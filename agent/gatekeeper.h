@@ -1,6 +1,6 @@
 // Who may call what: bearer tokens from a token file (stored hashed), roles
-// taken from the `access` option of each method in agent.proto (viewer: READ
-// methods; operator: all), and a rate limit on mutating calls per caller.
+// taken from the `access` option of each method in agent.proto (viewer: the
+// methods that do not mutate, reprise/v1/access.h; operator: all), and a rate limit on mutating calls per caller.
 // See docs/security.md. Internal to agent/.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "reprise/base/status.h"
+#include "reprise/v1/access.h"
 
 namespace reprise {
 
@@ -57,11 +58,12 @@ class Gatekeeper {
   // and deterministic, so the audit trail and the handler agree.
   Caller Identify(const grpc::ServerContextBase& ctx) const;
 
-  // Whether the call of `method` (its name in agent.proto, e.g. "StartReflow")
-  // may go on: UNAUTHENTICATED without a valid token, PERMISSION_DENIED for a
-  // viewer calling a MUTATE method, RESOURCE_EXHAUSTED over the rate limit.
-  // Sets *caller when not null.
-  Status Admit(const grpc::ServerContextBase& ctx, std::string_view method, Caller* caller = nullptr);
+  // Whether the call of `method` (of agent.proto's Agent service) may go on:
+  // UNAUTHENTICATED without a valid token, PERMISSION_DENIED for a viewer
+  // calling a method that Mutates() (reprise/v1/access.h), RESOURCE_EXHAUSTED
+  // over the rate limit.
+  Status Admit(const grpc::ServerContextBase& ctx,
+               const google::protobuf::MethodDescriptor& method);
 
  private:
   Status CheckRate(const std::string& who, std::string_view method);
@@ -73,8 +75,13 @@ class Gatekeeper {
   std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> recent_;
 };
 
-// True when agent.proto declares `method` ("/reprise.v1.Agent/StartReflow")
-// MUTATE; false for methods of other services (health, reflection).
+// The method of the Agent service at the gRPC path `path`
+// ("/reprise.v1.Agent/StartReflow"); nullptr for other services' (health,
+// reflection) and for names the service does not have.
+const google::protobuf::MethodDescriptor* FindAgentMethod(std::string_view path);
+
+// True when `method` ("/reprise.v1.Agent/StartReflow") is a method of the
+// Agent service that Mutates(); false for methods of other services.
 bool IsMutating(const std::string& method);
 
 }  // namespace reprise

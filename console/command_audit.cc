@@ -8,6 +8,7 @@
 #include "reprise/console/format.h"
 #include "reprise/console/session.h"
 #include "reprise/console/table.h"
+#include "reprise/v1/access.h"
 
 namespace reprise::console {
 bool ParseSince(const std::string& text, google::protobuf::Timestamp* out) {
@@ -124,14 +125,20 @@ void RegisterAuditCommand(CommandRegistry& registry) {
               "  failed        only calls that failed\n"
               "\n"
               "With --json, prints a ListAuditResponse with every record shown.",
+      .rpcs = {"ListAudit"},
       .handler = Audit,
       .completer =
           [](const CompletionRequest& request) {
             std::string_view b = request.args_before_word;
             if (!b.empty() && b.back() == '=') {
               if (b.size() >= 7 && b.substr(b.size() - 7) == "action=") {
-                return std::vector<std::string>{"StartReflow", "CancelJob", "InvokeKnob",
-                                                "SetFlow"};
+                // The methods every call of which is audited.
+                std::vector<std::string> audited;
+                const auto& service = AgentServiceDescriptor();
+                for (int i = 0; i < service.method_count(); ++i) {
+                  if (Mutates(*service.method(i))) audited.push_back(service.method(i)->name());
+                }
+                return audited;
               }
               return std::vector<std::string>{};
             }

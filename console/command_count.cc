@@ -68,6 +68,7 @@ void RegisterCountCommand(CommandRegistry& registry) {
               "  count channel = \"balance.updated\" by outcome\n"
               "\n"
               "With --json, prints {\"groups\": [{\"value\", \"count\"}...], \"total\"}.",
+      .rpcs = {"CountMessages"},
       .handler = Count,
       .completer =
           [](const CompletionRequest& request) {

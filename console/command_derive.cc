@@ -138,9 +138,9 @@ CommandStatus Rederive(Session& session, const TokenizedLine& line) {
   request.set_filter(keys.filter);
   Output& out = session.output();
 
-  // On a terminal (and without --yes) a real run is preceded by a dry run,
-  // shown, and a question.
-  const bool ask = !dry_run && session.options().terminal && !session.options().assume_yes;
+  // When the console asks (a terminal, without --yes) a real run is
+  // preceded by a dry run, shown, and a question.
+  const bool ask = !dry_run && session.asks();
   if (dry_run || ask) {
     request.set_dry_run(true);
     v1::RederiveResponse plan;
@@ -426,7 +426,7 @@ void RegisterDeriveCommands(CommandRegistry& registry) {
               "  rederive balance account:7 account:9 dry-run\n"
               "  rederive balance where channel = \"payments.received\" dry-run\n"
               "  rederive balance account:7",
-      .mutates = true,
+      .rpcs = {"Rederive", "WatchJob"},
       .handler = Rederive,
       .completer = CompleteRederive,
   });
@@ -467,7 +467,7 @@ void RegisterDeriveCommands(CommandRegistry& registry) {
               "  migrate ledger.rounding v2 where channel = \"payments.received\" since -7d\n"
               "  migrate ledger.rounding v2 percent 10 since -1d\n"
               "  migrate ledger.rounding v1 account:7 since -1h      (the rollback)",
-      .mutates = true,
+      .rpcs = {"Migrate", "WatchJob", "ListFlows"},
       .handler = Migrate,
       .completer = CompleteMigrate,
   });

@@ -88,6 +88,7 @@ void RegisterExportCommand(CommandRegistry& registry) {
               "Examples:\n"
               "  export outcome = failed failed.jsonl\n"
               "  export channel = \"payments.received\" and key = \"account:42\" case-42.jsonl",
+      .rpcs = {"ListMessages"},
       .handler = Export,
       .completer =
           [](const CompletionRequest& request) {

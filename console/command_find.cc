@@ -107,6 +107,7 @@ void RegisterFindCommand(CommandRegistry& registry) {
               "  find key ~ \"account:4*\" or error ~ \"timeout\"\n"
               "\n"
               "With --json, prints {\"messages\": [...], \"next_page_token\": ...}.",
+      .rpcs = {"ListMessages"},
       .handler = Find,
       .completer =
           [](const CompletionRequest& request) {

@@ -265,6 +265,7 @@ void RegisterFlowCommands(CommandRegistry& registry) {
               "whether this agent's code declares it. See docs/flows.md.\n"
               "\n"
               "With --json, prints the ListFlowsResponse.",
+      .rpcs = {"ListFlows"},
       .handler = Flows,
   });
   registry.Add({
@@ -290,7 +291,7 @@ void RegisterFlowCommands(CommandRegistry& registry) {
               "  flow show ledger.rounding\n"
               "  flow set ledger.rounding rollout=v2:10 reason canary for the new rounding\n"
               "  flow set ledger.rounding account:42=v2 default=v1",
-      .mutates = true,
+      .rpcs = {"GetFlow", "SetFlow", "ListFlows"},
       .handler = Flow,
       .completer = CompleteFlow,
   });

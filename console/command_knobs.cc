@@ -118,6 +118,7 @@ void RegisterKnobCommands(CommandRegistry& registry) {
               "help. Run one with knob NAME ARG=VALUE ...\n"
               "\n"
               "With --json, prints the ListKnobsResponse.",
+      .rpcs = {"ListKnobs"},
       .handler = Knobs,
   });
   registry.Add({
@@ -135,7 +136,7 @@ void RegisterKnobCommands(CommandRegistry& registry) {
               "Examples:\n"
               "  knob downstream.set failure_percent=0\n"
               "  knob log.level level=debug",
-      .mutates = true,
+      .rpcs = {"InvokeKnob"},
       .handler = Knob,
       .completer = CompleteKnob,
   });

@@ -297,7 +297,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
               "  reflow channel = \"payments.received\" and outcome = failed dry-run\n"
               "  reflow direction = out and outcome = failed to downstream rate 50\n"
               "  reflow outcome = failed and recorded > -1h concurrency 4 max-failures 10",
-      .mutates = true,
+      .rpcs = {"StartReflow", "WatchJob"},
       .handler = Reflow,
       .completer =
           [](const CompletionRequest& request) {
@@ -324,6 +324,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
               "its filter and why it ended when it did not complete.\n"
               "\n"
               "With --json, prints the ListJobsResponse.",
+      .rpcs = {"ListJobs"},
       .handler = Jobs,
   });
   registry.Add({
@@ -336,6 +337,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
               "\n"
               "Exit status 1 for an unknown job (NOT_FOUND) or a job that ended stopped.\n"
               "With --json, prints the final JobProgress.",
+      .rpcs = {"WatchJob"},
       .handler = Watch,
       .completer = CompleteJobId,
   });
@@ -348,7 +350,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
               "Asks for confirmation on a terminal unless --yes.\n"
               "\n"
               "With --json, prints the Job.",
-      .mutates = true,
+      .rpcs = {"GetJob", "CancelJob"},
       .handler = Cancel,
       .completer = CompleteJobId,
   });

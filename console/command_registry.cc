@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "reprise/base/did_you_mean.h"
+#include "reprise/v1/access.h"
 
 namespace reprise::console {
 
@@ -27,6 +28,15 @@ void CommandRegistry::Add(Command command) {
       std::fprintf(stderr, "reprise: bad or duplicate console command \"%s\"\n", n.c_str());
       std::abort();
     }
+  }
+  for (const auto& rpc : command.rpcs) {
+    const auto* method = AgentServiceDescriptor().FindMethodByName(rpc);
+    if (method == nullptr) {
+      std::fprintf(stderr, "reprise: console command \"%s\" calls %s, which agent.proto lacks\n",
+                   command.name.c_str(), rpc.c_str());
+      std::abort();
+    }
+    command.mutates = command.mutates || Mutates(*method);
   }
   commands_.push_back(std::move(command));
 }
@@ -79,7 +89,22 @@ std::string CommandRegistry::HelpFor(std::string_view name) const {
     out += "\n";
   }
   if (c->mutates) {
-    out += "\nThis command changes state: the agent records it in its audit log.\n";
+    // Named by method, so that `flow show` is not said to change state
+    // because `flow set` does.
+    std::vector<std::string> mutating;
+    for (const auto& rpc : c->rpcs) {
+      if (Mutates(*AgentServiceDescriptor().FindMethodByName(rpc))) mutating.push_back(rpc);
+    }
+    std::string which;
+    for (size_t i = 0; i < mutating.size(); ++i) {
+      which += (i == 0 ? "" : i + 1 == mutating.size() ? " and " : ", ") + mutating[i];
+    }
+    out += "\n" +
+           (mutating.empty() ? "This command changes state: the agent records it"
+            : mutating.size() == 1
+                ? which + " changes state: the agent records each call of it"
+                : which + " change state: the agent records each call of them") +
+           " in its audit log.\n";
   }
   return out;
 }

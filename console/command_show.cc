@@ -38,6 +38,7 @@ void RegisterShowCommand(CommandRegistry& registry) {
               "  show 01JD3K4M5N6P7Q8R9S0T1V2W3X\n"
               "\n"
               "With --json, prints the agent's GetMessage response (payload in base64).",
+      .rpcs = {"GetMessage"},
       .handler = Show,
   });
 }

@@ -148,6 +148,7 @@ void RegisterStatusCommand(CommandRegistry& registry) {
               "failure counts, and the registered handlers and senders.\n"
               "\n"
               "With --json, prints the agent's Describe response.",
+      .rpcs = {"Describe"},
       .handler = Status,
   });
 }

@@ -164,6 +164,7 @@ void RegisterTraceCommand(CommandRegistry& registry) {
               "\n"
               "With --json, prints {\"causes\": [...], \"tree\": {\"message\", \"children\"},\n"
               "\"truncated\"} (messages without payloads).",
+      .rpcs = {"GetMessage"},
       .handler = Trace,
   });
 }

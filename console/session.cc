@@ -91,8 +91,15 @@ void Session::RefreshFlows() {
   }
 }
 
+CommandStatus Session::Run(const Command& command, const TokenizedLine& line) {
+  running_ = &command;
+  CommandStatus status = command.handler(*this, line);
+  running_ = nullptr;
+  return status;
+}
+
 bool Session::Confirm(const std::string& question) {
-  if (options_.assume_yes || !options_.terminal) return true;
+  if (!asks()) return true;
   std::ostream& out = output_.out();
   out << question << " [y/N] " << std::flush;
   InterruptScope interrupt;

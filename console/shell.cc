@@ -47,7 +47,7 @@ CommandStatus Shell::ExecuteOne(const std::string& text) {
     CommandStatus connected = session_.Connect();
     if (!connected.ok()) return connected;
   }
-  return command->handler(session_, line);
+  return session_.Run(*command, line);
 }
 
 void Shell::Report(const CommandStatus& status) {

@@ -1,9 +1,14 @@
-// Token files, hashing and the access option lookup (gatekeeper.h); the
+// Token files, hashing and what mutates, for the gatekeeper and the audit
+// trail alike (gatekeeper.h, audit_interceptor.h, reprise/v1/access.h); the
 // checks themselves over real gRPC: tests/integration/security_test.cc.
 #include "gatekeeper.h"
 
+#include <google/protobuf/descriptor.pb.h>
+#include <grpcpp/test/server_context_test_spouse.h>
 #include <gtest/gtest.h>
 
+#include "audit_interceptor.h"
+#include "reprise/v1/agent.pb.h"
 #include "support/test_env.h"
 #include "support/test_pki.h"
 
@@ -57,6 +62,71 @@ TEST(GatekeeperTest, IsMutatingFollowsTheAccessOption) {
   EXPECT_FALSE(IsMutating("/reprise.v1.Agent/ListMessages"));
   EXPECT_FALSE(IsMutating("/grpc.health.v1.Health/Check"));
   EXPECT_FALSE(IsMutating("/reprise.v1.Agent/NoSuchMethod"));
+}
+
+// What each method may do is declared in agent.proto, not left to the
+// default: a new method without the option would be refused to viewers.
+TEST(GatekeeperTest, EveryMethodOfTheAgentServiceDeclaresItsAccess) {
+  const google::protobuf::ServiceDescriptor& service = AgentServiceDescriptor();
+  EXPECT_EQ(service.full_name(), "reprise.v1.Agent");
+  ASSERT_GE(service.method_count(), 17);
+  for (int i = 0; i < service.method_count(); ++i) {
+    const google::protobuf::MethodDescriptor& method = *service.method(i);
+    EXPECT_TRUE(method.options().HasExtension(v1::access)) << method.name();
+    EXPECT_NE(method.options().GetExtension(v1::access), v1::ACCESS_UNSPECIFIED) << method.name();
+  }
+  EXPECT_EQ(FindAgentMethod("/reprise.v1.Agent/StartReflow"),
+            service.FindMethodByName("StartReflow"));
+  EXPECT_EQ(FindAgentMethod("/grpc.health.v1.Health/Check"), nullptr);
+  EXPECT_EQ(FindAgentMethod("/reprise.v1.Agent/NoSuchMethod"), nullptr);
+}
+
+// agent.proto has no method without the option, so the test declares one:
+// the gatekeeper refuses it to a viewer and the audit trail records every
+// call of it, as for MUTATE; a READ method is neither.
+TEST(GatekeeperTest, AMethodWithoutTheOptionMutatesForTheGatekeeperAndTheAuditTrailAlike) {
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("probe.proto");
+  file.set_package("probe");
+  file.add_message_type()->set_name("Empty");
+  google::protobuf::ServiceDescriptorProto* service = file.add_service();
+  service->set_name("Probe");
+  for (const char* name : {"Unmarked", "Reads", "Mutates"}) {
+    google::protobuf::MethodDescriptorProto* m = service->add_method();
+    m->set_name(name);
+    m->set_input_type(".probe.Empty");
+    m->set_output_type(".probe.Empty");
+  }
+  service->mutable_method(1)->mutable_options()->SetExtension(v1::access, v1::READ);
+  service->mutable_method(2)->mutable_options()->SetExtension(v1::access, v1::MUTATE);
+  google::protobuf::DescriptorPool pool;
+  const google::protobuf::FileDescriptor* built = pool.BuildFile(file);
+  ASSERT_NE(built, nullptr);
+  const auto& unmarked = *built->service(0)->method(0);
+  const auto& reads = *built->service(0)->method(1);
+  const auto& mutates = *built->service(0)->method(2);
+  ASSERT_EQ(reads.options().GetExtension(v1::access), v1::READ);
+
+  const std::string token = "rpt_viewer";
+  Gatekeeper gatekeeper(
+      {.tokens = {{.name = "vera", .role = Role::kViewer, .sha256_hex = Sha256Hex(token)}}});
+  grpc::ServerContext ctx;
+  grpc::testing::ServerContextTestSpouse spouse(&ctx);
+  spouse.AddClientMetadata("authorization", "Bearer " + token);
+
+  EXPECT_TRUE(Mutates(unmarked));
+  EXPECT_TRUE(Mutates(mutates));
+  EXPECT_FALSE(Mutates(reads));
+  Status refused = gatekeeper.Admit(ctx, unmarked);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.message(),
+            "Unmarked changes things and needs an operator token; vera is a viewer");
+  EXPECT_EQ(gatekeeper.Admit(ctx, mutates).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(gatekeeper.Admit(ctx, reads).ok());
+  EXPECT_TRUE(Audited(unmarked, grpc::StatusCode::OK));
+  EXPECT_TRUE(Audited(mutates, grpc::StatusCode::OK));
+  EXPECT_FALSE(Audited(reads, grpc::StatusCode::OK));
+  EXPECT_TRUE(Audited(reads, grpc::StatusCode::PERMISSION_DENIED));
 }
 
 }  // namespace

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "reprise/console/commands.h"
+#include "reprise/console/session.h"
+#include "reprise/console/shell.h"
+#include "reprise/v1/access.h"
 
 namespace reprise::console {
 namespace {
@@ -88,6 +93,77 @@ TEST(BuiltinCommandsTest, EveryCommandIsDocumented) {
   }
   EXPECT_FALSE(r.Find("help")->needs_agent);
   EXPECT_TRUE(r.Find("find")->needs_agent);
+}
+
+// Which commands change state is not a list kept here: each names the API
+// methods it calls, and agent.proto's `access` option on those decides.
+TEST(BuiltinCommandsTest, EachChangesStateExactlyWhenAnRpcItCallsIsMutate) {
+  CommandRegistry r;
+  RegisterBuiltinCommands(r);
+  const google::protobuf::ServiceDescriptor& service = AgentServiceDescriptor();
+  for (const auto& c : r.commands()) {
+    if (c.needs_agent) {
+      EXPECT_FALSE(c.rpcs.empty()) << c.name << " names no RPC";
+    }
+    bool any_mutate = false;
+    for (const auto& rpc : c.rpcs) {
+      const auto* method = service.FindMethodByName(rpc);
+      ASSERT_NE(method, nullptr) << c.name << " calls " << rpc;
+      any_mutate = any_mutate || method->options().GetExtension(v1::access) == v1::MUTATE;
+    }
+    EXPECT_EQ(c.mutates, any_mutate) << c.name;
+  }
+}
+
+TEST(BuiltinCommandsTest, HelpNamesTheMethodsThatChangeState) {
+  CommandRegistry r;
+  RegisterBuiltinCommands(r);
+  // `flow show` only reads; `flow set` calls SetFlow.
+  std::string flow = r.HelpFor("flow");
+  EXPECT_NE(
+      flow.find("\nSetFlow changes state: the agent records each call of it in its audit log.\n"),
+      std::string::npos)
+      << flow;
+  EXPECT_EQ(flow.find("GetFlow change"), std::string::npos) << flow;
+  EXPECT_NE(r.HelpFor("cancel").find("\nCancelJob changes state:"), std::string::npos);
+  EXPECT_EQ(r.HelpFor("flows").find("changes state"), std::string::npos);
+  EXPECT_EQ(r.HelpFor("watch").find("changes state"), std::string::npos);
+}
+
+TEST(CommandRegistryDeathTest, AnRpcAgentProtoLacksAborts) {
+  CommandRegistry r;
+  EXPECT_DEATH(r.Add({.name = "poke", .rpcs = {"Poke"}, .handler = Noop}),
+               "\"poke\" calls Poke, which agent.proto lacks");
+}
+
+// Only a command that changes state asks for confirmation, and only on a
+// terminal without --yes.
+TEST(CommandRegistryTest, ConfirmationAsksOnlyForCommandsThatChangeState) {
+  std::ostringstream out, err;
+  Output output(out, err, {.width = 100});
+  AgentClient agent("127.0.0.1:1", std::chrono::seconds(1));
+  NoPager pager;
+  std::map<std::string, bool> asked;
+  auto record = [&](Session& s, const TokenizedLine& line) {
+    asked[line.tokens[0].text] = s.asks();
+    return CommandStatus::Ok();
+  };
+  CommandRegistry r;
+  r.Add({.name = "jobs", .rpcs = {"ListJobs"}, .needs_agent = false, .handler = record});
+  r.Add({.name = "cancel", .rpcs = {"GetJob", "CancelJob"}, .needs_agent = false,
+         .handler = record});
+  for (SessionOptions options : {SessionOptions{.terminal = true},
+                                 SessionOptions{.assume_yes = true, .terminal = true},
+                                 SessionOptions{}}) {
+    Session session(r, output, agent, pager, options);
+    Shell shell(session);
+    ASSERT_TRUE(shell.Execute("jobs; cancel").ok());
+    EXPECT_FALSE(asked["jobs"]);
+    EXPECT_EQ(asked["cancel"], options.terminal && !options.assume_yes);
+    EXPECT_FALSE(session.asks()) << "no command runs";
+    EXPECT_TRUE(session.Confirm("Really?")) << "answered yes without asking";
+  }
+  EXPECT_EQ(out.str().find("Really?"), std::string::npos) << out.str();
 }
 
 TEST(ExitCodeTest, MapsCodesToDocumentedStatuses) {

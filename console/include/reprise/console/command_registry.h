@@ -1,6 +1,8 @@
 // The one list of console commands. Everything that needs to know which
-// commands exist (dispatch, `help`, completion of command names, and later
-// the audit and confirmations of mutating commands) reads it from here.
+// commands exist (dispatch, `help`, completion of command names) and which
+// change state (their help, whether they may ask for confirmation) reads it
+// from here. What changes state is not kept here: each command names the API
+// methods it calls, and agent.proto's `access` option on those says.
 //
 // Adding a command is one Add() call:
 //
@@ -8,6 +10,7 @@
 //                 .synopsis = "[FILTER]",
 //                 .summary = "list reflow jobs",
 //                 .help = "Lists jobs, newest first...",
+//                 .rpcs = {"ListJobs"},
 //                 .handler = [](Session& s, const TokenizedLine& line) { ... }});
 #pragma once
 
@@ -97,7 +100,12 @@ struct Command {
   std::string synopsis;  // arguments, e.g. "FILTER [by FIELD]"
   std::string summary;   // one line, for `help`
   std::string help;      // paragraphs, for `help NAME`
-  bool mutates = false;  // changes state: confirmation, audit
+  // The API methods it calls ("ListJobs"), as agent.proto names them.
+  std::vector<std::string> rpcs;
+  // Changes state: set by Add() when one of `rpcs` is a method that mutates
+  // (reprise/v1/access.h). Such a command's help says so, and it may ask for
+  // confirmation (Session::Confirm).
+  bool mutates = false;
   bool needs_agent = true;
   std::vector<std::string> aliases;
   CommandHandler handler;
@@ -108,8 +116,9 @@ struct Command {
 // thread.
 class CommandRegistry {
  public:
-  // Registers a command. A duplicate name or alias is a programming error
-  // and aborts, so that it shows in the first test run.
+  // Registers a command. A duplicate name or alias, or an RPC agent.proto
+  // does not have, is a programming error and aborts, so that it shows in
+  // the first test run.
   void Add(Command command);
 
   // The command named `name` (or aliased), or nullptr.

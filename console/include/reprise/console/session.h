@@ -57,10 +57,18 @@ class Session {
   // Prints `message` as one line of JSON (the protobuf JSON mapping).
   void PrintJson(const google::protobuf::Message& message);
 
-  // Asks `question` ("Reflow 5 messages to self?") with " [y/N] " on a
-  // terminal and returns the answer; true without asking with --yes or when
-  // not on a terminal. Ctrl-C or end of input answer no.
+  // Runs `command` (its handler) for `line`.
+  CommandStatus Run(const Command& command, const TokenizedLine& line);
+
+  // Asks `question` ("Reflow 5 messages to self?") with " [y/N] " when
+  // asks(), and returns the answer; true without asking otherwise. Ctrl-C
+  // or end of input answer no.
   bool Confirm(const std::string& question);
+  // Confirm asks: on a terminal, without --yes, and only for a command that
+  // changes state (the registry's `mutates`, from the API methods it calls).
+  bool asks() const {
+    return options_.terminal && !options_.assume_yes && running_ != nullptr && running_->mutates;
+  }
   // Live progress (redrawn in place) is shown: a terminal and not --json.
   bool live_progress() const { return options_.terminal && !output_.json(); }
 
@@ -74,6 +82,7 @@ class Session {
   Pager& pager_;
   SessionOptions options_;
   const FleetMode* fleet_ = nullptr;
+  const Command* running_ = nullptr;  // the command Run() is running
   std::optional<v1::DescribeResponse> describe_;
   Vocabulary vocabulary_;
 };
