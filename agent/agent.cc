@@ -126,7 +126,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::string listen_address() const override { return api_ ? api_->listen_address() : ""; }
   AgentStats Stats() const override {
     AgentStats s;
-    s.recorder = capture_.Stats();
+    s.recording = capture_.Stats();
     s.refused_oversize = capture_.refused_oversize();
     if (membership_) membership_->Stats(&s);
     return s;

@@ -170,14 +170,14 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   j->set_schema_version(core_->journal().SchemaVersion());
   j->set_durability(std::string(DurabilityName(opts.durability)));
   j->set_overload_policy(std::string(OverloadPolicyName(opts.overload)));
-  j->set_recorded(stats.recorder.recorded);
-  j->set_committed(stats.recorder.committed);
-  j->set_queued(stats.recorder.queued);
-  j->set_dropped(stats.recorder.dropped);
+  j->set_recorded(stats.recording.recorded);
+  j->set_committed(stats.recording.committed);
+  j->set_queued(stats.recording.queued);
+  j->set_dropped(stats.recording.dropped);
   j->set_refused_oversize(stats.refused_oversize);
-  j->set_last_error(stats.recorder.last_error);
+  j->set_last_error(stats.recording.last_error);
   j->set_max_payload_bytes(opts.max_payload_bytes);
-  const RecorderStats& r = stats.recorder;
+  const RecordingStats& r = stats.recording;
   j->set_healthy(r.healthy());
   auto set_time = [](std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
     if (t.time_since_epoch().count() != 0) SetTimePoint(t, out);

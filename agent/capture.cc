@@ -12,6 +12,22 @@ int64_t NowUs() {
       .count();
 }
 
+// The recorder's settings and figures are its own (store/): hosts see
+// agent.h's, mapped here.
+RecorderOptions::Durability ToRecorder(Durability d) {
+  switch (d) {
+    case Durability::kAsync: return RecorderOptions::Durability::kAsync;
+    case Durability::kProcess: return RecorderOptions::Durability::kProcess;
+    case Durability::kPower: return RecorderOptions::Durability::kPower;
+  }
+  return RecorderOptions::Durability::kAsync;
+}
+
+RecorderOptions::OverloadPolicy ToRecorder(OverloadPolicy p) {
+  return p == OverloadPolicy::kDrop ? RecorderOptions::OverloadPolicy::kDrop
+                                    : RecorderOptions::OverloadPolicy::kBlock;
+}
+
 template <typename Map>
 std::vector<std::string> Keys(std::shared_mutex& mu, const Map& m) {
   std::shared_lock lock(mu);
@@ -22,12 +38,38 @@ std::vector<std::string> Keys(std::shared_mutex& mu, const Map& m) {
 
 }  // namespace
 
+std::string_view DurabilityName(Durability d) {
+  switch (d) {
+    case Durability::kAsync: return "async";
+    case Durability::kProcess: return "process";
+    case Durability::kPower: return "power";
+  }
+  return "async";
+}
+
+std::optional<Durability> ParseDurability(std::string_view s) {
+  if (s == "async") return Durability::kAsync;
+  if (s == "process") return Durability::kProcess;
+  if (s == "power") return Durability::kPower;
+  return std::nullopt;
+}
+
+std::string_view OverloadPolicyName(OverloadPolicy p) {
+  return p == OverloadPolicy::kDrop ? "drop" : "block";
+}
+
+std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s) {
+  if (s == "block") return OverloadPolicy::kBlock;
+  if (s == "drop") return OverloadPolicy::kDrop;
+  return std::nullopt;
+}
+
 Capture::Capture(const AgentOptions& options, Journal* journal, const FlowRegistry* flows)
     : max_payload_bytes_(options.max_payload_bytes),
       synchronous_(options.durability != Durability::kAsync),
       flows_(flows),
-      recorder_(journal, {.durability = options.durability,
-                          .overload = options.overload,
+      recorder_(journal, {.durability = ToRecorder(options.durability),
+                          .overload = ToRecorder(options.overload),
                           .max_queue_bytes = options.max_queue_bytes}) {}
 
 void Capture::Handle(std::string_view channel, Handler handler) {
@@ -42,6 +84,24 @@ void Capture::Send(std::string_view channel, Sender sender) {
 
 std::vector<std::string> Capture::HandlerChannels() const { return Keys(registry_mu_, handlers_); }
 std::vector<std::string> Capture::SenderChannels() const { return Keys(registry_mu_, senders_); }
+
+RecordingStats Capture::Stats() const {
+  const RecorderStats r = recorder_.Stats();
+  return {.recorded = r.recorded,
+          .committed = r.committed,
+          .dropped = r.dropped,
+          .failed_writes = r.failed_writes,
+          .rejected = r.rejected,
+          .batches = r.batches,
+          .queued = r.queued,
+          .queued_bytes = r.queued_bytes,
+          .held_bytes = r.held_bytes,
+          .last_error = r.last_error,
+          .failing_since = r.failing_since,
+          .last_fault = r.last_fault,
+          .last_fault_at = r.last_fault_at,
+          .recovered_at = r.recovered_at};
+}
 
 Handler Capture::FindHandler(const std::string& channel) const {
   std::shared_lock lock(registry_mu_);
@@ -134,7 +194,8 @@ DispatchResult Capture::Redeliver(const Message& original, ReflowTarget target,
   // Downstream: the copy is recorded, then sent through the channel's sender.
   auto sent = RecordAndSend(copy);
   if (!sent.ok()) {
-    return {"", Outcome::kFailed, sent.status().WithPrefix("not sent: the copy could not be recorded").message()};
+    return {"", Outcome::kFailed,
+            sent.status().WithPrefix("not sent: the copy could not be recorded").message()};
   }
   return {copy.id, sent->outcome, sent->error};
 }

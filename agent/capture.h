@@ -76,7 +76,7 @@ class Capture {
   // could not be recorded in process or power durability.
   StatusOr<OutcomeUpdate> RecordAndSend(const Message& out);
 
-  RecorderStats Stats() const { return recorder_.Stats(); }
+  RecordingStats Stats() const;
   uint64_t refused_oversize() const { return refused_oversize_.load(std::memory_order_relaxed); }
 
  private:
