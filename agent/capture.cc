@@ -3,6 +3,8 @@
 #include <chrono>
 #include <mutex>
 
+#include "host_code.h"
+
 namespace reprise {
 namespace {
 

@@ -4,7 +4,6 @@
 // flow resolves differs. Internal to agent/ (and reprise_replay).
 #pragma once
 
-#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,20 +17,6 @@ namespace reprise {
 // for bytes with control characters, "text/plain" otherwise: good enough for
 // display (the console pretty-prints JSON and hex-dumps binary).
 std::string_view GuessContentType(std::string_view payload);  // a literal
-
-// Runs host code (`what`: "handler for payments.received") and turns
-// whatever it does, throwing included, into a Status: nothing the host's code
-// throws may take the host down.
-template <typename Fn>
-Status Contain(std::string_view what, Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return Unknown(std::string(what) + " threw: " + e.what());
-  } catch (...) {
-    return Unknown(std::string(what) + " threw a non-standard exception");
-  }
-}
 
 class HandlerContext : public Context {
  public:

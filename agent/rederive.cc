@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "diff.h"
+#include "host_code.h"
 
 namespace reprise {
 namespace {
