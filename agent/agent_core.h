@@ -7,6 +7,7 @@
 
 #include "flows.h"
 #include "knobs.h"
+#include "rederive.h"
 #include "reprise/agent/agent.h"
 #include "reprise/base/version.h"
 #include "reprise/reflow/engine.h"
@@ -14,18 +15,7 @@
 
 namespace reprise {
 
-// How re-deriving one key went.
-struct RederiveOutcome {
-  enum class Kind { kUnchanged, kChanged, kFailed };
-  std::string key;
-  Kind kind = Kind::kUnchanged;
-  std::string before;  // the last output recorded for the key ("" if none)
-  std::string after;   // what the deriver computes now
-  std::vector<std::string> diff;  // see diff.h
-  std::string error;   // when failed
-  std::string output_id;  // the new output recorded (changed, not a dry run)
-};
-
+// Thread-safe: the API service calls it from gRPC's threads.
 class AgentCore {
  public:
   virtual ~AgentCore() = default;

@@ -29,11 +29,6 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const Status&
   return reactor;
 }
 
-void SetTimePoint(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
-  SetTimestamp(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count(),
-               out);
-}
-
 // A stream refused before it starts.
 template <class Response>
 class RefusedWriteReactor final : public grpc::ServerWriteReactor<Response> {
@@ -241,44 +236,19 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
   gethostname(host, sizeof host - 1);
   response->set_host(host);
   response->set_pid(getpid());
-  SetTimePoint(core_->started_at(), response->mutable_started_at());
+  SetTimestamp(core_->started_at(), response->mutable_started_at());
   response->set_uptime_seconds(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now() - core_->started_at())
                                    .count()));
 
   AgentStats stats = core_->Stats();
   v1::JournalHealth* j = response->mutable_journal();
+  ToProto(opts, stats, j);
   j->set_backend(core_->journal().Describe());
   j->set_schema_version(core_->journal().SchemaVersion());
-  j->set_durability(std::string(DurabilityName(opts.durability)));
-  j->set_overload_policy(std::string(OverloadPolicyName(opts.overload)));
-  j->set_recorded(stats.recorder.recorded);
-  j->set_committed(stats.recorder.committed);
-  j->set_queued(stats.recorder.queued);
-  j->set_dropped(stats.recorder.dropped);
-  j->set_refused_oversize(stats.refused_oversize);
-  j->set_last_error(stats.recorder.last_error);
-  j->set_max_payload_bytes(opts.max_payload_bytes);
-  const RecorderStats& r = stats.recorder;
-  j->set_healthy(r.healthy());
-  auto set_time = [](std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
-    if (t.time_since_epoch().count() != 0) SetTimePoint(t, out);
-  };
-  if (!r.healthy()) set_time(r.failing_since, j->mutable_failing_since());
-  j->set_write_failures(r.failed_writes);
-  j->set_rejected(r.rejected);
-  j->set_queued_bytes(r.queued_bytes);
-  j->set_max_queue_bytes(opts.max_queue_bytes);
-  j->set_last_fault(r.last_fault);
-  if (!r.last_fault.empty()) set_time(r.last_fault_at, j->mutable_last_fault_at());
-  set_time(r.recovered_at, j->mutable_recovered_at());
 
   v1::FleetHealth* fleet = response->mutable_fleet();
-  fleet->set_heartbeat_error(stats.heartbeat_error);
-  if (stats.last_heartbeat_us > 0) {
-    SetTimePoint(std::chrono::system_clock::time_point(std::chrono::microseconds(stats.last_heartbeat_us)),
-                 fleet->mutable_last_heartbeat());
-  }
+  ToProto(stats, fleet);
   if (auto live = core_->journal().instances().ListInstances(opts.service, false); live.ok()) {
     fleet->set_live_instances(static_cast<uint32_t>(live->size()));
   } else if (fleet->heartbeat_error().empty()) {
@@ -301,21 +271,10 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
     if (j->last_error().empty()) j->set_last_error(channels.status().ToString());
   } else {
     for (const ChannelInfo& c : *channels) {
-      v1::ChannelSummary* s = response->add_channels();
-      s->set_channel(c.channel);
-      s->set_direction(c.direction == Direction::kOut ? v1::OUT : v1::IN);
-      s->set_messages(c.messages);
-      s->set_failed(c.failed);
-      s->set_has_handler(has(handlers, c.channel));
-      s->set_has_sender(has(senders, c.channel));
+      ToProto(c, has(handlers, c.channel), has(senders, c.channel), response->add_channels());
     }
   }
-  for (const filter::FieldInfo& f : filter::Fields()) {
-    v1::FilterField* ff = response->add_filter_fields();
-    ff->set_name(f.name);
-    ff->set_description(f.description);
-    ff->set_is_prefix(f.is_prefix);
-  }
+  for (const filter::FieldInfo& f : filter::Fields()) ToProto(f, response->add_filter_fields());
   for (const std::string& k : filter::Keywords()) response->add_filter_keywords(k);
   for (const KnobInfo& k : core_->knobs().List()) response->add_knobs(k.name);
   for (const std::string& d : core_->DeriverNames()) response->add_derivers(d);
@@ -511,27 +470,7 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
   for (const std::string& key : keys) {
     auto r = core_->RederiveKey(request->deriver(), key, request->dry_run());
     if (!r.ok()) return Finish(ctx, r.status());
-    v1::RederiveResult* out = response->add_results();
-    out->set_key(r->key);
-    switch (r->kind) {
-      case RederiveOutcome::Kind::kUnchanged:
-        out->set_kind(v1::RederiveResult::UNCHANGED);
-        response->set_unchanged(response->unchanged() + 1);
-        break;
-      case RederiveOutcome::Kind::kChanged:
-        out->set_kind(v1::RederiveResult::CHANGED);
-        response->set_changed(response->changed() + 1);
-        break;
-      case RederiveOutcome::Kind::kFailed:
-        out->set_kind(v1::RederiveResult::FAILED);
-        response->set_failed(response->failed() + 1);
-        break;
-    }
-    for (const std::string& d : r->diff) out->add_diff(d);
-    out->set_before(r->before);
-    out->set_after(r->after);
-    out->set_error(r->error);
-    out->set_output_id(r->output_id);
+    AddResult(*r, response);
   }
   // The answer names the new outputs: let the caller read them at once, in
   // async durability too (one commit for the whole call). A journal that

@@ -1,5 +1,8 @@
 #include "convert.h"
 
+#include "rederive.h"
+#include "reprise/store/filter.h"
+
 namespace reprise {
 
 grpc::Status ToGrpc(const Status& status) {
@@ -57,6 +60,81 @@ Message FromProto(const v1::Message& in) {
 void SetTimestamp(int64_t unix_us, google::protobuf::Timestamp* out) {
   out->set_seconds(unix_us / 1000000);
   out->set_nanos(static_cast<int32_t>(unix_us % 1000000) * 1000);
+}
+
+void SetTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out) {
+  SetTimestamp(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count(),
+               out);
+}
+
+void ToProto(const AgentOptions& options, const AgentStats& stats, v1::JournalHealth* out) {
+  const RecordingStats& r = stats.recording;
+  out->set_durability(std::string(DurabilityName(options.durability)));
+  out->set_overload_policy(std::string(OverloadPolicyName(options.overload)));
+  out->set_recorded(r.recorded);
+  out->set_committed(r.committed);
+  out->set_queued(r.queued);
+  out->set_dropped(r.dropped);
+  out->set_refused_oversize(stats.refused_oversize);
+  out->set_last_error(r.last_error);
+  out->set_max_payload_bytes(options.max_payload_bytes);
+  out->set_healthy(r.healthy());
+  // Times that never happened (the epoch) stay unset.
+  auto set_time = [](std::chrono::system_clock::time_point t, google::protobuf::Timestamp* ts) {
+    if (t.time_since_epoch().count() != 0) SetTimestamp(t, ts);
+  };
+  if (!r.healthy()) set_time(r.failing_since, out->mutable_failing_since());
+  out->set_write_failures(r.failed_writes);
+  out->set_rejected(r.rejected);
+  out->set_queued_bytes(r.queued_bytes);
+  out->set_max_queue_bytes(options.max_queue_bytes);
+  out->set_last_fault(r.last_fault);
+  if (!r.last_fault.empty()) set_time(r.last_fault_at, out->mutable_last_fault_at());
+  set_time(r.recovered_at, out->mutable_recovered_at());
+}
+
+void ToProto(const AgentStats& stats, v1::FleetHealth* out) {
+  out->set_heartbeat_error(stats.heartbeat_error);
+  if (stats.last_heartbeat_us > 0) SetTimestamp(stats.last_heartbeat_us, out->mutable_last_heartbeat());
+}
+
+void ToProto(const ChannelInfo& in, bool has_handler, bool has_sender, v1::ChannelSummary* out) {
+  out->set_channel(in.channel);
+  out->set_direction(in.direction == Direction::kOut ? v1::OUT : v1::IN);
+  out->set_messages(in.messages);
+  out->set_failed(in.failed);
+  out->set_has_handler(has_handler);
+  out->set_has_sender(has_sender);
+}
+
+void ToProto(const filter::FieldInfo& in, v1::FilterField* out) {
+  out->set_name(in.name);
+  out->set_description(in.description);
+  out->set_is_prefix(in.is_prefix);
+}
+
+void AddResult(const RederiveOutcome& in, v1::RederiveResponse* out) {
+  v1::RederiveResult* result = out->add_results();
+  result->set_key(in.key);
+  switch (in.kind) {
+    case RederiveOutcome::Kind::kUnchanged:
+      result->set_kind(v1::RederiveResult::UNCHANGED);
+      out->set_unchanged(out->unchanged() + 1);
+      break;
+    case RederiveOutcome::Kind::kChanged:
+      result->set_kind(v1::RederiveResult::CHANGED);
+      out->set_changed(out->changed() + 1);
+      break;
+    case RederiveOutcome::Kind::kFailed:
+      result->set_kind(v1::RederiveResult::FAILED);
+      out->set_failed(out->failed() + 1);
+      break;
+  }
+  for (const std::string& d : in.diff) result->add_diff(d);
+  result->set_before(in.before);
+  result->set_after(in.after);
+  result->set_error(in.error);
+  result->set_output_id(in.output_id);
 }
 
 void ToProto(const JobRecord& in, v1::Job* out) {

@@ -3,12 +3,20 @@
 
 #include <grpcpp/support/status.h>
 
+#include <chrono>
+
+#include "reprise/agent/agent.h"
 #include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
 #include "reprise/base/status.h"
 #include "reprise/v1/agent.pb.h"
 
 namespace reprise {
+
+struct RederiveOutcome;  // rederive.h
+namespace filter {
+struct FieldInfo;  // reprise/store/filter.h
+}
 
 // Status codes are gRPC's, so this is one to one.
 grpc::Status ToGrpc(const Status& status);
@@ -18,6 +26,20 @@ void ToProto(const JobRecord& in, v1::Job* out);
 void ToProto(const JobProgress& in, v1::JobProgress* out);
 void ToProto(const JobPlan& in, v1::DryRunSummary* out);
 void SetTimestamp(int64_t unix_us, google::protobuf::Timestamp* out);
+void SetTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* out);
+
+// Describe's parts. The journal's health as the agent records into it: its
+// recording settings and figures (the backend and schema version are the
+// journal's to say).
+void ToProto(const AgentOptions& options, const AgentStats& stats, v1::JournalHealth* out);
+// This instance's last heartbeat in the fleet's registry, and its error.
+void ToProto(const AgentStats& stats, v1::FleetHealth* out);
+// A channel of the journal, and whether this instance handles or sends it.
+void ToProto(const ChannelInfo& in, bool has_handler, bool has_sender, v1::ChannelSummary* out);
+void ToProto(const filter::FieldInfo& in, v1::FilterField* out);
+
+// One key's re-derive result, added to the response and counted by kind.
+void AddResult(const RederiveOutcome& in, v1::RederiveResponse* out);
 
 // The reverse of ToProto(Message). Unset fields get Message's defaults:
 // direction in, outcome pending, attempt 1.

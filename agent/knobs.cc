@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <exception>
 #include <mutex>
 #include <thread>
 
+#include "host_code.h"
 #include "reprise/base/did_you_mean.h"
 #include "reprise/base/duration.h"
 
@@ -165,17 +165,12 @@ StatusOr<std::string> KnobRegistry::Invoke(
   };
   auto outcome = std::make_shared<Outcome>();
   std::thread([entry, args = std::move(args), outcome] {
-    Status st;
     std::string result;
-    try {
+    Status st = Contain("knob " + entry->info.name, [&] {
       auto r = entry->fn(args);
       if (r.ok()) result = std::move(*r);
-      else st = r.status();
-    } catch (const std::exception& e) {
-      st = Unknown("knob " + entry->info.name + " threw: " + e.what());
-    } catch (...) {
-      st = Unknown("knob " + entry->info.name + " threw a non-standard exception");
-    }
+      return r.status();
+    });
     std::lock_guard<std::mutex> lock(outcome->mu);
     outcome->status = std::move(st);
     outcome->result = std::move(result);

@@ -4,13 +4,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
 #include "convert.h"
 #include "handler_context.h"
+#include "host_code.h"
 #include "reprise/v1/agent.pb.h"
 
 namespace reprise::replay {
@@ -136,14 +136,7 @@ ReplayResult Replay(const Message& recorded, const Handler& handler,
   in.error.clear();
   in.flow_variant.clear();
   ReplayContext ctx(in, recorded.flow_variant, options, &result.emitted);
-  const std::string what = "handler for " + in.channel;
-  try {
-    result.status = handler(in, ctx);
-  } catch (const std::exception& e) {
-    result.status = Unknown(what + " threw: " + e.what());
-  } catch (...) {
-    result.status = Unknown(what + " threw a non-standard exception");
-  }
+  result.status = Contain("handler for " + in.channel, [&] { return handler(in, ctx); });
   result.flow_variant = ctx.FlowVariant();
   result.outcome = result.status.ok() ? Outcome::kOk : Outcome::kFailed;
   result.error = result.status.ok() ? "" : result.status.message();

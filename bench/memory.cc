@@ -91,11 +91,11 @@ int OverloadChild(int argc, char** argv) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  uint64_t c0 = (*agent)->Stats().recorder.committed;
+  uint64_t c0 = (*agent)->Stats().recording.committed;
   auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   const double journal_rate =
-      static_cast<double>((*agent)->Stats().recorder.committed - c0) / Since(t0);
+      static_cast<double>((*agent)->Stats().recording.committed - c0) / Since(t0);
 
   // Measure: offer ten times the journal's rate.
   offered_rate = 10 * journal_rate;
@@ -114,8 +114,8 @@ int OverloadChild(int argc, char** argv) {
               static_cast<unsigned long long>(peak.load() - baseline),
               static_cast<unsigned long long>(peak.load()),
               static_cast<unsigned long long>(kBound), offered, journal_rate,
-              static_cast<unsigned long long>(s1.recorder.dropped - s0.recorder.dropped),
-              static_cast<unsigned long long>(s1.recorder.recorded - s0.recorder.recorded));
+              static_cast<unsigned long long>(s1.recording.dropped - s0.recording.dropped),
+              static_cast<unsigned long long>(s1.recording.recorded - s0.recording.recorded));
   std::fflush(stdout);
   return 0;
 }

@@ -321,32 +321,6 @@ Recorder::Slab::~Slab() {
   if (data != nullptr) munmap(data, size);
 }
 
-std::string_view DurabilityName(Durability d) {
-  switch (d) {
-    case Durability::kAsync: return "async";
-    case Durability::kProcess: return "process";
-    case Durability::kPower: return "power";
-  }
-  return "async";
-}
-
-std::optional<Durability> ParseDurability(std::string_view s) {
-  if (s == "async") return Durability::kAsync;
-  if (s == "process") return Durability::kProcess;
-  if (s == "power") return Durability::kPower;
-  return std::nullopt;
-}
-
-std::string_view OverloadPolicyName(OverloadPolicy p) {
-  return p == OverloadPolicy::kDrop ? "drop" : "block";
-}
-
-std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s) {
-  if (s == "block") return OverloadPolicy::kBlock;
-  if (s == "drop") return OverloadPolicy::kDrop;
-  return std::nullopt;
-}
-
 Recorder::Recorder(Journal* journal, RecorderOptions options)
     : journal_(journal),
       options_(options),
@@ -387,12 +361,12 @@ Status Recorder::Record(const MessageView& message) {
     ++stats_.recorded;
     ticket = next_ticket_++;
     queued_bytes_ += bytes;
-    wake = options_.durability == Durability::kAsync ? writer_asleep_ : SyncQueued();
+    wake = options_.durability == RecorderOptions::Durability::kAsync ? writer_asleep_ : SyncQueued();
   }
   // See Queued for when the writer needs waking. Before the record is
   // published (a woken writer waits for it): after, an async call touches
   // nothing of the recorder's, which may be going away once it is written.
-  const bool sync = options_.durability != Durability::kAsync;
+  const bool sync = options_.durability != RecorderOptions::Durability::kAsync;
   if (wake) work_cv_.notify_one();
   PrefetchForWrite(at + bytes, slab_end, bytes);
   Serialize(message, kMessage, at);
@@ -471,7 +445,7 @@ StatusOr<char*> Recorder::Reserve(std::unique_lock<std::mutex>& lock, size_t byt
       queue_.push_back(std::move(slab));
       continue;
     }
-    if (options_.overload == OverloadPolicy::kDrop) {
+    if (options_.overload == RecorderOptions::OverloadPolicy::kDrop) {
       stats_.dropped += messages;
       return ResourceExhausted("journal queue is full (" + std::to_string(queued_bytes_) +
                                " bytes waiting, bound " + std::to_string(options_.max_queue_bytes) +
@@ -488,7 +462,7 @@ Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t
   // asleep after a quiet spell needs it: one that writes or polls finds the
   // record by itself within kWriterPoll. A synchronous caller waits for
   // the commit, so it wakes a polling writer too.
-  if (options_.durability == Durability::kAsync) {
+  if (options_.durability == RecorderOptions::Durability::kAsync) {
     if (writer_asleep_) work_cv_.notify_one();
     return Status::Ok();
   }
@@ -606,7 +580,8 @@ void Recorder::WriterLoop() {
         writer_waiting_ = writer_asleep_ = false;
       }
       if (!HasWork()) break;  // stopping, and everything is written
-      if (options_.durability != Durability::kAsync && sync_queued_ < group_target_ && !stopping_) {
+      if (options_.durability != RecorderOptions::Durability::kAsync && sync_queued_ < group_target_ &&
+          !stopping_) {
         // Group commit: the callers the last commit released are recording
         // again, one after the other; a commit for the first few would make
         // the rest wait for the next one. Wait, briefly, for as many.
@@ -740,7 +715,7 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
 }
 
 Status Recorder::WriteWithRetry(WriteBatch& batch) {
-  const bool sync = options_.durability == Durability::kPower;
+  const bool sync = options_.durability == RecorderOptions::Durability::kPower;
   auto backoff = std::chrono::milliseconds(20);
   int attempts_while_stopping = 0;
   while (true) {

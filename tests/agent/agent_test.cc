@@ -220,5 +220,13 @@ TEST(AgentStartTest, PortZeroPicksAFreePort) {
   EXPECT_NE(addr, "127.0.0.1:0");
 }
 
+TEST(DurabilityTest, NamesRoundTrip) {
+  for (auto d : {Durability::kAsync, Durability::kProcess, Durability::kPower}) {
+    EXPECT_EQ(ParseDurability(DurabilityName(d)), d);
+  }
+  EXPECT_FALSE(ParseDurability("fast").has_value());
+  EXPECT_EQ(ParseOverloadPolicy("drop"), OverloadPolicy::kDrop);
+}
+
 }  // namespace
 }  // namespace reprise

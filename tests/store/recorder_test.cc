@@ -14,6 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FaultyJournal;
+using Durability = RecorderOptions::Durability;
+using OverloadPolicy = RecorderOptions::OverloadPolicy;
 
 class RecorderTest : public ::testing::Test {
  protected:
@@ -432,14 +434,6 @@ TEST_F(RecorderTest, ASubmittedBatchIsDroppedAsAWhole) {
   journal_->Release();
   ASSERT_TRUE(r.Flush().ok());
   EXPECT_EQ(CountAll(), accepted) << "no batch may be half written";
-}
-
-TEST(DurabilityTest, NamesRoundTrip) {
-  for (auto d : {Durability::kAsync, Durability::kProcess, Durability::kPower}) {
-    EXPECT_EQ(ParseDurability(DurabilityName(d)), d);
-  }
-  EXPECT_FALSE(ParseDurability("fast").has_value());
-  EXPECT_EQ(ParseOverloadPolicy("drop"), OverloadPolicy::kDrop);
 }
 
 }  // namespace

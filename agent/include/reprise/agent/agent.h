@@ -20,16 +20,32 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "reprise/agent/knob.h"
-#include "reprise/store/message.h"
-#include "reprise/store/recorder.h"
 #include "reprise/base/status.h"
+#include "reprise/store/message.h"
 
 namespace reprise {
+
+// How far a record has gone when the call that records it returns
+// (docs/operations.md#durability-modes):
+//   kAsync    queued: a crash loses at most what is still queued
+//   kProcess  committed to the journal: survives kill -9
+//   kPower    committed and fsynced: survives power loss
+enum class Durability { kAsync, kProcess, kPower };
+// When the journal falls behind and the recording queue is full: kBlock
+// waits for room, kDrop refuses the record (RESOURCE_EXHAUSTED) and counts it.
+enum class OverloadPolicy { kBlock, kDrop };
+
+// "async", "process", "power"; "block", "drop": as flags and Describe spell them.
+std::string_view DurabilityName(Durability d);
+std::optional<Durability> ParseDurability(std::string_view s);
+std::string_view OverloadPolicyName(OverloadPolicy p);
+std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
 
 struct AgentOptions {
   // Instances of one service share its jobs in a fleet (docs/fleet.md).
@@ -133,9 +149,31 @@ struct DeliverResult {
   Status status;   // what the handler returned (or the exception it threw)
 };
 
+// How recording into the journal goes.
+struct RecordingStats {
+  uint64_t recorded = 0;       // accepted onto the queue
+  uint64_t committed = 0;      // written to the journal
+  uint64_t dropped = 0;        // refused by the drop policy
+  uint64_t failed_writes = 0;  // group commits the journal refused (retried)
+  uint64_t rejected = 0;       // records the journal refused for good (counted, logged)
+  uint64_t batches = 0;        // group commits
+  size_t queued = 0;           // records waiting, including the batch being written
+  size_t queued_bytes = 0;     // their serialized size
+  size_t held_bytes = 0;       // queue memory held: within max_queue_bytes, but for one
+                               // record larger than the bound
+  // Health. A fault is a run of failed writes; it clears at the next write
+  // that succeeds. Times are zero (the epoch) when they never happened.
+  std::string last_error;  // the current fault's latest error, "" when healthy
+  std::chrono::system_clock::time_point failing_since{};  // when the current fault began
+  std::string last_fault;  // the latest write error, kept after the fault clears
+  std::chrono::system_clock::time_point last_fault_at{};
+  std::chrono::system_clock::time_point recovered_at{};  // when the last fault cleared
+  bool healthy() const { return last_error.empty(); }
+};
+
 // Counters for Describe and monitoring.
 struct AgentStats {
-  RecorderStats recorder;
+  RecordingStats recording;
   uint64_t refused_oversize = 0;
   // The fleet registry: this instance's last heartbeat that the journal
   // took (0: none yet), and the last error of registering or heartbeating.

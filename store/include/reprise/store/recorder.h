@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <string_view>
@@ -37,15 +36,10 @@
 
 namespace reprise {
 
-enum class Durability { kAsync, kProcess, kPower };
-enum class OverloadPolicy { kBlock, kDrop };
-
-std::string_view DurabilityName(Durability d);
-std::optional<Durability> ParseDurability(std::string_view s);
-std::string_view OverloadPolicyName(OverloadPolicy p);
-std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
-
 struct RecorderOptions {
+  // The recorder's own: the agent maps its public settings (agent.h) to them.
+  enum class Durability { kAsync, kProcess, kPower };
+  enum class OverloadPolicy { kBlock, kDrop };
   Durability durability = Durability::kAsync;
   OverloadPolicy overload = OverloadPolicy::kBlock;
   // Bound on the memory the recorder holds for records: the queue's slabs
