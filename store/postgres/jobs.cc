@@ -1,5 +1,5 @@
 // Jobs in the PostgreSQL journal (tables jobs and job_items, schema v2, v5, v6).
-// Same semantics as sqlite_jobs.cc. A claim locks the job's row, so claims of
+// Same semantics as sqlite/jobs.cc. A claim locks the job's row, so claims of
 // one job are serialized (which keeps per-key order across instances), and
 // takes its items FOR UPDATE SKIP LOCKED.
 #include <algorithm>

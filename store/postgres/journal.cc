@@ -1,7 +1,8 @@
 // The PostgreSQL journal: schema migrations, day partitions of the messages
 // table, batched appends (binary COPY) and the queries behind the Journal
-// interface. Jobs, audit and flows live in pg_jobs.cc, pg_audit.cc and
-// pg_flows.cc; connections in pg_connections.cc.
+// interface. Jobs, audit, flows and the instance registry live in
+// postgres/jobs.cc, audit.cc, flows.cc and instances.cc; connections in
+// postgres/connections.cc.
 #include "postgres/journal.h"
 
 #include <algorithm>
@@ -31,9 +32,12 @@ constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
 constexpr int64_t kMigrationLock = 0x7265707269736501;  // "reprise\1"
 
 // Schema migrations, applied in order; index i brings the schema to version
-// i+1. Versions match the SQLite backend's: v1 messages, v2 jobs, v3 audit,
-// v4 flows. Identifiers compare bytewise (COLLATE "C"), as in SQLite, so that
-// ordering and keyset paging agree on both backends.
+// i+1. Versions 1 to 10 add what SQLite's do (v1 messages, v2 jobs, v3 audit,
+// v4 flows, v5 the fleet, v6 re-derive, v10 pending items) but v7 to v9,
+// empty here (see each); SQLite's v11 to v13 have no counterpart, so the
+// backends' version numbers differ from v11 on.
+// Identifiers compare bytewise (COLLATE "C"), as in SQLite, so that ordering
+// and keyset paging agree on both backends.
 const char* const kMigrations[] = {
     // v1: messages, partitioned by day of recorded_at (created on demand).
     // payload keeps the exact bytes; payload_json the same payload as jsonb
@@ -186,16 +190,16 @@ const char* const kMigrations[] = {
     ALTER TABLE job_items ADD COLUMN changed boolean NOT NULL DEFAULT false;
     CREATE INDEX job_items_changed ON job_items (job_id, seq) WHERE changed;
     )sql",
-    // v7: nothing; the number stays level with SQLite's, whose v7 makes its key
-    // index cover listings. Here an index-only scan also depends on VACUUM's
-    // visibility map (rows appended since are read from the heap anyway): not
-    // measured, not done (docs/performance.md).
+    // v7: nothing; SQLite's v7 makes its key index cover listings. Here an
+    // index-only scan also depends on VACUUM's visibility map (rows appended
+    // since are read from the heap anyway): not measured, not done
+    // (docs/performance.md).
     "SELECT 1",
-    // v8: nothing; the number stays level with SQLite's, whose v8 keeps its
-    // key index in runs (docs/architecture.md).
+    // v8: nothing; SQLite's v8 keeps its key index in runs
+    // (docs/architecture.md).
     "SELECT 1",
-    // v9: nothing; the number stays level with SQLite's, whose v9 leaves ok
-    // rows out of its outcome index (COPY appends here; not measured).
+    // v9: nothing; SQLite's v9 leaves ok rows out of its outcome index (COPY
+    // appends here; not measured).
     "SELECT 1",
     // v10: as SQLite's: pending items get an index of their own instead of
     // one of every item by state, so that a completed item leaves every

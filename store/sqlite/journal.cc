@@ -1,5 +1,5 @@
 // The SQLite journal: messages and schema migrations. Connections live in
-// sqlite_connections.cc, job storage in sqlite_jobs.cc.
+// sqlite/connections.cc, job storage in sqlite/jobs.cc.
 #include "sqlite/journal.h"
 
 #include <sqlite3.h>
@@ -229,7 +229,7 @@ const char* const kMigrations[] = {
     )sql",
     // v11: solo claims. A lone instance claims the job's first pending
     // items as one range on the job's row; they are written once, when done
-    // (SoloClaim in sqlite_jobs.cc).
+    // (SoloClaim in sqlite/jobs.cc).
     R"sql(
     ALTER TABLE jobs ADD COLUMN solo_by TEXT;
     ALTER TABLE jobs ADD COLUMN solo_first INTEGER NOT NULL DEFAULT 0;
@@ -243,7 +243,7 @@ const char* const kMigrations[] = {
     // conversation (every inbound one the agent records) is its own
     // correlation; its entry repeated the id index's. The filter compiler
     // asks for such messages through the id index (CorrelationThroughIndexes
-    // in filter_compiler.cc). The index is rebuilt from the table: about
+    // in filter/compiler.cc). The index is rebuilt from the table: about
     // 22 s on a journal of ten million messages, at the first open.
     R"sql(
     DROP INDEX messages_by_correlation;
@@ -516,7 +516,7 @@ class SqliteJournal final : public Journal {
   }
 
   // The batch's messages with one statement each for the rows and their key
-  // entries (sqlite_batch_table.h); a message the journal refuses (a
+  // entries (sqlite/batch_table.h); a message the journal refuses (a
   // duplicate id) ends the whole transaction (OR ROLLBACK), as it did when
   // each row had its own statement.
   Status InsertBatch(sqlite3* db, const std::vector<Message>& messages) {
