@@ -96,7 +96,7 @@ class RowSource {
 // the baseline for capture (one autocommit INSERT per message) and for
 // throughput (large transactions). Same statements as the SQLite journal:
 // the row, then its key entry in its level-0 run (schema v8, 2^14 seqs per
-// run; store/sqlite_key_runs.h). Merging runs is left to the caller (the
+// run; store/sqlite/key_runs.h). Merging runs is left to the caller (the
 // throughput baseline merges as the journal does).
 class RawInserter {
  public:

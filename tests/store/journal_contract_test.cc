@@ -969,7 +969,7 @@ TEST_P(JobContract, UnknownJobsAreNotFound) {
 
 // The filter language on the journal's own table, through List and Count:
 // the same answers from both backends. Rows in id (= time) order: E D F A B C
-// (the same data as filter_test.cc's SQLite-only tests).
+// (the same data as filter/compiler_test.cc's SQLite-only tests).
 constexpr int64_t kMinuteUs = 60LL * 1000000;
 constexpr int64_t kHourUs = 60 * kMinuteUs;
 
@@ -979,7 +979,7 @@ std::string Repeat(const std::string& s, int n) {
   return out;
 }
 
-// "key = x and (key = x or (...))", `chains` levels (as in filter_test.cc).
+// "key = x and (key = x or (...))", `chains` levels (as in filter/parser_test.cc).
 std::string NestedChains(int chains) {
   if (chains == 0) return "key = x";
   return std::string("key = x ") + (chains % 2 ? "and" : "or") + " (" + NestedChains(chains - 1) +
