@@ -1,8 +1,9 @@
 // How both journal backends and the filter compiler write a message's
-// columns in SQL: the columns a read selects, and the outcome's name.
+// columns in SQL: the columns a read selects, the outcome's value and name.
 // Internal to store/.
 #pragma once
 
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -15,9 +16,16 @@ namespace reprise {
 // ReadMessage reads them; the payload's size follows them, then the
 // payload itself when it is read (kPayloadColumn).
 inline constexpr std::string_view kMessageColumns[] = {
-    "id",      "direction", "channel",   "message_key", "correlation_id", "causation_id", "headers",
-    "content_type", "recorded_at", "outcome", "error", "attempt", "origin_id", "job_id", "flow_variant"};
+    "id",          "direction", "channel", "message_key", "correlation_id", "causation_id", "headers", "content_type",
+    "recorded_at", "outcome",   "error",   "attempt",     "origin_id",      "job_id",       "flow_variant"};
 inline constexpr int kPayloadColumn = static_cast<int>(std::size(kMessageColumns)) + 1;
+
+// The outcome a column holds as its value; pending for a value that names
+// none.
+inline Outcome StoredOutcome(int64_t value) {
+  return value >= 1 && value <= static_cast<int64_t>(std::size(kOutcomeNames)) ? static_cast<Outcome>(value)
+                                                                               : Outcome::kPending;
+}
 
 // `column` of the table named `alias` ("m.payload"), or bare for none.
 inline std::string Qualified(std::string_view alias, std::string_view column) {

@@ -95,10 +95,7 @@ Message ReadMessage(const Result& r, int row, int at, bool with_payload) {
   if (auto h = json::DecodeHeaders(r.text(row, at + 6))) m.headers = std::move(*h);
   m.content_type = r.text(row, at + 7);
   m.recorded_at_us = r.integer(row, at + 8);
-  int64_t outcome = r.integer(row, at + 9);
-  m.outcome = (outcome >= 1 && outcome <= static_cast<int64_t>(std::size(kOutcomeNames)))
-                  ? static_cast<Outcome>(outcome)
-                  : Outcome::kPending;
+  m.outcome = StoredOutcome(r.integer(row, at + 9));
   m.error = r.text(row, at + 10);
   m.attempt = static_cast<uint32_t>(r.integer(row, at + 11));
   m.origin_id = r.text(row, at + 12);

@@ -32,12 +32,11 @@ constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
 constexpr int64_t kMigrationLock = 0x7265707269736501;  // "reprise\1"
 
 // Schema migrations, applied in order; index i brings the schema to version
-// i+1. Versions 1 to 10 add what SQLite's do (v1 messages, v2 jobs, v3 audit,
-// v4 flows, v5 the fleet, v6 re-derive, v10 pending items) but v7 to v9,
-// empty here (see each); SQLite's v11 to v13 have no counterpart, so the
-// backends' version numbers differ from v11 on.
-// Identifiers compare bytewise (COLLATE "C"), as in SQLite, so that ordering
-// and keyset paging agree on both backends.
+// i+1. Versions 1 to 10 are SQLite's (v1 messages, v2 jobs, v3 audit, v4
+// flows, v5 the fleet, v6 re-derive, v10 pending items), v7 to v9 empty here
+// (see each); SQLite's v11 to v13 have no counterpart, so from v11 on the
+// backends' version numbers part. Identifiers compare bytewise (COLLATE "C"),
+// as in SQLite, so that ordering and keyset paging agree on both backends.
 const char* const kMigrations[] = {
     // v1: messages, partitioned by day of recorded_at (created on demand).
     // payload keeps the exact bytes; payload_json the same payload as jsonb

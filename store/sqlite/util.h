@@ -101,9 +101,7 @@ inline Message ReadMessageAt(sqlite3_stmt* s, int at, bool with_payload) {
   if (auto h = json::DecodeHeaders(ColumnText(s, at + 6))) m.headers = std::move(*h);
   m.content_type = ColumnText(s, at + 7);
   m.recorded_at_us = sqlite3_column_int64(s, at + 8);
-  int outcome = sqlite3_column_int(s, at + 9);
-  m.outcome = (outcome >= 1 && outcome <= static_cast<int>(std::size(kOutcomeNames))) ? static_cast<Outcome>(outcome)
-                                                                                     : Outcome::kPending;
+  m.outcome = StoredOutcome(sqlite3_column_int(s, at + 9));
   m.error = ColumnText(s, at + 10);
   m.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, at + 11));
   m.origin_id = ColumnText(s, at + 12);
