@@ -1,6 +1,7 @@
-// What both journal backends' flow stores share: validation of declarations
-// and changes, the variant list's storage form, the history's JSON and the
-// NOT_FOUND message with a suggestion. Internal to store/.
+// What both journal backends' flow stores share: the columns a flow is read
+// from, validation of declarations and changes, the variant list's storage
+// form, the history's JSON and the NOT_FOUND message with a suggestion.
+// Internal to store/.
 #pragma once
 
 #include <string>
@@ -10,6 +11,12 @@
 #include "reprise/store/flow.h"
 
 namespace reprise::flow_rules {
+
+// The columns of `flows` both backends' ReadFlow read, in order; the last
+// counts the flow's assignments.
+inline constexpr const char* kFlowColumns =
+    "name, variants, default_variant, rollout_variant, rollout_percent, version, updated_at, "
+    "updated_by, reason, (SELECT count(*) FROM flow_assignments a WHERE a.flow = flows.name)";
 
 // Variant names cannot hold commas (they are validated), so a comma list is enough.
 std::string JoinVariants(const std::vector<std::string>& v);

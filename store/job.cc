@@ -1,5 +1,4 @@
 #include "reprise/store/job.h"
-#include "reprise/store/instance.h"
 
 namespace reprise {
 
@@ -22,10 +21,6 @@ std::string_view JobStateName(JobState s) {
     case JobState::kStopped: return "stopped";
   }
   return "running";
-}
-
-std::string_view InstanceStateName(InstanceState s) {
-  return s == InstanceState::kGone ? "gone" : "live";
 }
 
 }  // namespace reprise

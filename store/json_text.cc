@@ -27,6 +27,16 @@ void AppendQuoted(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+std::string EncodeStrings(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out.push_back(',');
+    AppendQuoted(out, v);
+  }
+  out.push_back(']');
+  return out;
+}
+
 std::string EncodeHeaders(const Headers& headers) {
   if (headers.empty()) return "";
   std::string out = "{";

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reprise/store/message.h"
 
@@ -12,6 +13,9 @@ namespace reprise::json {
 
 // Appends `s` as a JSON string literal (quoted, escaped) to `out`.
 void AppendQuoted(std::string& out, std::string_view s);
+// ["a","b"]: a list of strings (a job's keys) as one JSON array, which a
+// query takes as one parameter however long the list is.
+std::string EncodeStrings(const std::vector<std::string>& values);
 // {"a":"1","b":"2"}; "" for an empty map (stored as NULL).
 std::string EncodeHeaders(const Headers& headers);
 // Parses what EncodeHeaders wrote; nullopt when `text` is not a flat object of strings.

@@ -5,13 +5,8 @@ namespace reprise {
 std::string_view DirectionName(Direction d) { return d == Direction::kOut ? "out" : "in"; }
 
 std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kPending: return "pending";
-    case Outcome::kOk: return "ok";
-    case Outcome::kFailed: return "failed";
-    case Outcome::kSkipped: return "skipped";
-  }
-  return "pending";
+  const auto i = static_cast<size_t>(o) - 1;
+  return i < std::size(kOutcomeNames) ? kOutcomeNames[i] : kOutcomeNames[0];
 }
 
 std::optional<Direction> ParseDirection(std::string_view s) {
@@ -21,10 +16,9 @@ std::optional<Direction> ParseDirection(std::string_view s) {
 }
 
 std::optional<Outcome> ParseOutcome(std::string_view s) {
-  if (s == "pending") return Outcome::kPending;
-  if (s == "ok") return Outcome::kOk;
-  if (s == "failed") return Outcome::kFailed;
-  if (s == "skipped") return Outcome::kSkipped;
+  for (size_t i = 0; i < std::size(kOutcomeNames); ++i) {
+    if (s == kOutcomeNames[i]) return static_cast<Outcome>(i + 1);
+  }
   return std::nullopt;
 }
 

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "filter/internal.h"
+#include "message_sql.h"
 #include "reprise/store/filter.h"
 #include "reprise/base/ulid.h"
 #include "sqlite/journal.h"
@@ -103,10 +104,7 @@ class Compiler {
         return std::string(
             "CASE direction WHEN 1 THEN 'in' WHEN 2 THEN 'out' ELSE CAST(direction AS TEXT) END");
       case FieldKind::kOutcome:
-        return std::string(
-            "CASE outcome WHEN 1 THEN 'pending' WHEN 2 THEN 'ok' WHEN 3 THEN 'failed' WHEN 4 THEN "
-            "'skipped' "
-            "ELSE CAST(outcome AS TEXT) END");
+        return OutcomeNameSql("CAST(outcome AS TEXT)");
       case FieldKind::kAttempt: return std::string("CAST(attempt AS TEXT)");
       case FieldKind::kHeader: return "COALESCE(" + HeaderValue(field) + ", '')";
       case FieldKind::kPayload: {

@@ -1,5 +1,5 @@
 // The filter language: field table, value checks, recursive-descent parser
-// and canonical printing. Compilation to SQL is in filter_compiler.cc.
+// and canonical printing. Compilation to SQL is in filter/compiler.cc.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "reprise/base/did_you_mean.h"
 #include "reprise/base/duration.h"
 #include "reprise/store/filter.h"
+#include "reprise/store/message.h"
 
 namespace reprise::filter {
 namespace internal {
@@ -35,7 +36,6 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 std::string Col(int column) { return column > 0 ? " at column " + std::to_string(column) : ""; }
 
-constexpr std::string_view kOutcomeNames[] = {"pending", "ok", "failed", "skipped"};
 constexpr std::string_view kDirectionNames[] = {"in", "out"};
 
 // Names people reach for that are not ours, and what to use instead.
@@ -509,8 +509,11 @@ const std::vector<FieldInfo>& Fields() {
 }
 
 const std::vector<std::string>& Keywords() {
-  static const std::vector<std::string> kKeywords = {"and",     "or", "not",    "in",     "out",
-                                                     "pending", "ok", "failed", "skipped"};
+  static const std::vector<std::string> kKeywords = [] {
+    std::vector<std::string> words = {"and", "or", "not", "in", "out"};
+    words.insert(words.end(), std::begin(kOutcomeNames), std::end(kOutcomeNames));
+    return words;
+  }();
   return kKeywords;
 }
 

@@ -1,7 +1,5 @@
 // The audit trail in the PostgreSQL journal (table audit, schema v3).
-#include <algorithm>
-#include <cstdlib>
-
+#include "audit_rules.h"
 #include "postgres/journal.h"
 #include "reprise/store/audit.h"
 
@@ -9,6 +7,20 @@ namespace reprise {
 namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
+
+// A row of AuditListingFor's query.
+AuditRecord ReadAudit(const Result& r, int i) {
+  AuditRecord a;
+  a.id = r.text(i, 0);
+  a.at_us = r.integer(i, 1);
+  a.who = r.text(i, 2);
+  a.action = r.text(i, 3);
+  a.request = r.text(i, 4);
+  a.code = static_cast<StatusCode>(r.integer(i, 5));
+  a.result = r.text(i, 6);
+  a.instance = r.text(i, 7);
+  return a;
+}
 
 class PgAuditStore final : public AuditStore {
  public:
@@ -32,45 +44,18 @@ class PgAuditStore final : public AuditStore {
   }
 
   StatusOr<AuditPage> List(const AuditQuery& q) override {
-    std::string sql =
-        "SELECT id, at, who, action, request, result_code, result, instance FROM audit WHERE true";
+    REPRISE_ASSIGN_OR_RETURN(auto listing, AuditListingFor(q, filter::Dialect::kPostgres));
     Params p;
-    auto add = [&](const std::string& cond, auto set) {
-      sql += " AND " + cond + " " + p.Next();
-      set();
-    };
-    if (!q.action.empty()) add("action =", [&] { p.Text(q.action); });
-    if (!q.who.empty()) add("who =", [&] { p.Text(q.who); });
-    if (q.since_us > 0) add("at >=", [&] { p.Int(q.since_us); });
-    if (q.failed_only) sql += " AND result_code != 0";
-    if (!q.page_token.empty()) {
-      char* end = nullptr;
-      long long before = std::strtoll(q.page_token.c_str(), &end, 10);
-      if (end == q.page_token.c_str() || *end != '\0') {
-        return InvalidArgument("page_token \"" + q.page_token + "\" is not one this journal issued");
-      }
-      add("id <", [&] { p.Int(before); });
-    }
-    uint32_t limit = std::clamp<uint32_t>(q.limit == 0 ? 50 : q.limit, 1, 1000);
-    sql += " ORDER BY id DESC LIMIT " + std::to_string(limit + 1);
+    p.All(listing.params);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(sql, p, "list audit"));
+    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(listing.sql, p, "list audit"));
     AuditPage page;
     for (int i = 0; i < r.rows(); ++i) {
-      if (page.records.size() == limit) {
+      if (page.records.size() == listing.limit) {
         page.next_page_token = page.records.back().id;
         break;
       }
-      AuditRecord a;
-      a.id = r.text(i, 0);
-      a.at_us = r.integer(i, 1);
-      a.who = r.text(i, 2);
-      a.action = r.text(i, 3);
-      a.request = r.text(i, 4);
-      a.code = static_cast<StatusCode>(r.integer(i, 5));
-      a.result = r.text(i, 6);
-      a.instance = r.text(i, 7);
-      page.records.push_back(std::move(a));
+      page.records.push_back(ReadAudit(r, i));
     }
     return page;
   }

@@ -1,6 +1,6 @@
 // LISTEN/NOTIFY change feed of the PostgreSQL journal. The stores send the
-// notifications in the transactions that make the changes (pg_flows.cc,
-// pg_jobs.cc), so a listener hears of a change only once it is committed.
+// notifications in the transactions that make the changes (postgres/flows.cc,
+// postgres/jobs.cc), so a listener hears of a change only once it is committed.
 // The payload is the journal's schema: several journals may share a
 // database (one per schema) and NOTIFY channels are per database.
 #include <libpq-fe.h>

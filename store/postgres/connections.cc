@@ -16,10 +16,14 @@ std::string Trim(std::string s) {
 }
 }  // namespace
 
-Status PgError(PGconn* conn, const PGresult* res, std::string_view what) {
+std::string ErrorText(PGconn* conn, const PGresult* res) {
   std::string detail = Trim(res ? PQresultErrorMessage(res) : "");
   if (detail.empty() && conn) detail = Trim(PQerrorMessage(conn));
-  std::string msg = "postgresql journal: " + std::string(what) + ": " + detail;
+  return detail;
+}
+
+Status PgError(PGconn* conn, const PGresult* res, std::string_view what) {
+  std::string msg = "postgresql journal: " + std::string(what) + ": " + ErrorText(conn, res);
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string_view s = state ? state : "";
   if (s.empty() || (conn && PQstatus(conn) != CONNECTION_OK) || s.substr(0, 2) == "08" ||
@@ -91,8 +95,7 @@ Message ReadMessage(const Result& r, int row, int at, bool with_payload) {
   if (auto h = json::DecodeHeaders(r.text(row, at + 6))) m.headers = std::move(*h);
   m.content_type = r.text(row, at + 7);
   m.recorded_at_us = r.integer(row, at + 8);
-  int64_t outcome = r.integer(row, at + 9);
-  m.outcome = (outcome >= 1 && outcome <= 4) ? static_cast<Outcome>(outcome) : Outcome::kPending;
+  m.outcome = StoredOutcome(r.integer(row, at + 9));
   m.error = r.text(row, at + 10);
   m.attempt = static_cast<uint32_t>(r.integer(row, at + 11));
   m.origin_id = r.text(row, at + 12);

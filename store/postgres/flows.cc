@@ -11,10 +11,6 @@ namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
-constexpr const char* kFlowColumns =
-    "name, variants, default_variant, rollout_variant, rollout_percent, version, updated_at, "
-    "updated_by, reason, (SELECT count(*) FROM flow_assignments a WHERE a.flow = flows.name)";
-
 FlowRecord ReadFlow(const Result& r, int i) {
   FlowRecord f;
   f.name = r.text(i, 0);
@@ -200,7 +196,7 @@ class PgFlowStore final : public FlowStore {
   StatusOr<FlowRecord> GetIn(Conn& c, std::string_view name, bool for_update) {
     Params p;
     p.Text(name);
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + kFlowColumns + " FROM flows WHERE name = $1" +
+    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows WHERE name = $1" +
                         (for_update ? " FOR UPDATE" : ""),
                     p, "get flow"));
     if (r.rows() > 0) return ReadFlow(r, 0);
@@ -209,7 +205,7 @@ class PgFlowStore final : public FlowStore {
   }
 
   StatusOr<std::vector<FlowRecord>> ListIn(Conn& c) {
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + kFlowColumns + " FROM flows ORDER BY name", "list flows"));
+    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows ORDER BY name", "list flows"));
     std::vector<FlowRecord> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadFlow(r, i));
     return out;

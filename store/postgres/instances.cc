@@ -1,5 +1,5 @@
 // The fleet's registry in the PostgreSQL journal (table instances, schema v5).
-// Same semantics as sqlite_instances.cc.
+// Same semantics as sqlite/instances.cc.
 #include "postgres/journal.h"
 #include "reprise/store/instance.h"
 
@@ -7,6 +7,36 @@ namespace reprise {
 namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
+
+// ListInstances's query: instances of service $1 ("" for every service),
+// gone ones too when $2, live first, then by service and id.
+StatusOr<std::vector<InstanceRecord>> ListWith(Conn& c, std::string_view service, bool include_gone) {
+  Params p;
+  p.Text(service);
+  p.Text(include_gone ? "true" : "false");
+  REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
+      "SELECT id, service, host, pid, address, agent_version, api_version, started_at, "
+      "heartbeat_at, state, gone_reason FROM instances WHERE ($1 = '' OR service = $1) "
+      "AND ($2::boolean OR state = 1) ORDER BY state, service, id",
+      p, "list instances"));
+  std::vector<InstanceRecord> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    InstanceRecord rec;
+    rec.id = r.text(i, 0);
+    rec.service = r.text(i, 1);
+    rec.host = r.text(i, 2);
+    rec.pid = r.integer(i, 3);
+    rec.address = r.text(i, 4);
+    rec.agent_version = r.text(i, 5);
+    rec.api_version = r.text(i, 6);
+    rec.started_at_us = r.integer(i, 7);
+    rec.heartbeat_at_us = r.integer(i, 8);
+    rec.state = r.integer(i, 9) == 2 ? InstanceState::kGone : InstanceState::kLive;
+    rec.gone_reason = r.text(i, 10);
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
 
 class PgInstanceStore final : public InstanceStore {
  public:
@@ -62,31 +92,8 @@ class PgInstanceStore final : public InstanceStore {
   }
 
   StatusOr<std::vector<InstanceRecord>> ListInstances(std::string_view service, bool include_gone) override {
-    Params p;
-    p.Text(service);
-    p.Text(include_gone ? "true" : "false");
-    REPRISE_ASSIGN_OR_RETURN(auto r, Run(
-        "SELECT id, service, host, pid, address, agent_version, api_version, started_at, "
-        "heartbeat_at, state, gone_reason FROM instances WHERE ($1 = '' OR service = $1) "
-        "AND ($2::boolean OR state = 1) ORDER BY state, service, id",
-        p, "list instances"));
-    std::vector<InstanceRecord> out;
-    for (int i = 0; i < r.rows(); ++i) {
-      InstanceRecord rec;
-      rec.id = r.text(i, 0);
-      rec.service = r.text(i, 1);
-      rec.host = r.text(i, 2);
-      rec.pid = r.integer(i, 3);
-      rec.address = r.text(i, 4);
-      rec.agent_version = r.text(i, 5);
-      rec.api_version = r.text(i, 6);
-      rec.started_at_us = r.integer(i, 7);
-      rec.heartbeat_at_us = r.integer(i, 8);
-      rec.state = r.integer(i, 9) == 2 ? InstanceState::kGone : InstanceState::kLive;
-      rec.gone_reason = r.text(i, 10);
-      out.push_back(std::move(rec));
-    }
-    return out;
+    REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
+    return ListWith(c, service, include_gone);
   }
 
  private:
@@ -101,5 +108,16 @@ class PgInstanceStore final : public InstanceStore {
 }  // namespace
 
 std::unique_ptr<InstanceStore> NewPgInstanceStore(Pool* pool) { return std::make_unique<PgInstanceStore>(pool); }
+
+StatusOr<std::vector<InstanceRecord>> ReadPgLiveInstances(const JournalUrl& url, std::string_view service) {
+  // A pool of its own for one read; libpq's words in the messages, as the
+  // console shows them.
+  Pool pool(url.libpq, url.display);
+  auto c = pool.Borrow();
+  if (!c.ok()) return Unavailable("cannot connect to the journal: " + pool.last_error());
+  auto live = ListWith(*c, service, /*include_gone=*/false);
+  if (!live.ok()) return Unavailable("reading the instance registry: " + ErrorText(c->get(), nullptr));
+  return live;
+}
 
 }  // namespace reprise

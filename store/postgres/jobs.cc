@@ -1,11 +1,11 @@
 // Jobs in the PostgreSQL journal (tables jobs and job_items, schema v2, v5, v6).
-// Same semantics as sqlite_jobs.cc. A claim locks the job's row, so claims of
+// Same semantics as sqlite/jobs.cc. A claim locks the job's row, so claims of
 // one job are serialized (which keeps per-key order across instances), and
 // takes its items FOR UPDATE SKIP LOCKED.
 #include <algorithm>
 
 #include "json_text.h"
-#include "job_ids.h"
+#include "job_rules.h"
 #include "postgres/journal.h"
 #include "reprise/store/job.h"
 
@@ -13,12 +13,6 @@ namespace reprise {
 namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
-
-constexpr const char* kJobColumns =
-    "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
-    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service, "
-    "deriver, dry_run, changed";
-constexpr size_t kSampleSize = 5;
 
 JobRecord ReadJob(const Result& r, int i) {
   JobRecord j;
@@ -49,23 +43,6 @@ JobRecord ReadJob(const Result& r, int i) {
   return j;
 }
 
-// m.seq-less column list with a table alias: "m.id, m.direction, ..."
-std::string PrefixedColumns(const std::string& alias) {
-  std::string out, cols = kColumns;
-  size_t start = 0;
-  while (start < cols.size()) {
-    size_t comma = cols.find(',', start);
-    std::string col = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    while (!col.empty() && col.front() == ' ') col.erase(0, 1);
-    if (!out.empty()) out += ", ";
-    if (col.rfind("octet_length(", 0) == 0) out += "octet_length(" + alias + "." + col.substr(13);
-    else out += alias + "." + col;
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 // The selection of a job: ids of matching messages with the target's
 // direction, oldest first, at most `limit`; for a re-derive, the newest
 // matching message of each key, in either direction. Parameters fill `p`.
@@ -81,18 +58,11 @@ StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_di
   } else {
     sql = "SELECT id, message_key, channel, outcome FROM messages WHERE (" + compiled.where +
           ") AND direction " + (other_direction ? "!= " : "= ") + p.Next();
-    p.Int(spec.target == ReflowTarget::kDownstream ? 2 : 1);
+    p.Int(static_cast<int>(TargetDirection(spec.target)));
   }
   if (!spec.keys.empty()) {
-    // The key list travels as one JSON array parameter, however long it is.
-    std::string array = "[";
-    for (size_t i = 0; i < spec.keys.size(); ++i) {
-      if (i) array += ",";
-      json::AppendQuoted(array, spec.keys[i]);
-    }
-    array += "]";
     sql += " AND message_key IN (SELECT jsonb_array_elements_text(" + p.Next() + "::jsonb))";
-    p.Text(array);
+    p.Text(json::EncodeStrings(spec.keys));
   }
   if (spec.originals_only) sql += " AND origin_id IS NULL";
   if (rederive) {
@@ -125,9 +95,7 @@ class PgJobStore final : public JobStore {
     plan.excluded = static_cast<uint64_t>(excluded.integer(0, 0));
     for (auto [group, out] :
          {std::pair{std::string("channel"), &plan.by_channel},
-          std::pair{std::string("CASE outcome WHEN 1 THEN 'pending' WHEN 2 THEN 'ok' WHEN 3 THEN "
-                                "'failed' WHEN 4 THEN 'skipped' END COLLATE \"C\""),
-                    &plan.by_outcome}}) {
+          std::pair{OutcomeNameSql() + " COLLATE \"C\"", &plan.by_outcome}}) {
       REPRISE_ASSIGN_OR_RETURN(auto by, c.Exec("SELECT " + group + " AS g, count(*) AS n FROM (" + sel +
                             ") s GROUP BY 1 ORDER BY n DESC, g",
                         p, "plan job"));
@@ -135,8 +103,8 @@ class PgJobStore final : public JobStore {
         out->push_back({by.text(i, 0), static_cast<uint64_t>(by.integer(i, 1))});
       }
     }
-    REPRISE_ASSIGN_OR_RETURN(auto sample, c.Exec(std::string("SELECT ") + kColumns + " FROM messages WHERE id IN (SELECT id FROM (" +
-                              sel + ") s LIMIT " + std::to_string(kSampleSize) + ") ORDER BY id",
+    REPRISE_ASSIGN_OR_RETURN(auto sample, c.Exec("SELECT " + Columns() + " FROM messages WHERE id IN (SELECT id FROM (" +
+                              sel + ") s LIMIT " + std::to_string(kJobSampleSize) + ") ORDER BY id",
                           p, "plan job"));
     for (int i = 0; i < sample.rows(); ++i) plan.sample.push_back(ReadMessage(sample, i, 0, false));
     REPRISE_RETURN_IF_ERROR(tx.Commit());
@@ -185,14 +153,13 @@ class PgJobStore final : public JobStore {
   }
 
   StatusOr<JobRecord> GetJob(std::string_view id) override {
-    auto n = ParseJobId(id);
-    if (!n) return JobNotFound(id);
-    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs("WHERE id = " + std::to_string(*n)));
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(id));
+    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs("WHERE id = " + std::to_string(n)));
     if (jobs.empty()) return JobNotFound(id);
     JobRecord& job = jobs.front();
     if (job.changed > 0) {
       Params p;
-      p.Int(*n);
+      p.Int(n);
       p.Int(static_cast<int64_t>(kChangedKeysSample));
       REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
       REPRISE_ASSIGN_OR_RETURN(auto keys, c.Exec("SELECT message_key FROM job_items WHERE job_id = $1 AND changed "
@@ -213,22 +180,21 @@ class PgJobStore final : public JobStore {
   }
 
   StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id, const ItemClaim& claim) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     const int64_t now = NowUs();
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
     Transaction tx(c);
     REPRISE_RETURN_IF_ERROR(tx.Begin());
     Params pj;
-    pj.Int(*n);
+    pj.Int(n);
     REPRISE_ASSIGN_OR_RETURN(auto locked, c.Exec("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", pj, "claim job items"));
     if (locked.rows() == 0) return std::vector<JobItem>();  // no such job: nothing to claim
     // Items in flight whose lease ran out or whose claimer is no live
     // instance: a copy with a final outcome finished, so the item is done;
     // any other goes back to pending, marked redelivery.
     Params ps;
-    ps.Int(*n);
-    ps.Text(std::to_string(*n));
+    ps.Int(n);
+    ps.Text(std::to_string(n));
     ps.Int(now);
     auto settled = c.Exec(
         "WITH stuck AS (SELECT i.seq, i.redelivery, c.id AS copy, c.outcome FROM job_items i "
@@ -252,7 +218,7 @@ class PgJobStore final : public JobStore {
     // those, a fleet member takes its share of the keys (ClaimShare) and
     // leaves the rest to the others. The scan is bounded.
     Params pc;
-    pc.Int(*n);
+    pc.Int(n);
     pc.Int(static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
     REPRISE_ASSIGN_OR_RETURN(auto candidates, c.Exec(
         "SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
@@ -271,7 +237,7 @@ class PgJobStore final : public JobStore {
     std::string list = "[";
     if (taken > 0) {
       Params pz;
-      pz.Int(*n);
+      pz.Int(n);
       pz.Text(chosen);
       REPRISE_ASSIGN_OR_RETURN(auto sizes, c.Exec(
           "SELECT i.seq, octet_length(m.payload) FROM job_items i JOIN messages m ON m.id = i.message_id "
@@ -289,7 +255,7 @@ class PgJobStore final : public JobStore {
     std::vector<JobItem> items;
     if (taken > 0) {
       Params pm;
-      pm.Int(*n);
+      pm.Int(n);
       pm.Text(list);
       pm.OptionalText(claim.instance);
       pm.Int(now + claim.lease.count() * 1000);
@@ -297,7 +263,7 @@ class PgJobStore final : public JobStore {
           "WITH claimed AS (UPDATE job_items SET state = 1, claimed_by = $3, lease_until = $4 "
           "WHERE job_id = $1 AND seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
           "RETURNING seq, redelivery, message_id) "
-          "SELECT i.seq, i.redelivery, " + PrefixedColumns("m") +
+          "SELECT i.seq, i.redelivery, " + Columns("m") +
               ", m.payload FROM claimed i JOIN messages m ON m.id = i.message_id ORDER BY i.seq",
           pm, "claim job items"));
       for (int i = 0; i < r.rows(); ++i) {
@@ -314,8 +280,7 @@ class PgJobStore final : public JobStore {
 
   Status CompleteItems(std::string_view job_id, std::string_view instance,
                        const std::vector<ItemResult>& results) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     if (results.empty()) return Status::Ok();
     std::string rows = "[";
     for (const ItemResult& r : results) {
@@ -329,7 +294,7 @@ class PgJobStore final : public JobStore {
     }
     rows += "]";
     Params p;
-    p.Int(*n);
+    p.Int(n);
     p.Text(rows);
     p.OptionalText(instance);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
@@ -353,14 +318,13 @@ class PgJobStore final : public JobStore {
 
   Status ReleaseItems(std::string_view job_id, std::string_view instance,
                       const std::vector<int64_t>& seqs) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     if (seqs.empty()) return Status::Ok();
     std::string list = "[";
     for (int64_t s : seqs) list += (list.size() > 1 ? "," : "") + std::to_string(s);
     list += "]";
     Params p;
-    p.Int(*n);
+    p.Int(n);
     p.Text(list);
     p.OptionalText(instance);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
@@ -374,10 +338,9 @@ class PgJobStore final : public JobStore {
 
   StatusOr<JobRecord> RenewLease(std::string_view job_id, std::string_view instance,
                                  std::chrono::milliseconds lease) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     Params p;
-    p.Int(*n);
+    p.Int(n);
     p.OptionalText(instance);
     p.Int(NowUs() + lease.count() * 1000);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
@@ -391,10 +354,9 @@ class PgJobStore final : public JobStore {
   }
 
   Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
-    auto n = ParseJobId(id);
-    if (!n) return JobNotFound(id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(id));
     Params p;
-    p.Int(*n);
+    p.Int(n);
     p.Int(static_cast<int>(state));
     p.OptionalText(reason);
     p.Text(IsFinal(state) ? "true" : "false");
@@ -412,7 +374,7 @@ class PgJobStore final : public JobStore {
       return Status::Ok();
     }
     // Nothing changed: the job has already ended (final states stay), or it does not exist.
-    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs("WHERE id = " + std::to_string(*n)));
+    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs("WHERE id = " + std::to_string(n)));
     return jobs.empty() ? JobNotFound(id) : Status::Ok();
   }
 

@@ -1,7 +1,8 @@
 // The PostgreSQL journal: schema migrations, day partitions of the messages
 // table, batched appends (binary COPY) and the queries behind the Journal
-// interface. Jobs, audit and flows live in pg_jobs.cc, pg_audit.cc and
-// pg_flows.cc; connections in pg_connections.cc.
+// interface. Jobs, audit, flows and the instance registry live in
+// postgres/jobs.cc, audit.cc, flows.cc and instances.cc; connections in
+// postgres/connections.cc.
 #include "postgres/journal.h"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "lineage.h"
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
@@ -25,16 +27,16 @@ namespace {
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
 constexpr int kSchemaVersion = 10;
-constexpr int kMaxLineageDepth = 64;
-constexpr int kMaxLineageRows = 1000;
 constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
 // Serializes schema migrations of processes that open one journal at once.
 constexpr int64_t kMigrationLock = 0x7265707269736501;  // "reprise\1"
 
 // Schema migrations, applied in order; index i brings the schema to version
-// i+1. Versions match the SQLite backend's: v1 messages, v2 jobs, v3 audit,
-// v4 flows. Identifiers compare bytewise (COLLATE "C"), as in SQLite, so that
-// ordering and keyset paging agree on both backends.
+// i+1. Versions 1 to 10 are SQLite's (v1 messages, v2 jobs, v3 audit, v4
+// flows, v5 the fleet, v6 re-derive, v10 pending items), v7 to v9 empty here
+// (see each); SQLite's v11 to v13 have no counterpart, so from v11 on the
+// backends' version numbers part. Identifiers compare bytewise (COLLATE "C"),
+// as in SQLite, so that ordering and keyset paging agree on both backends.
 const char* const kMigrations[] = {
     // v1: messages, partitioned by day of recorded_at (created on demand).
     // payload keeps the exact bytes; payload_json the same payload as jsonb
@@ -187,16 +189,16 @@ const char* const kMigrations[] = {
     ALTER TABLE job_items ADD COLUMN changed boolean NOT NULL DEFAULT false;
     CREATE INDEX job_items_changed ON job_items (job_id, seq) WHERE changed;
     )sql",
-    // v7: nothing; the number stays level with SQLite's, whose v7 makes its key
-    // index cover listings. Here an index-only scan also depends on VACUUM's
-    // visibility map (rows appended since are read from the heap anyway): not
-    // measured, not done (docs/performance.md).
+    // v7: nothing; SQLite's v7 makes its key index cover listings. Here an
+    // index-only scan also depends on VACUUM's visibility map (rows appended
+    // since are read from the heap anyway): not measured, not done
+    // (docs/performance.md).
     "SELECT 1",
-    // v8: nothing; the number stays level with SQLite's, whose v8 keeps its
-    // key index in runs (docs/architecture.md).
+    // v8: nothing; SQLite's v8 keeps its key index in runs
+    // (docs/architecture.md).
     "SELECT 1",
-    // v9: nothing; the number stays level with SQLite's, whose v9 leaves ok
-    // rows out of its outcome index (COPY appends here; not measured).
+    // v9: nothing; SQLite's v9 leaves ok rows out of its outcome index (COPY
+    // appends here; not measured).
     "SELECT 1",
     // v10: as SQLite's: pending items get an index of their own instead of
     // one of every item by state, so that a completed item leaves every
@@ -352,7 +354,7 @@ class PgJournal final : public Journal {
     uint32_t page_size = std::clamp<uint32_t>(query.page_size == 0 ? 50 : query.page_size, 1,
                                               kMaxPageSize);
     p.All(compiled.params);
-    std::string sql = std::string("SELECT ") + kColumns + (query.with_payload ? ", payload" : "") +
+    std::string sql = "SELECT " + Columns() + (query.with_payload ? ", payload" : "") +
                       " FROM messages WHERE (" + compiled.where + ")";
     if (query.originals_only) sql += " AND origin_id IS NULL";
     if (!query.page_token.empty()) {
@@ -376,25 +378,9 @@ class PgJournal final : public Journal {
 
   StatusOr<MessageLineage> Get(std::string_view id) override {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
-    MessageLineage out;
-    REPRISE_ASSIGN_OR_RETURN(auto one, SelectWhere(c, "id = $1", id, true, 1));
-    if (one.empty()) {
-      return NotFound("message " + std::string(id) +
-                      " does not exist in this journal; list ids with `find`");
-    }
-    out.message = std::move(one.front());
-    std::string parent = out.message.causation_id;
-    for (int depth = 0; !parent.empty() && depth < kMaxLineageDepth; ++depth) {
-      REPRISE_ASSIGN_OR_RETURN(auto p, SelectWhere(c, "id = $1", parent, false, 1));
-      if (p.empty()) break;  // recorded elsewhere (another service's journal)
-      parent = p.front().causation_id;
-      out.causes.push_back(std::move(p.front()));
-    }
-    REPRISE_ASSIGN_OR_RETURN(auto effects, SelectWhere(c, "causation_id = $1", id, false, kMaxLineageRows));
-    out.effects = std::move(effects);
-    REPRISE_ASSIGN_OR_RETURN(auto copies, SelectWhere(c, "origin_id = $1", id, false, kMaxLineageRows));
-    out.copies = std::move(copies);
-    return out;
+    return ReadLineage(id, [&](std::string_view column, std::string_view value, bool with_payload, int limit) {
+      return SelectWhere(c, column, value, with_payload, limit);
+    });
   }
 
   StatusOr<std::vector<CountRow>> Count(std::string_view filter_text,
@@ -732,13 +718,15 @@ class PgJournal final : public Journal {
         .status();
   }
 
-  StatusOr<std::vector<Message>> SelectWhere(Conn& c, const std::string& where, std::string_view arg,
-                                             bool with_payload, int limit) {
+  // The messages whose `column` equals `value` (ReadLineage's primitive).
+  static StatusOr<std::vector<Message>> SelectWhere(Conn& c, std::string_view column, std::string_view value,
+                                                    bool with_payload, int limit) {
     Params p;
-    p.Text(arg);
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + kColumns + (with_payload ? ", payload" : "") +
-                        " FROM messages WHERE " + where + " ORDER BY id LIMIT " + std::to_string(limit),
-                    p, "select messages"));
+    p.Text(value);
+    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT " + Columns() + (with_payload ? ", payload" : "") +
+                                                 " FROM messages WHERE " + std::string(column) +
+                                                 " = $1 ORDER BY id LIMIT " + std::to_string(limit),
+                                             p, "select messages"));
     std::vector<Message> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMessage(r, i, 0, with_payload));
     return out;

@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "postgres/util.h"
 #include "reprise/base/journal_url.h"
 #include "reprise/store/change_feed.h"
+#include "reprise/store/instance.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -28,7 +30,9 @@ std::unique_ptr<JobStore> NewPgJobStore(pg::Pool* pool);
 std::unique_ptr<AuditStore> NewPgAuditStore(pg::Pool* pool);
 std::unique_ptr<FlowStore> NewPgFlowStore(pg::Pool* pool);
 std::unique_ptr<InstanceStore> NewPgInstanceStore(pg::Pool* pool);
-// LISTEN/NOTIFY on a connection of its own to `libpq_url` (pg_change_feed.cc).
+// ReadLiveInstances (instance.h) through a connection of its own to `url`.
+StatusOr<std::vector<InstanceRecord>> ReadPgLiveInstances(const JournalUrl& url, std::string_view service);
+// LISTEN/NOTIFY on a connection of its own to `libpq_url` (postgres/change_feed.cc).
 std::unique_ptr<ChangeFeed> NewPgChangeFeed(std::string libpq_url);
 
 // Sends the change feed's notification for `topic` ("reprise_flows" or

@@ -13,30 +13,27 @@
 #include <string_view>
 #include <vector>
 
+#include "clock.h"
 #include "json_text.h"
+#include "message_sql.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/message.h"
 #include "reprise/base/status.h"
 
 namespace reprise::pg {
 
-// Same columns, in the same order, as the SQLite backend's kColumns.
-constexpr const char* kColumns =
-    "id, direction, channel, message_key, correlation_id, causation_id, headers, "
-    "content_type, recorded_at, outcome, error, attempt, origin_id, job_id, flow_variant, "
-    "octet_length(payload)";
-constexpr int kPayloadColumn = 16;
-
-inline int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// The columns ReadMessage reads (message_sql.h), of `messages` or of the
+// table named `alias`.
+inline std::string Columns(std::string_view alias = "") {
+  return MessageColumns(alias, "octet_length(" + Qualified(alias, "payload") + ")");
 }
 
 // Server down, connection lost, too many connections, serialization
 // failures: UNAVAILABLE, so that callers (the recorder) retry. Corruption:
 // DATA_LOSS. Anything else: INTERNAL.
 Status PgError(PGconn* conn, const PGresult* res, std::string_view what);
+// libpq's message for `res`, or else the connection's last, trimmed.
+std::string ErrorText(PGconn* conn, const PGresult* res);
 
 // Parameters for PQexecParams: text, except bytes (binary).
 class Params {
@@ -104,7 +101,7 @@ class Result {
   std::shared_ptr<PGresult> r_;
 };
 
-// Reads kColumns starting at column `at` (and the payload after them).
+// Reads Columns() starting at column `at` (and the payload after them).
 Message ReadMessage(const Result& r, int row, int at, bool with_payload);
 
 class Pool;
@@ -159,6 +156,11 @@ class Pool {
   ~Pool();
   StatusOr<Conn> Borrow();
   const std::string& display() const { return display_; }
+  // libpq's message for the last connection that failed to open.
+  std::string last_error() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_error_;
+  }
 
  private:
   friend class Conn;

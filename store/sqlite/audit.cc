@@ -1,13 +1,26 @@
 #include "sqlite/audit.h"
 
-#include <algorithm>
-
+#include "audit_rules.h"
 #include "sqlite/util.h"
 
 namespace reprise {
 namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
+
+// A row of AuditListingFor's query.
+AuditRecord ReadAudit(sqlite3_stmt* s) {
+  AuditRecord a;
+  a.id = std::to_string(sqlite3_column_int64(s, 0));
+  a.at_us = sqlite3_column_int64(s, 1);
+  a.who = ColumnText(s, 2);
+  a.action = ColumnText(s, 3);
+  a.request = ColumnText(s, 4);
+  a.code = static_cast<StatusCode>(sqlite3_column_int(s, 5));
+  a.result = ColumnText(s, 6);
+  a.instance = ColumnText(s, 7);
+  return a;
+}
 
 class SqliteAuditStore final : public AuditStore {
  public:
@@ -31,50 +44,20 @@ class SqliteAuditStore final : public AuditStore {
   }
 
   StatusOr<AuditPage> List(const AuditQuery& q) override {
-    std::string sql =
-        "SELECT id, at, who, action, request, result_code, result, instance FROM audit WHERE 1=1";
-    std::vector<filter::SqlValue> params;
-    auto add = [&](const std::string& cond, filter::SqlValue v) {
-      params.push_back(std::move(v));
-      sql += " AND " + cond + " ?" + std::to_string(params.size());
-    };
-    if (!q.action.empty()) add("action =", q.action);
-    if (!q.who.empty()) add("who =", q.who);
-    if (q.since_us > 0) add("at >=", q.since_us);
-    if (q.failed_only) sql += " AND result_code != 0";
-    if (!q.page_token.empty()) {
-      char* end = nullptr;
-      long long before = std::strtoll(q.page_token.c_str(), &end, 10);
-      if (end == q.page_token.c_str() || *end != '\0') {
-        return InvalidArgument("page_token \"" + q.page_token + "\" is not one this journal issued");
-      }
-      add("id <", static_cast<int64_t>(before));
-    }
-    uint32_t limit = std::clamp<uint32_t>(q.limit == 0 ? 50 : q.limit, 1, 1000);
-    sql += " ORDER BY id DESC LIMIT " + std::to_string(limit + 1);
-
+    REPRISE_ASSIGN_OR_RETURN(auto listing, AuditListingFor(q, filter::Dialect::kSqlite));
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     Stmt s;
-    REPRISE_RETURN_IF_ERROR(s.Prepare(r.db(), sql));
-    for (size_t i = 0; i < params.size(); ++i) s.BindValue(static_cast<int>(i) + 1, params[i]);
+    REPRISE_RETURN_IF_ERROR(s.Prepare(r.db(), listing.sql));
+    for (size_t i = 0; i < listing.params.size(); ++i) s.BindValue(static_cast<int>(i) + 1, listing.params[i]);
     AuditPage page;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      if (page.records.size() == limit) {
+      if (page.records.size() == listing.limit) {
         page.next_page_token = page.records.back().id;
         break;
       }
-      AuditRecord a;
-      a.id = std::to_string(sqlite3_column_int64(s.get(), 0));
-      a.at_us = sqlite3_column_int64(s.get(), 1);
-      a.who = ColumnText(s.get(), 2);
-      a.action = ColumnText(s.get(), 3);
-      a.request = ColumnText(s.get(), 4);
-      a.code = static_cast<StatusCode>(sqlite3_column_int(s.get(), 5));
-      a.result = ColumnText(s.get(), 6);
-      a.instance = ColumnText(s.get(), 7);
-      page.records.push_back(std::move(a));
+      page.records.push_back(ReadAudit(s.get()));
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(r.db(), rc, "list audit");
     return page;

@@ -30,7 +30,7 @@ StatusOr<std::unique_ptr<Connections>> Connections::Open(const std::string& path
   std::unique_ptr<Connections> c(new Connections(path, vfs));
   if (!c->memory_) {
     // Every connection writes its WAL through the gathering VFS: one write
-    // per commit rather than two per page (sqlite_wal_buffer.h).
+    // per commit rather than two per page (sqlite/wal_buffer.h).
     REPRISE_ASSIGN_OR_RETURN(auto gathering, WalGatheringVfs(vfs));
     c->open_vfs_ = gathering;
   }

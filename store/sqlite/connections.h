@@ -33,7 +33,7 @@ class Connections {
  public:
   // Opens the writer (creating the file, enabling WAL), through the SQLite
   // VFS named `vfs` ("" for the default), with the WAL-gathering VFS of
-  // sqlite_wal_buffer.h stacked on it.
+  // sqlite/wal_buffer.h stacked on it.
   static StatusOr<std::unique_ptr<Connections>> Open(const std::string& path,
                                                      const std::string& vfs = "");
   ~Connections();

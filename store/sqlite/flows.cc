@@ -15,10 +15,6 @@ using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 using flow_rules::JoinVariants;
 using flow_rules::SplitVariants;
 
-constexpr const char* kFlowColumns =
-    "name, variants, default_variant, rollout_variant, rollout_percent, version, updated_at, "
-    "updated_by, reason, (SELECT count(*) FROM flow_assignments a WHERE a.flow = flows.name)";
-
 FlowRecord ReadFlow(sqlite3_stmt* s) {
   FlowRecord f;
   f.name = ColumnText(s, 0);
@@ -229,7 +225,7 @@ class SqliteFlowStore final : public FlowStore {
   StatusOr<FlowRecord> GetIn(sqlite3* db, std::string_view name) {
     Stmt s;
     REPRISE_RETURN_IF_ERROR(
-        s.Prepare(db, std::string("SELECT ") + kFlowColumns + " FROM flows WHERE name = ?1"));
+        s.Prepare(db, std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows WHERE name = ?1"));
     s.BindText(1, name);
     int rc = sqlite3_step(s.get());
     if (rc == SQLITE_ROW) return ReadFlow(s.get());
@@ -241,7 +237,7 @@ class SqliteFlowStore final : public FlowStore {
   StatusOr<std::vector<FlowRecord>> ListIn(sqlite3* db) {
     Stmt s;
     REPRISE_RETURN_IF_ERROR(
-        s.Prepare(db, std::string("SELECT ") + kFlowColumns + " FROM flows ORDER BY name"));
+        s.Prepare(db, std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows ORDER BY name"));
     std::vector<FlowRecord> out;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadFlow(s.get()));

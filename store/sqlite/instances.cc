@@ -7,6 +7,38 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
+// ListInstances's query: instances of service ?1 ("" for every service),
+// gone ones too when ?2, live first, then by service and id.
+constexpr const char* kListInstances =
+    "SELECT id, service, host, pid, address, agent_version, api_version, started_at, "
+    "heartbeat_at, state, gone_reason FROM instances WHERE (?1 = '' OR service = ?1) "
+    "AND (?2 OR state = 1) ORDER BY state, service, id";
+
+// Runs `s`, kListInstances prepared on `db`.
+StatusOr<std::vector<InstanceRecord>> ListWith(sqlite3* db, Stmt& s, std::string_view service, bool include_gone) {
+  s.BindText(1, service);
+  s.BindInt(2, include_gone ? 1 : 0);
+  std::vector<InstanceRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    InstanceRecord i;
+    i.id = ColumnText(s.get(), 0);
+    i.service = ColumnText(s.get(), 1);
+    i.host = ColumnText(s.get(), 2);
+    i.pid = sqlite3_column_int64(s.get(), 3);
+    i.address = ColumnText(s.get(), 4);
+    i.agent_version = ColumnText(s.get(), 5);
+    i.api_version = ColumnText(s.get(), 6);
+    i.started_at_us = sqlite3_column_int64(s.get(), 7);
+    i.heartbeat_at_us = sqlite3_column_int64(s.get(), 8);
+    i.state = sqlite3_column_int(s.get(), 9) == 2 ? InstanceState::kGone : InstanceState::kLive;
+    i.gone_reason = ColumnText(s.get(), 10);
+    out.push_back(std::move(i));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "list instances");
+  return out;
+}
+
 class SqliteInstanceStore final : public InstanceStore {
  public:
   explicit SqliteInstanceStore(Connections* conns) : conns_(conns) {}
@@ -77,32 +109,8 @@ class SqliteInstanceStore final : public InstanceStore {
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     Stmt s;
-    REPRISE_RETURN_IF_ERROR(s.Prepare(
-        r.db(),
-        "SELECT id, service, host, pid, address, agent_version, api_version, started_at, "
-        "heartbeat_at, state, gone_reason FROM instances WHERE (?1 = '' OR service = ?1) "
-        "AND (?2 OR state = 1) ORDER BY state, service, id"));
-    s.BindText(1, service);
-    s.BindInt(2, include_gone ? 1 : 0);
-    std::vector<InstanceRecord> out;
-    int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      InstanceRecord i;
-      i.id = ColumnText(s.get(), 0);
-      i.service = ColumnText(s.get(), 1);
-      i.host = ColumnText(s.get(), 2);
-      i.pid = sqlite3_column_int64(s.get(), 3);
-      i.address = ColumnText(s.get(), 4);
-      i.agent_version = ColumnText(s.get(), 5);
-      i.api_version = ColumnText(s.get(), 6);
-      i.started_at_us = sqlite3_column_int64(s.get(), 7);
-      i.heartbeat_at_us = sqlite3_column_int64(s.get(), 8);
-      i.state = sqlite3_column_int(s.get(), 9) == 2 ? InstanceState::kGone : InstanceState::kLive;
-      i.gone_reason = ColumnText(s.get(), 10);
-      out.push_back(std::move(i));
-    }
-    if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "list instances");
-    return out;
+    REPRISE_RETURN_IF_ERROR(s.Prepare(r.db(), kListInstances));
+    return ListWith(r.db(), s, service, include_gone);
   }
 
  private:
@@ -113,6 +121,27 @@ class SqliteInstanceStore final : public InstanceStore {
 
 std::unique_ptr<InstanceStore> NewSqliteInstanceStore(Connections* conns) {
   return std::make_unique<SqliteInstanceStore>(conns);
+}
+
+StatusOr<std::vector<InstanceRecord>> ReadSqliteLiveInstances(const std::string& path, std::string_view service) {
+  // Read-only, and never created: the reader must not leave a new file
+  // behind where it found none, nor change the journal's schema. The VFS is
+  // SQLite's own: a journal URL's vfs names one of the writing process.
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) {
+    return Unavailable("cannot open journal " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  Stmt s;
+  if (!s.Prepare(db, kListInstances).ok()) {
+    return FailedPrecondition("journal " + path + " has no instance registry (" + sqlite3_errmsg(db) +
+                              "); is it a Reprise journal of schema 5 or later?");
+  }
+  auto live = ListWith(db, s, service, /*include_gone=*/false);
+  if (!live.ok()) return Unavailable("reading the instance registry: " + std::string(sqlite3_errmsg(db)));
+  return live;
 }
 
 }  // namespace reprise

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "job_ids.h"
+#include "job_rules.h"
 #include "sqlite/key_runs.h"
 #include "sqlite/util.h"
 
@@ -11,12 +11,6 @@ namespace reprise {
 namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
-
-constexpr const char* kJobColumns =
-    "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
-    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service, "
-    "deriver, dry_run, changed";
-constexpr size_t kSampleSize = 5;
 
 // A lone instance's claim (schema v11): the job's first pending items,
 // seqs first to last, taken while nothing of the job is in flight, with one
@@ -75,10 +69,6 @@ JobRecord ReadJob(sqlite3_stmt* s) {
   return j;
 }
 
-Direction TargetDirection(ReflowTarget t) {
-  return t == ReflowTarget::kDownstream ? Direction::kOut : Direction::kIn;
-}
-
 // The selection of a job as SQL: ids of matching messages with the target's
 // direction, oldest first, at most `limit`; for a re-derive, the newest
 // matching message of each key, in either direction. Filter parameters come
@@ -105,14 +95,7 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
               ") AND direction " + (other_direction ? "!= " : "= ") + dir;
   }
   if (!spec.keys.empty()) {
-    // The key list travels as one JSON array parameter, however long it is.
-    std::string array = "[";
-    for (size_t i = 0; i < spec.keys.size(); ++i) {
-      if (i) array += ",";
-      json::AppendQuoted(array, spec.keys[i]);
-    }
-    array += "]";
-    sel.params.emplace_back(std::in_place_type<std::string>, std::move(array));
+    sel.params.emplace_back(std::in_place_type<std::string>, json::EncodeStrings(spec.keys));
     sel.sql += " AND " + ThroughKeyRuns("message_key IN (SELECT value FROM json_each(?" +
                                         std::to_string(sel.params.size()) + "))");
   }
@@ -162,11 +145,8 @@ class SqliteJobStore final : public JobStore {
     if (int rc = sqlite3_step(excluded.get()); rc != SQLITE_ROW) return SqliteError(r.db(), rc, "plan job");
     plan.excluded = static_cast<uint64_t>(sqlite3_column_int64(excluded.get(), 0));
 
-    for (auto [column, out] : {std::pair{"channel", &plan.by_channel}, std::pair{"outcome", &plan.by_outcome}}) {
-      std::string group = std::string(column) == "outcome"
-                              ? "CASE outcome WHEN 1 THEN 'pending' WHEN 2 THEN 'ok' WHEN 3 THEN "
-                                "'failed' WHEN 4 THEN 'skipped' END"
-                              : column;
+    for (auto [group, out] :
+         {std::pair{std::string("channel"), &plan.by_channel}, std::pair{OutcomeNameSql(), &plan.by_outcome}}) {
       Stmt by;
       REPRISE_RETURN_IF_ERROR(by.Prepare(r.db(), "SELECT " + group + " AS g, count(*) AS n FROM (" +
                                                      sel.sql + ") GROUP BY g ORDER BY n DESC, g"));
@@ -180,8 +160,8 @@ class SqliteJobStore final : public JobStore {
 
     Stmt sample;
     REPRISE_RETURN_IF_ERROR(sample.Prepare(
-        r.db(), std::string("SELECT ") + kColumns + " FROM messages WHERE id IN (SELECT id FROM (" +
-                    sel.sql + ") LIMIT " + std::to_string(kSampleSize) + ") ORDER BY id"));
+        r.db(), "SELECT " + Columns() + " FROM messages WHERE id IN (SELECT id FROM (" +
+                    sel.sql + ") LIMIT " + std::to_string(kJobSampleSize) + ") ORDER BY id"));
     BindAll(sample, sel.params);
     int rc;
     while ((rc = sqlite3_step(sample.get())) == SQLITE_ROW) {
@@ -198,11 +178,10 @@ class SqliteJobStore final : public JobStore {
   }
 
   StatusOr<JobRecord> GetJob(std::string_view id) override {
-    auto n = ParseJobId(id);
-    if (!n) return JobNotFound(id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(id));
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
-    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs(r.db(), "WHERE id = " + std::to_string(*n)));
+    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs(r.db(), "WHERE id = " + std::to_string(n)));
     if (jobs.empty()) return JobNotFound(id);
     JobRecord& job = jobs.front();
     if (job.changed > 0) {
@@ -212,7 +191,7 @@ class SqliteJobStore final : public JobStore {
       REPRISE_RETURN_IF_ERROR(keys.Prepare(
           r.db(), "SELECT message_key FROM job_items INDEXED BY job_items_changed "
                   "WHERE job_id = ?1 AND changed = 1 ORDER BY seq LIMIT ?2"));
-      keys.BindInt(1, *n);
+      keys.BindInt(1, n);
       keys.BindInt(2, static_cast<int64_t>(kChangedKeysSample));
       int rc;
       while ((rc = sqlite3_step(keys.get())) == SQLITE_ROW) job.changed_keys.push_back(ColumnText(keys.get(), 0));
@@ -247,24 +226,23 @@ class SqliteJobStore final : public JobStore {
     // A fleet member picks keys when it claims. In memory the reader is the
     // writer: reading ahead would only hold up the copies' commit.
     if (claim.share > 1 || conns_->path() == ":memory:") return std::vector<JobItem>{};
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     // One read transaction: the solo claim and the items as of one moment.
     REPRISE_RETURN_IF_ERROR(Exec(r.db(), "BEGIN"));
     auto items = [&]() -> StatusOr<std::vector<JobItem>> {
-      REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(r.db(), *n));
-      REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(r.db(), *n, solo, /*own_done=*/solo.HeldBy(claim.instance)));
+      REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(r.db(), n));
+      REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(r.db(), n, solo, /*own_done=*/solo.HeldBy(claim.instance)));
       Stmt scan;
       REPRISE_RETURN_IF_ERROR(scan.Prepare(r.db(), ClaimableSql(/*with_messages=*/true, /*own_done=*/true)));
-      scan.BindInt(1, *n);
+      scan.BindInt(1, n);
       scan.BindInt(2, held.ScanLimit(claim.max));
       scan.BindOptionalText(3, claim.instance);
       std::vector<JobItem> out;
       std::vector<std::string> keys;
       REPRISE_RETURN_IF_ERROR(
-          ReadClaimable(r.db(), scan, *n, held, claim.max, /*with_messages=*/true, claim.max_bytes, out, keys));
+          ReadClaimable(r.db(), scan, n, held, claim.max, /*with_messages=*/true, claim.max_bytes, out, keys));
       return out;
     }();
     if (!Exec(r.db(), "COMMIT").ok()) (void)Exec(r.db(), "ROLLBACK");  // never pooled mid-read
@@ -273,15 +251,14 @@ class SqliteJobStore final : public JobStore {
 
   Status CompleteItems(std::string_view job_id, std::string_view instance,
                        const std::vector<ItemResult>& results) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     if (results.empty()) return Status::Ok();
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     return InWriteTransaction(db, "completed job items", [&]() -> Status {
       // The instance's items: marked in flight for it, or pending in its
       // solo claim (seqs ?7 to ?8).
-      REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(db, *n));
+      REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(db, n));
       const bool solo_mine = solo.HeldBy(instance);
       Stmt done;
       REPRISE_RETURN_IF_ERROR(done.Prepare(
@@ -291,7 +268,7 @@ class SqliteJobStore final : public JobStore {
       uint64_t count = 0, failed = 0, redelivered = 0, changed = 0;
       for (const ItemResult& r : results) {
         sqlite3_reset(done.get());
-        done.BindInt(1, *n);
+        done.BindInt(1, n);
         done.BindInt(2, r.seq);
         done.BindOptionalText(3, r.copy_id);
         done.BindInt(4, static_cast<int>(r.outcome));
@@ -308,17 +285,16 @@ class SqliteJobStore final : public JobStore {
       }
       if (solo_mine) {
         // Done with its range: the claim goes, and holds nothing meanwhile.
-        REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(db, *n, solo, /*own_done=*/false));
-        if (held.keys.empty()) REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, *n, SoloClaim{}));
+        REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(db, n, solo, /*own_done=*/false));
+        if (held.keys.empty()) REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, n, SoloClaim{}));
       }
-      return AddCounters(db, *n, count, failed, redelivered, changed);
+      return AddCounters(db, n, count, failed, redelivered, changed);
     });
   }
 
   Status ReleaseItems(std::string_view job_id, std::string_view instance,
                       const std::vector<int64_t>& seqs) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     if (seqs.empty()) return Status::Ok();
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
@@ -326,19 +302,19 @@ class SqliteJobStore final : public JobStore {
       // The instance's solo claim becomes marks first (a range has no
       // holes): its pending items are marked in flight for it, then the
       // released ones go back to pending like any marked item.
-      REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(db, *n));
+      REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(db, n));
       if (solo.HeldBy(instance)) {
         Stmt mark;
         REPRISE_RETURN_IF_ERROR(mark.Prepare(
             db, "UPDATE job_items INDEXED BY job_items_pending SET state = 1, claimed_by = ?2, lease_until = ?3 "
                 "WHERE job_id = ?1 AND state = 0 AND seq BETWEEN ?4 AND ?5"));
-        mark.BindInt(1, *n);
+        mark.BindInt(1, n);
         mark.BindText(2, instance);
         mark.BindInt(3, solo.lease_until);
         mark.BindInt(4, solo.first);
         mark.BindInt(5, solo.last);
         if (int rc = sqlite3_step(mark.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
-        REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, *n, SoloClaim{}));
+        REPRISE_RETURN_IF_ERROR(WriteSoloClaim(db, n, SoloClaim{}));
       }
       Stmt release;
       REPRISE_RETURN_IF_ERROR(release.Prepare(
@@ -346,7 +322,7 @@ class SqliteJobStore final : public JobStore {
               "WHERE job_id = ?1 AND seq = ?2 AND state = 1 AND claimed_by IS ?3"));
       for (int64_t seq : seqs) {
         sqlite3_reset(release.get());
-        release.BindInt(1, *n);
+        release.BindInt(1, n);
         release.BindInt(2, seq);
         release.BindOptionalText(3, instance);
         if (int rc = sqlite3_step(release.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "release job items");
@@ -357,8 +333,7 @@ class SqliteJobStore final : public JobStore {
 
   StatusOr<JobRecord> RenewLease(std::string_view job_id, std::string_view instance,
                                  std::chrono::milliseconds lease) override {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     return InWriteTransaction(db, "lease", [&]() -> StatusOr<JobRecord> {
@@ -368,26 +343,25 @@ class SqliteJobStore final : public JobStore {
       REPRISE_RETURN_IF_ERROR(renew.Prepare(
           db, "UPDATE job_items INDEXED BY job_items_in_flight SET lease_until = ?3 "
               "WHERE job_id = ?1 AND state = 1 AND claimed_by IS ?2"));
-      renew.BindInt(1, *n);
+      renew.BindInt(1, n);
       renew.BindOptionalText(2, instance);
       renew.BindInt(3, until);
       if (int rc = sqlite3_step(renew.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
       Stmt renew_solo;
       REPRISE_RETURN_IF_ERROR(renew_solo.Prepare(
           db, "UPDATE jobs SET solo_lease_until = ?3 WHERE id = ?1 AND solo_by IS ?2 AND solo_by IS NOT NULL"));
-      renew_solo.BindInt(1, *n);
+      renew_solo.BindInt(1, n);
       renew_solo.BindOptionalText(2, instance);
       renew_solo.BindInt(3, until);
       if (int rc = sqlite3_step(renew_solo.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "renew lease");
-      REPRISE_ASSIGN_OR_RETURN(auto got, SelectJobs(db, "WHERE id = " + std::to_string(*n)));
+      REPRISE_ASSIGN_OR_RETURN(auto got, SelectJobs(db, "WHERE id = " + std::to_string(n)));
       if (got.empty()) return JobNotFound(job_id);
       return std::move(got.front());
     });
   }
 
   Status SetJobState(std::string_view id, JobState state, std::string_view reason) override {
-    auto n = ParseJobId(id);
-    if (!n) return JobNotFound(id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(id));
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     Stmt s;
@@ -395,7 +369,7 @@ class SqliteJobStore final : public JobStore {
         db, "UPDATE jobs SET state = ?2, end_reason = COALESCE(?3, end_reason), "
             "finished_at = CASE WHEN ?4 THEN ?5 ELSE finished_at END "
             "WHERE id = ?1 AND state NOT IN (3, 4, 5)"));
-    s.BindInt(1, *n);
+    s.BindInt(1, n);
     s.BindInt(2, static_cast<int>(state));
     s.BindOptionalText(3, reason);
     s.BindInt(4, IsFinal(state) ? 1 : 0);
@@ -403,29 +377,11 @@ class SqliteJobStore final : public JobStore {
     if (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "set job state");
     if (sqlite3_changes(db) > 0) return Status::Ok();
     // Nothing changed: the job has already ended (final states stay), or it does not exist.
-    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs(db, "WHERE id = " + std::to_string(*n)));
+    REPRISE_ASSIGN_OR_RETURN(auto jobs, SelectJobs(db, "WHERE id = " + std::to_string(n)));
     return jobs.empty() ? JobNotFound(id) : Status::Ok();
   }
 
  private:
-  static std::string PrefixedColumns(const std::string& alias) {
-    std::string out;
-    std::string cols = kColumns;
-    size_t start = 0;
-    while (start < cols.size()) {
-      size_t comma = cols.find(',', start);
-      std::string col = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      while (!col.empty() && col.front() == ' ') col.erase(0, 1);
-      if (!out.empty()) out += ", ";
-      // length(payload) -> length(m.payload)
-      if (col.rfind("length(", 0) == 0) out += "length(" + alias + "." + col.substr(7);
-      else out += alias + "." + col;
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    return out;
-  }
-
   // Pending items of job ?1 in selection order whose key has nothing in
   // flight, at most ?2: columns seq, redelivery, message_key, then with
   // `with_messages` the message and its payload. With `own_done`, items in
@@ -436,7 +392,7 @@ class SqliteJobStore final : public JobStore {
   // item: quadratic in the job's size. Hence the INDEXED BY.
   static std::string ClaimableSql(bool with_messages, bool own_done) {
     return "SELECT i.seq, i.redelivery, i.message_key" +
-           (with_messages ? ", " + PrefixedColumns("m") + ", m.payload" : std::string()) +
+           (with_messages ? ", " + Columns("m") + ", m.payload" : std::string()) +
            " FROM job_items i INDEXED BY job_items_pending " +
            (with_messages ? "LEFT JOIN messages m ON m.seq = i.message_seq AND m.id = i.message_id " : "") +
            "WHERE i.job_id = ?1 AND i.state = 0 AND NOT EXISTS (SELECT 1 FROM job_items f "
@@ -476,16 +432,15 @@ class SqliteJobStore final : public JobStore {
   // that its own scan selects now.
   StatusOr<std::vector<JobItem>> Claim(std::string_view job_id, const ItemClaim& claim,
                                        std::vector<JobItem> peeked) {
-    auto n = ParseJobId(job_id);
-    if (!n) return JobNotFound(job_id);
+    REPRISE_ASSIGN_OR_RETURN(const int64_t n, JobNumber(job_id));
     auto w = conns_->LockWriter();
     sqlite3* db = w.db();
     std::vector<JobItem> items;
     const int64_t now = NowUs();
     REPRISE_RETURN_IF_ERROR(InWriteTransaction(db, "claim", [&]() -> Status {
       // The solo claim left is live: its items are in flight for everyone.
-      REPRISE_ASSIGN_OR_RETURN(auto solo, SettleAbandoned(db, *n, now));
-      REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(db, *n, solo, /*own_done=*/false));
+      REPRISE_ASSIGN_OR_RETURN(auto solo, SettleAbandoned(db, n, now));
+      REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(db, n, solo, /*own_done=*/false));
       // Pending items in selection order whose key has nothing in flight
       // (anything in flight now is held by a live instance); of those, a
       // fleet member takes its share of the keys (ClaimShare) and leaves the
@@ -501,12 +456,12 @@ class SqliteJobStore final : public JobStore {
         // abandoned item settled back to pending) makes the lists part.
         Stmt scan;
         REPRISE_RETURN_IF_ERROR(scan.Prepare(db, ClaimableSql(/*with_messages=*/false, /*own_done=*/false)));
-        scan.BindInt(1, *n);
+        scan.BindInt(1, n);
         scan.BindInt(2, held.ScanLimit(peeked.size()));
         std::vector<JobItem> now_claimable;
         std::vector<std::string> keys;
         REPRISE_RETURN_IF_ERROR(
-            ReadClaimable(db, scan, *n, held, peeked.size(), /*with_messages=*/false, 0, now_claimable, keys));
+            ReadClaimable(db, scan, n, held, peeked.size(), /*with_messages=*/false, 0, now_claimable, keys));
         size_t same = 0;
         while (same < now_claimable.size() && now_claimable[same].seq == peeked[same].seq &&
                now_claimable[same].redelivery == peeked[same].redelivery) {
@@ -518,18 +473,18 @@ class SqliteJobStore final : public JobStore {
       if (items.empty()) {
         Stmt scan;
         REPRISE_RETURN_IF_ERROR(scan.Prepare(db, ClaimableSql(/*with_messages=*/alone, /*own_done=*/false)));
-        scan.BindInt(1, *n);
+        scan.BindInt(1, n);
         const size_t scanned = alone ? claim.max : claim.max * 16;
         scan.BindInt(2, held.ScanLimit(alone || !held.keys.empty() ? claim.max : scanned));
         std::vector<JobItem> candidates;
         std::vector<std::string> keys;
         REPRISE_RETURN_IF_ERROR(
-            ReadClaimable(db, scan, *n, held, scanned, alone, claim.max_bytes, candidates, keys));
+            ReadClaimable(db, scan, n, held, scanned, alone, claim.max_bytes, candidates, keys));
         if (alone) {
           items = std::move(candidates);
         } else {
           for (size_t i : ClaimShare(keys, claim)) items.push_back(std::move(candidates[i]));
-          REPRISE_RETURN_IF_ERROR(ReadMessages(db, *n, claim.max_bytes, items));
+          REPRISE_RETURN_IF_ERROR(ReadMessages(db, n, claim.max_bytes, items));
         }
       }
       if (items.empty()) return Status::Ok();
@@ -538,9 +493,9 @@ class SqliteJobStore final : public JobStore {
       // (An unnamed claimer, as in tests, marks its items: a solo claim
       // needs a name to be told from none.)
       if (alone && held.keys.empty() && !claim.instance.empty()) {
-        REPRISE_ASSIGN_OR_RETURN(auto busy, AnyInFlight(db, *n));
+        REPRISE_ASSIGN_OR_RETURN(auto busy, AnyInFlight(db, n));
         if (!busy) {
-          return WriteSoloClaim(db, *n, {.by = claim.instance, .first = items.front().seq,
+          return WriteSoloClaim(db, n, {.by = claim.instance, .first = items.front().seq,
                                          .last = items.back().seq,
                                          .lease_until = now + claim.lease.count() * 1000});
         }
@@ -551,7 +506,7 @@ class SqliteJobStore final : public JobStore {
               "WHERE job_id = ?1 AND seq = ?2"));
       for (const JobItem& item : items) {
         sqlite3_reset(mark.get());
-        mark.BindInt(1, *n);
+        mark.BindInt(1, n);
         mark.BindInt(2, item.seq);
         mark.BindOptionalText(3, claim.instance);
         mark.BindInt(4, now + claim.lease.count() * 1000);
@@ -567,7 +522,7 @@ class SqliteJobStore final : public JobStore {
   static Status ReadMessages(sqlite3* db, int64_t job, size_t max_bytes, std::vector<JobItem>& items) {
     Stmt read;
     REPRISE_RETURN_IF_ERROR(read.Prepare(
-        db, std::string("SELECT ") + PrefixedColumns("m") +
+        db, std::string("SELECT ") + Columns("m") +
                 ", m.payload FROM job_items i JOIN messages m ON m.seq = i.message_seq "
                 "AND m.id = i.message_id WHERE i.job_id = ?1 AND i.seq = ?2"));
     size_t bytes = 0;

@@ -1,5 +1,5 @@
 // The SQLite journal: messages and schema migrations. Connections live in
-// sqlite_connections.cc, job storage in sqlite_jobs.cc.
+// sqlite/connections.cc, job storage in sqlite/jobs.cc.
 #include "sqlite/journal.h"
 
 #include <sqlite3.h>
@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "lineage.h"
 #include "sqlite/connections.h"
 #include "sqlite/audit.h"
 #include "sqlite/flows.h"
@@ -27,16 +28,14 @@ namespace {
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
 constexpr int kSchemaVersion = 13;
-constexpr int kMaxLineageDepth = 64;
-constexpr int kMaxLineageRows = 1000;
 
-// kColumns for listings without payloads: payload_size saves reading the
+// The columns for listings without payloads: payload_size saves reading the
 // payload. The subquery runs only for a row written without payload_size
 // (by hand, not by the journal).
-constexpr const char* kListColumns =
-    "id, direction, channel, message_key, correlation_id, causation_id, headers, "
-    "content_type, recorded_at, outcome, error, attempt, origin_id, job_id, flow_variant, "
-    "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))";
+std::string ListColumns() {
+  return MessageColumns(
+      "", "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))");
+}
 
 // Schema migrations, applied in order; index i brings the schema to version i+1.
 // v8 (the key index in runs) and v12 (its entries without the message id,
@@ -230,7 +229,7 @@ const char* const kMigrations[] = {
     )sql",
     // v11: solo claims. A lone instance claims the job's first pending
     // items as one range on the job's row; they are written once, when done
-    // (SoloClaim in sqlite_jobs.cc).
+    // (SoloClaim in sqlite/jobs.cc).
     R"sql(
     ALTER TABLE jobs ADD COLUMN solo_by TEXT;
     ALTER TABLE jobs ADD COLUMN solo_first INTEGER NOT NULL DEFAULT 0;
@@ -244,7 +243,7 @@ const char* const kMigrations[] = {
     // conversation (every inbound one the agent records) is its own
     // correlation; its entry repeated the id index's. The filter compiler
     // asks for such messages through the id index (CorrelationThroughIndexes
-    // in filter_compiler.cc). The index is rebuilt from the table: about
+    // in filter/compiler.cc). The index is rebuilt from the table: about
     // 22 s on a journal of ten million messages, at the first open.
     R"sql(
     DROP INDEX messages_by_correlation;
@@ -336,7 +335,7 @@ class SqliteJournal final : public Journal {
                                               kMaxPageSize);
     const int n = static_cast<int>(compiled.params.size());
     std::string sql = std::string("SELECT ") +
-                      (query.with_payload ? std::string(kColumns) + ", payload" : kListColumns) +
+                      (query.with_payload ? Columns() + ", payload" : ListColumns()) +
                       FromMessages(compiled.keyed) + " WHERE (" + compiled.where + ")";
     if (query.originals_only) sql += " AND origin_id IS NULL";
     const char* cmp = query.oldest_first ? " > " : " < ";
@@ -367,26 +366,9 @@ class SqliteJournal final : public Journal {
   StatusOr<MessageLineage> Get(std::string_view id) override {
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
-    MessageLineage out;
-    REPRISE_ASSIGN_OR_RETURN(auto one, SelectWhere(r.db(), "id = ?1", id, true, 1));
-    if (one.empty()) {
-      return NotFound("message " + std::string(id) +
-                      " does not exist in this journal; list ids with `find`");
-    }
-    out.message = std::move(one.front());
-    // Causes: walk the causation chain upwards.
-    std::string parent = out.message.causation_id;
-    for (int depth = 0; !parent.empty() && depth < kMaxLineageDepth; ++depth) {
-      REPRISE_ASSIGN_OR_RETURN(auto p, SelectWhere(r.db(), "id = ?1", parent, false, 1));
-      if (p.empty()) break;  // recorded elsewhere (another service's journal)
-      parent = p.front().causation_id;
-      out.causes.push_back(std::move(p.front()));
-    }
-    REPRISE_ASSIGN_OR_RETURN(auto effects, SelectWhere(r.db(), "causation_id = ?1", id, false, kMaxLineageRows));
-    out.effects = std::move(effects);
-    REPRISE_ASSIGN_OR_RETURN(auto copies, SelectWhere(r.db(), "origin_id = ?1", id, false, kMaxLineageRows));
-    out.copies = std::move(copies);
-    return out;
+    return ReadLineage(id, [&](std::string_view column, std::string_view value, bool with_payload, int limit) {
+      return SelectWhere(r.db(), column, value, with_payload, limit);
+    });
   }
 
   StatusOr<std::vector<CountRow>> Count(std::string_view filter_text,
@@ -534,7 +516,7 @@ class SqliteJournal final : public Journal {
   }
 
   // The batch's messages with one statement each for the rows and their key
-  // entries (sqlite_batch_table.h); a message the journal refuses (a
+  // entries (sqlite/batch_table.h); a message the journal refuses (a
   // duplicate id) ends the whole transaction (OR ROLLBACK), as it did when
   // each row had its own statement.
   Status InsertBatch(sqlite3* db, const std::vector<Message>& messages) {
@@ -637,18 +619,17 @@ class SqliteJournal final : public Journal {
     } while (budget > 0);
   }
 
-  StatusOr<std::vector<Message>> SelectWhere(sqlite3* db, const std::string& where,
-                                             std::string_view arg, bool with_payload, int limit) {
+  // The messages whose `column` equals `value` (ReadLineage's primitive).
+  static StatusOr<std::vector<Message>> SelectWhere(sqlite3* db, std::string_view column, std::string_view value,
+                                                    bool with_payload, int limit) {
     Stmt stmt;
     REPRISE_RETURN_IF_ERROR(stmt.Prepare(
-        db, std::string("SELECT ") + kColumns + (with_payload ? ", payload" : "") +
-                " FROM messages WHERE " + where + " ORDER BY id LIMIT " + std::to_string(limit)));
-    stmt.BindText(1, arg);
+        db, "SELECT " + Columns() + (with_payload ? ", payload" : "") + " FROM messages WHERE " +
+                std::string(column) + " = ?1 ORDER BY id LIMIT " + std::to_string(limit)));
+    stmt.BindText(1, value);
     std::vector<Message> out;
     int rc;
-    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-      out.push_back(ReadMessage(stmt.get(), with_payload));
-    }
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) out.push_back(ReadMessage(stmt.get(), with_payload));
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "select messages");
     return out;
   }

@@ -4,28 +4,22 @@
 
 #include <sqlite3.h>
 
-#include <chrono>
 #include <string>
 #include <string_view>
 
+#include "clock.h"
 #include "json_text.h"
+#include "message_sql.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/message.h"
 #include "reprise/base/status.h"
 
 namespace reprise::sqlite {
 
-constexpr const char* kColumns =
-    "id, direction, channel, message_key, correlation_id, causation_id, headers, "
-    "content_type, recorded_at, outcome, error, attempt, origin_id, job_id, flow_variant, "
-    "length(payload)";
-// Column index of the payload when selected after kColumns.
-constexpr int kPayloadColumn = 16;
-
-inline int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// The columns ReadMessage reads (message_sql.h), of `messages` or of the
+// table named `alias`.
+inline std::string Columns(std::string_view alias = "") {
+  return MessageColumns(alias, "length(" + Qualified(alias, "payload") + ")");
 }
 
 // Transient conditions a retry may cure (busy, full disk, I/O) are UNAVAILABLE;
@@ -94,8 +88,8 @@ inline std::string ColumnText(sqlite3_stmt* s, int i) {
   return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s, i)) : "";
 }
 
-// Reads the kColumns (and, with_payload, the payload after them) starting at
-// column `at`.
+// Reads the Columns() (and, with_payload, the payload after them) starting
+// at column `at`.
 inline Message ReadMessageAt(sqlite3_stmt* s, int at, bool with_payload) {
   Message m;
   m.id = ColumnText(s, at + 0);
@@ -107,8 +101,7 @@ inline Message ReadMessageAt(sqlite3_stmt* s, int at, bool with_payload) {
   if (auto h = json::DecodeHeaders(ColumnText(s, at + 6))) m.headers = std::move(*h);
   m.content_type = ColumnText(s, at + 7);
   m.recorded_at_us = sqlite3_column_int64(s, at + 8);
-  int outcome = sqlite3_column_int(s, at + 9);
-  m.outcome = (outcome >= 1 && outcome <= 4) ? static_cast<Outcome>(outcome) : Outcome::kPending;
+  m.outcome = StoredOutcome(sqlite3_column_int(s, at + 9));
   m.error = ColumnText(s, at + 10);
   m.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, at + 11));
   m.origin_id = ColumnText(s, at + 12);

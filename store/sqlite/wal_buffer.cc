@@ -21,7 +21,7 @@ constexpr int kWalWriteLock = 0;          // the WAL index's lock slot of the wr
 constexpr size_t kMaxGathered = 4u << 20;  // larger transactions are written in parts
 
 // One VFS per base VFS; its files are stacked on the base's
-// (sqlite_stacked_file.h). A file object is used by one connection, and so
+// (sqlite/stacked_file.h). A file object is used by one connection, and so
 // by one thread at a time, and so are its database's and its WAL's: no lock.
 struct GatheringFile {
   sqlite3_file base;

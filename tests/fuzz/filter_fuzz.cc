@@ -1,4 +1,4 @@
-// libFuzzer target: the filter language (store/filter_*.cc). Any text is
+// libFuzzer target: the filter language (store/filter/*.cc). Any text is
 // parsed; what parses must print canonically, reparse to the same text, and
 // compile for both SQL dialects. Nothing may crash, hang or leak.
 #include <cstddef>

@@ -18,7 +18,7 @@ std::atomic<uint64_t> g_failed{0};
 sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs;
 
-// Stacked on the default VFS (store/sqlite_stacked_file.h).
+// Stacked on the default VFS (store/sqlite/stacked_file.h).
 struct FaultFile {
   sqlite3_file base;
 };

@@ -1,8 +1,9 @@
 // Reads the fleet's instance registry straight from a journal, for the
-// console's fleet mode (`reprise --fleet JOURNAL_URL`). The console must not
-// link the store, so this small library reads only the `instances` table
-// (schema v5, docs/fleet.md), read-only, with SQLite or libpq; everything
-// else the console does goes through a live instance's gRPC API.
+// console's fleet mode (`reprise --fleet JOURNAL_URL`): the live instances,
+// read-only, through the store's reader (ReadLiveInstances in
+// reprise/store/instance.h, docs/fleet.md), which creates and migrates
+// nothing. The console sees no store type through this header; everything
+// else it does goes through a live instance's gRPC API.
 #pragma once
 
 #include <cstdint>

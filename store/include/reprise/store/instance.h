@@ -52,4 +52,12 @@ class InstanceStore {
                                                               bool include_gone) = 0;
 };
 
+// The live instances of `service` ("" = every service) registered in the
+// journal at `journal_url`, by service then id: what ListInstances answers,
+// for a process that does not open the journal (the console's fleet mode).
+// A SQLite file is opened read-only and a PostgreSQL journal through a
+// connection of its own; neither's schema is created or migrated.
+// `sqlite::memory:` names no journal another process could share.
+StatusOr<std::vector<InstanceRecord>> ReadLiveInstances(std::string_view journal_url, std::string_view service);
+
 }  // namespace reprise

@@ -1,5 +1,5 @@
-// The journal: where every message, and later every job, flow and audit
-// record, is stored.
+// The journal: where every message, job, flow and audit record is stored,
+// and the fleet's registry of instances.
 //
 // Journal is the storage backend: synchronous, transactional, safe to call
 // from several threads (each backend serializes what it must). Callers on a

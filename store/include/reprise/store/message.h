@@ -11,6 +11,9 @@ namespace reprise {
 
 enum class Direction : int { kIn = 1, kOut = 2 };
 enum class Outcome : int { kPending = 1, kOk = 2, kFailed = 3, kSkipped = 4 };
+// The outcomes' names, by value from 1: the one table behind OutcomeName,
+// ParseOutcome, the filter language and the journal's SQL.
+inline constexpr std::string_view kOutcomeNames[] = {"pending", "ok", "failed", "skipped"};
 
 // "in"/"out" and "pending"/"ok"/"failed"/"skipped": the spelling used by the
 // filter language, the console and the docs.

@@ -1,5 +1,5 @@
 // SQLite-only behaviour; the contract both backends share is in
-// journal_contract_test.cc.
+// tests/store/journal_contract_test.cc.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 

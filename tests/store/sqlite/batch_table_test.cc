@@ -1,4 +1,4 @@
-// reprise_batch, a write batch as a table (store/sqlite_batch_table.cc), on
+// reprise_batch, a write batch as a table (store/sqlite/batch_table.cc), on
 // an in-memory database.
 #include "sqlite/batch_table.h"
 

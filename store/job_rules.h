@@ -1,10 +1,10 @@
-// What both journal backends share about jobs: ids (small integers, shown
-// as text) and which claimable items a claim takes. Internal to store/.
+// What both journal backends share about jobs: ids, the columns a job is
+// read from, the direction a target selects and which claimable items a
+// claim takes. Internal to store/.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -15,15 +15,18 @@
 
 namespace reprise {
 
-// Job ids are small integers; anything else cannot name a job.
-inline std::optional<int64_t> ParseJobId(std::string_view id) {
-  if (id.empty() || id.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : id) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
+// The columns of `jobs` both backends' ReadJob read, in order.
+inline constexpr const char* kJobColumns =
+    "id, kind, filter, target, rate, concurrency, max_failures, item_limit, reason, created_by, "
+    "instance, state, end_reason, total, done, failed, redelivered, created_at, finished_at, service, "
+    "deriver, dry_run, changed";
+// Messages a job's plan shows as its sample.
+inline constexpr size_t kJobSampleSize = 5;
+
+// The direction of the messages a reflow to `t` selects (a re-derive
+// selects both).
+inline Direction TargetDirection(ReflowTarget t) {
+  return t == ReflowTarget::kDownstream ? Direction::kOut : Direction::kIn;
 }
 
 // Of the claimable items (pending, their key free), in selection order and
@@ -51,6 +54,18 @@ inline std::vector<size_t> ClaimShare(const std::vector<std::string>& keys, cons
 
 inline Status JobNotFound(std::string_view id) {
   return NotFound("job " + std::string(id) + " does not exist; list jobs with `jobs`");
+}
+
+// The number of the job `id` names: job ids are small integers, shown as
+// text, and anything else names no job (JobNotFound).
+inline StatusOr<int64_t> JobNumber(std::string_view id) {
+  if (id.empty() || id.size() > 18) return JobNotFound(id);
+  int64_t v = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9') return JobNotFound(id);
+    v = v * 10 + (c - '0');
+  }
+  return v;
 }
 
 }  // namespace reprise

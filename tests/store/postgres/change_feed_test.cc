@@ -1,4 +1,4 @@
-// The PostgreSQL change feed (store/pg_change_feed.cc) against a real
+// The PostgreSQL change feed (store/postgres/change_feed.cc) against a real
 // server: flow changes and job state changes committed through one journal
 // are heard at once by a feed on another connection; another journal's
 // changes in the same database are not; a feed whose connection is cut

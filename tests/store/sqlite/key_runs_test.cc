@@ -1,4 +1,4 @@
-// The key index in runs (store/sqlite_key_runs.cc), with a small layout (runs
+// The key index in runs (store/sqlite/key_runs.cc), with a small layout (runs
 // of 16 seqs, 4 to 1 merges) so that a few thousand messages exercise every
 // level.
 #include "sqlite/key_runs.h"

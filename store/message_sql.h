@@ -1,0 +1,54 @@
+// How both journal backends and the filter compiler write a message's
+// columns in SQL: the columns a read selects, the outcome's value and name.
+// Internal to store/.
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+#include "reprise/store/message.h"
+
+namespace reprise {
+
+// The columns of `messages` a read selects, in the order the backends'
+// ReadMessage reads them; the payload's size follows them, then the
+// payload itself when it is read (kPayloadColumn).
+inline constexpr std::string_view kMessageColumns[] = {
+    "id",          "direction", "channel", "message_key", "correlation_id", "causation_id", "headers", "content_type",
+    "recorded_at", "outcome",   "error",   "attempt",     "origin_id",      "job_id",       "flow_variant"};
+inline constexpr int kPayloadColumn = static_cast<int>(std::size(kMessageColumns)) + 1;
+
+// The outcome a column holds as its value; pending for a value that names
+// none.
+inline Outcome StoredOutcome(int64_t value) {
+  return value >= 1 && value <= static_cast<int64_t>(std::size(kOutcomeNames)) ? static_cast<Outcome>(value)
+                                                                               : Outcome::kPending;
+}
+
+// `column` of the table named `alias` ("m.payload"), or bare for none.
+inline std::string Qualified(std::string_view alias, std::string_view column) {
+  return alias.empty() ? std::string(column) : std::string(alias) + "." + std::string(column);
+}
+
+// kMessageColumns of `alias` ("m.id, m.direction, ..."; "" for bare names),
+// then `payload_size`, the SQL of the payload's size.
+inline std::string MessageColumns(std::string_view alias, std::string_view payload_size) {
+  std::string out;
+  for (std::string_view column : kMessageColumns) out += Qualified(alias, column) + ", ";
+  return out + std::string(payload_size);
+}
+
+// The outcome's name (kOutcomeNames) from the column `outcome`, as SQL;
+// `otherwise` for a value that names none ("" for NULL).
+inline std::string OutcomeNameSql(std::string_view otherwise = "") {
+  std::string sql = "CASE outcome";
+  for (size_t i = 0; i < std::size(kOutcomeNames); ++i) {
+    sql += " WHEN " + std::to_string(i + 1) + " THEN '" + std::string(kOutcomeNames[i]) + "'";
+  }
+  if (!otherwise.empty()) sql += " ELSE " + std::string(otherwise);
+  return sql + " END";
+}
+
+}  // namespace reprise
