@@ -4,15 +4,10 @@
 #include <mutex>
 
 #include "host_code.h"
+#include "reprise/base/clock.h"
 
 namespace reprise {
 namespace {
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The recorder's settings and figures are its own (store/): hosts see
 // agent.h's, mapped here.

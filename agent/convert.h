@@ -6,9 +6,9 @@
 #include <chrono>
 
 #include "reprise/agent/agent.h"
+#include "reprise/base/status.h"
 #include "reprise/reflow/engine.h"
 #include "reprise/store/journal.h"
-#include "reprise/base/status.h"
 #include "reprise/v1/agent.pb.h"
 
 namespace reprise {

@@ -2,16 +2,11 @@
 
 #include <unistd.h>
 
+#include "reprise/base/clock.h"
 #include "reprise/base/version.h"
 
 namespace reprise {
 namespace {
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 InstanceRecord Record(const AgentOptions& options, std::string instance, std::string address) {
   char host[256] = {0};

@@ -89,12 +89,11 @@ StatusOr<RederiveOutcome> Rederiver::RederiveKey(std::string_view name, const st
   RederiveOutcome result{.key = key};
   // The last output recorded for the key: what the new one is compared with.
   Message last;
-  REPRISE_ASSIGN_OR_RETURN(auto page, journal_->List({.filter = "key = " + FilterString(key) +
-                                                                " and channel = " +
-                                                                FilterString(output_channel) +
-                                                                " and direction = out",
-                                                      .page_size = 1,
-                                                      .with_payload = true}));
+  REPRISE_ASSIGN_OR_RETURN(auto page,
+                           journal_->List({.filter = "key = " + FilterString(key) + " and channel = " +
+                                                     FilterString(output_channel) + " and direction = out",
+                                           .page_size = 1,
+                                           .with_payload = true}));
   if (!page.messages.empty()) last = std::move(page.messages.front());
   result.before = last.payload;
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "reprise/store/message.h"
 #include "reprise/base/status.h"
 #include "reprise/base/ulid.h"
+#include "reprise/store/message.h"
 
 namespace reprise::bench {
 

@@ -6,10 +6,10 @@
 
 #include <cstring>
 
+#include "reprise/base/ulid.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/journal.h"
 #include "reprise/store/recorder.h"
-#include "reprise/base/ulid.h"
 
 namespace reprise {
 namespace {

@@ -12,8 +12,8 @@
 #include <memory>
 
 #include "bench.h"
-#include "reprise/base/hex.h"
 #include "reprise/agent/agent.h"
+#include "reprise/base/hex.h"
 #include "reprise/store/journal.h"
 #include "support/postgres_server.h"
 
@@ -162,7 +162,7 @@ StatusOr<double> AgentRate(const std::string& url, uint64_t n, uint64_t keys) {
   const auto start = Clock::now();
   for (uint64_t i = 0; i < n; ++i) {
     REPRISE_ASSIGN_OR_RETURN(auto id, (agent)->RecordInbound(src.Channel(i), src.Key(), src.Payload(i),
-                                      {.content_type = "application/json"}));
+                                                             {.content_type = "application/json"}));
   }
   REPRISE_RETURN_IF_ERROR((agent)->Flush());
   return static_cast<double>(n) / Elapsed(start);

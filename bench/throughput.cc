@@ -67,10 +67,10 @@ struct AgentRun {
 // Records through the agent from `callers` threads for `seconds`.
 StatusOr<AgentRun> AgentRate(const std::string& path, Durability durability, int callers,
                              double seconds, uint64_t keys) {
-  REPRISE_ASSIGN_OR_RETURN(auto agent, Agent::Start({.service = "bench",
-                             .journal = "sqlite:" + path,
-                             .listen = "",
-                             .durability = durability}));
+  REPRISE_ASSIGN_OR_RETURN(
+      auto agent,
+      Agent::Start(
+          {.service = "bench", .journal = "sqlite:" + path, .listen = "", .durability = durability}));
   std::atomic<uint64_t> total{0};
   std::atomic<bool> failed{false};
   std::atomic<int64_t> cpu_ns{0};

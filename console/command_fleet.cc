@@ -3,6 +3,7 @@
 #include <chrono>
 #include <sstream>
 
+#include "reprise/base/clock.h"
 #include "reprise/console/commands.h"
 #include "reprise/console/format.h"
 #include "reprise/console/session.h"
@@ -22,12 +23,6 @@ fleet::ReadResult FleetMode::Targets() const {
 }
 
 namespace {
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // "\"text\"" with JSON escapes.
 std::string JsonString(const std::string& s) {

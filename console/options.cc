@@ -6,7 +6,7 @@
 
 namespace reprise::console {
 
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+std::optional<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
   auto d = reprise::ParseDuration(text);
   if (!d.ok() || *d < std::chrono::milliseconds(1) || *d > std::chrono::hours(1)) return std::nullopt;
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
@@ -59,7 +59,7 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
     } else if (arg == "--timeout") {
       std::string t;
       if (!value(&t)) return parsed;
-      auto d = ParseDuration(t);
+      auto d = ParseTimeout(t);
       if (!d) {
         parsed.error = "--timeout: expected a duration of 1ms to 1h such as 10, 2.5s, 500ms or 1m, not \"" +
                        t + "\"";

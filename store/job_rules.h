@@ -10,8 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "reprise/store/job.h"
 #include "reprise/base/status.h"
+#include "reprise/store/job.h"
 
 namespace reprise {
 

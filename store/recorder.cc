@@ -57,8 +57,8 @@ size_t BatchBytes(const Message& m) {
 // Synchronous callers wait for their commit on a futex rather than through
 // std::atomic::wait, which in libstdc++ calls sched_yield up to four times
 // before it sleeps: with 16 callers on two cores those yields were about 60%
-// of the callers' CPU in `process` durability (docs/performance.md, design
-// change 14).
+// of the callers' CPU in `process` durability
+// (docs/performance-history.md, design change 14).
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free);
 
 // Returns once `word` may no longer hold `seen`; spuriously too, so the

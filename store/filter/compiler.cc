@@ -13,8 +13,8 @@
 
 #include "filter/internal.h"
 #include "message_sql.h"
-#include "reprise/store/filter.h"
 #include "reprise/base/ulid.h"
+#include "reprise/store/filter.h"
 #include "sqlite/journal.h"
 #include "sqlite/key_runs.h"
 

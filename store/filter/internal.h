@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "reprise/store/filter.h"
 #include "reprise/base/status.h"
+#include "reprise/store/filter.h"
 
 namespace reprise::filter::internal {
 

@@ -36,10 +36,10 @@ class PgAuditStore final : public AuditStore {
     p.Text(a.result);
     p.OptionalText(a.instance);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        "INSERT INTO audit (at, who, action, request, result_code, result, instance) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        p, "append audit record"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("INSERT INTO audit (at, who, action, request, result_code, result, instance) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                       p, "append audit record"));
     return r.text(0, 0);
   }
 

@@ -14,11 +14,11 @@ StatusOr<std::vector<InstanceRecord>> ListWith(Conn& c, std::string_view service
   Params p;
   p.Text(service);
   p.Text(include_gone ? "true" : "false");
-  REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-      "SELECT id, service, host, pid, address, agent_version, api_version, started_at, "
-      "heartbeat_at, state, gone_reason FROM instances WHERE ($1 = '' OR service = $1) "
-      "AND ($2::boolean OR state = 1) ORDER BY state, service, id",
-      p, "list instances"));
+  REPRISE_ASSIGN_OR_RETURN(
+      auto r, c.Exec("SELECT id, service, host, pid, address, agent_version, api_version, started_at, "
+                     "heartbeat_at, state, gone_reason FROM instances WHERE ($1 = '' OR service = $1) "
+                     "AND ($2::boolean OR state = 1) ORDER BY state, service, id",
+                     p, "list instances"));
   std::vector<InstanceRecord> out;
   for (int i = 0; i < r.rows(); ++i) {
     InstanceRecord rec;
@@ -69,8 +69,9 @@ class PgInstanceStore final : public InstanceStore {
     Params p;
     p.Text(id);
     p.Int(NowUs());
-    REPRISE_ASSIGN_OR_RETURN(auto r, Run("UPDATE instances SET heartbeat_at = $2, state = 1, gone_reason = NULL WHERE id = $1", p,
-                 "heartbeat"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, Run("UPDATE instances SET heartbeat_at = $2, state = 1, gone_reason = NULL WHERE id = $1", p,
+                    "heartbeat"));
     if (r.changed() == 0) return NotFound("instance " + std::string(id) + " is not registered in this journal");
     return Status::Ok();
   }
@@ -86,8 +87,9 @@ class PgInstanceStore final : public InstanceStore {
     Params p;
     p.Int(NowUs() - timeout.count());
     p.Text("no heartbeat for " + std::to_string(timeout.count() / 1000) + " ms");
-    REPRISE_ASSIGN_OR_RETURN(auto r, Run("UPDATE instances SET state = 2, gone_reason = $2 WHERE state = 1 AND heartbeat_at < $1", p,
-                 "expire instances"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, Run("UPDATE instances SET state = 2, gone_reason = $2 WHERE state = 1 AND heartbeat_at < $1",
+                    p, "expire instances"));
     return static_cast<uint64_t>(r.changed());
   }
 

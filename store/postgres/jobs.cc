@@ -4,8 +4,8 @@
 // takes its items FOR UPDATE SKIP LOCKED.
 #include <algorithm>
 
-#include "json_text.h"
 #include "job_rules.h"
+#include "json_text.h"
 #include "postgres/journal.h"
 #include "reprise/store/job.h"
 
@@ -47,7 +47,8 @@ JobRecord ReadJob(const Result& r, int i) {
 // direction, oldest first, at most `limit`; for a re-derive, the newest
 // matching message of each key, in either direction. Parameters fill `p`.
 StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_direction = false) {
-  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(spec.filter, {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
+  REPRISE_ASSIGN_OR_RETURN(auto compiled,
+                           filter::Compile(spec.filter, {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
   p.All(compiled.params);
   const bool rederive = spec.kind == kRederiveJob;
   std::string sql;
@@ -88,7 +89,9 @@ class PgJobStore final : public JobStore {
     Transaction tx(c);
     REPRISE_RETURN_IF_ERROR(tx.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     JobPlan plan;
-    REPRISE_ASSIGN_OR_RETURN(auto totals, c.Exec("SELECT count(*), count(DISTINCT message_key) FROM (" + sel + ") s", p, "plan job"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto totals,
+        c.Exec("SELECT count(*), count(DISTINCT message_key) FROM (" + sel + ") s", p, "plan job"));
     plan.messages = static_cast<uint64_t>(totals.integer(0, 0));
     plan.keys = static_cast<uint64_t>(totals.integer(0, 1));
     REPRISE_ASSIGN_OR_RETURN(auto excluded, c.Exec("SELECT count(*) FROM (" + other + ") s", po, "plan job"));
@@ -97,15 +100,16 @@ class PgJobStore final : public JobStore {
          {std::pair{std::string("channel"), &plan.by_channel},
           std::pair{OutcomeNameSql() + " COLLATE \"C\"", &plan.by_outcome}}) {
       REPRISE_ASSIGN_OR_RETURN(auto by, c.Exec("SELECT " + group + " AS g, count(*) AS n FROM (" + sel +
-                            ") s GROUP BY 1 ORDER BY n DESC, g",
-                        p, "plan job"));
+                                                   ") s GROUP BY 1 ORDER BY n DESC, g",
+                                               p, "plan job"));
       for (int i = 0; i < by.rows(); ++i) {
         out->push_back({by.text(i, 0), static_cast<uint64_t>(by.integer(i, 1))});
       }
     }
-    REPRISE_ASSIGN_OR_RETURN(auto sample, c.Exec("SELECT " + Columns() + " FROM messages WHERE id IN (SELECT id FROM (" +
-                              sel + ") s LIMIT " + std::to_string(kJobSampleSize) + ") ORDER BY id",
-                          p, "plan job"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto sample, c.Exec("SELECT " + Columns() + " FROM messages WHERE id IN (SELECT id FROM (" + sel +
+                                ") s LIMIT " + std::to_string(kJobSampleSize) + ") ORDER BY id",
+                            p, "plan job"));
     for (int i = 0; i < sample.rows(); ++i) plan.sample.push_back(ReadMessage(sample, i, 0, false));
     REPRISE_RETURN_IF_ERROR(tx.Commit());
     return plan;
@@ -132,21 +136,24 @@ class PgJobStore final : public JobStore {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
     Transaction tx(c);
     REPRISE_RETURN_IF_ERROR(tx.Begin());
-    REPRISE_ASSIGN_OR_RETURN(auto job, c.Exec(
-        "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
-        "reason, created_by, instance, state, created_at, service, deriver, dry_run) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14::boolean) RETURNING id",
-        p, "create job"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto job,
+        c.Exec(
+            "INSERT INTO jobs (kind, filter, target, rate, concurrency, max_failures, item_limit, "
+            "reason, created_by, instance, state, created_at, service, deriver, dry_run) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14::boolean) RETURNING id",
+            p, "create job"));
     // The selection is fixed here, in the job's own transaction: messages
     // recorded later never join it.
     const std::string id = ps.Next();
     ps.Int(job.integer(0, 0));
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        "WITH items AS (INSERT INTO job_items (job_id, seq, message_id, message_key) SELECT " + id +
-            ", row_number() OVER (ORDER BY s.id), s.id, s.message_key FROM (" + sel + ") s RETURNING 1) "
-            "UPDATE jobs SET total = (SELECT count(*) FROM items) WHERE id = " + id +
-            " RETURNING " + kJobColumns,
-        ps, "create job"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("WITH items AS (INSERT INTO job_items (job_id, seq, message_id, message_key) SELECT " +
+                           id + ", row_number() OVER (ORDER BY s.id), s.id, s.message_key FROM (" + sel +
+                           ") s RETURNING 1) "
+                           "UPDATE jobs SET total = (SELECT count(*) FROM items) WHERE id = " +
+                           id + " RETURNING " + kJobColumns,
+                       ps, "create job"));
     JobRecord record = ReadJob(r, 0);
     REPRISE_RETURN_IF_ERROR(tx.Commit());
     return record;
@@ -162,9 +169,10 @@ class PgJobStore final : public JobStore {
       p.Int(n);
       p.Int(static_cast<int64_t>(kChangedKeysSample));
       REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-      REPRISE_ASSIGN_OR_RETURN(auto keys, c.Exec("SELECT message_key FROM job_items WHERE job_id = $1 AND changed "
-                          "ORDER BY seq LIMIT $2",
-                          p, "read job"));
+      REPRISE_ASSIGN_OR_RETURN(auto keys,
+                               c.Exec("SELECT message_key FROM job_items WHERE job_id = $1 AND changed "
+                                      "ORDER BY seq LIMIT $2",
+                                      p, "read job"));
       for (int i = 0; i < keys.rows(); ++i) job.changed_keys.push_back(keys.text(i, 0));
     }
     return std::move(job);
@@ -187,7 +195,8 @@ class PgJobStore final : public JobStore {
     REPRISE_RETURN_IF_ERROR(tx.Begin());
     Params pj;
     pj.Int(n);
-    REPRISE_ASSIGN_OR_RETURN(auto locked, c.Exec("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", pj, "claim job items"));
+    REPRISE_ASSIGN_OR_RETURN(auto locked,
+                             c.Exec("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", pj, "claim job items"));
     if (locked.rows() == 0) return std::vector<JobItem>();  // no such job: nothing to claim
     // Items in flight whose lease ran out or whose claimer is no live
     // instance: a copy with a final outcome finished, so the item is done;
@@ -220,12 +229,13 @@ class PgJobStore final : public JobStore {
     Params pc;
     pc.Int(n);
     pc.Int(static_cast<int64_t>(claim.share <= 1 ? claim.max : claim.max * 16));
-    REPRISE_ASSIGN_OR_RETURN(auto candidates, c.Exec(
-        "SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
-        "AND NOT EXISTS (SELECT 1 FROM job_items f WHERE f.job_id = $1 AND f.state = 1 "
-        "AND f.message_key IS NOT DISTINCT FROM i.message_key) ORDER BY i.seq LIMIT $2 "
-        "FOR UPDATE OF i SKIP LOCKED",
-        pc, "claim job items"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto candidates,
+        c.Exec("SELECT i.seq, i.message_key FROM job_items i WHERE i.job_id = $1 AND i.state = 0 "
+               "AND NOT EXISTS (SELECT 1 FROM job_items f WHERE f.job_id = $1 AND f.state = 1 "
+               "AND f.message_key IS NOT DISTINCT FROM i.message_key) ORDER BY i.seq LIMIT $2 "
+               "FOR UPDATE OF i SKIP LOCKED",
+               pc, "claim job items"));
     std::vector<std::string> keys;
     for (int i = 0; i < candidates.rows(); ++i) keys.push_back(candidates.text(i, 1));
     std::string chosen = "[";
@@ -239,11 +249,13 @@ class PgJobStore final : public JobStore {
       Params pz;
       pz.Int(n);
       pz.Text(chosen);
-      REPRISE_ASSIGN_OR_RETURN(auto sizes, c.Exec(
-          "SELECT i.seq, octet_length(m.payload) FROM job_items i JOIN messages m ON m.id = i.message_id "
-          "WHERE i.job_id = $1 AND i.seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
-          "ORDER BY i.seq",
-          pz, "claim job items"));
+      REPRISE_ASSIGN_OR_RETURN(
+          auto sizes,
+          c.Exec(
+              "SELECT i.seq, octet_length(m.payload) FROM job_items i JOIN messages m ON m.id = i.message_id "
+              "WHERE i.job_id = $1 AND i.seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
+              "ORDER BY i.seq",
+              pz, "claim job items"));
       taken = 0;
       size_t bytes = 0;
       for (int i = 0; i < sizes.rows() && (taken == 0 || bytes < claim.max_bytes); ++i) {
@@ -259,13 +271,15 @@ class PgJobStore final : public JobStore {
       pm.Text(list);
       pm.OptionalText(claim.instance);
       pm.Int(now + claim.lease.count() * 1000);
-      REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-          "WITH claimed AS (UPDATE job_items SET state = 1, claimed_by = $3, lease_until = $4 "
-          "WHERE job_id = $1 AND seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
-          "RETURNING seq, redelivery, message_id) "
-          "SELECT i.seq, i.redelivery, " + Columns("m") +
-              ", m.payload FROM claimed i JOIN messages m ON m.id = i.message_id ORDER BY i.seq",
-          pm, "claim job items"));
+      REPRISE_ASSIGN_OR_RETURN(
+          auto r,
+          c.Exec("WITH claimed AS (UPDATE job_items SET state = 1, claimed_by = $3, lease_until = $4 "
+                 "WHERE job_id = $1 AND seq IN (SELECT (jsonb_array_elements_text($2::jsonb))::bigint) "
+                 "RETURNING seq, redelivery, message_id) "
+                 "SELECT i.seq, i.redelivery, " +
+                     Columns("m") +
+                     ", m.payload FROM claimed i JOIN messages m ON m.id = i.message_id ORDER BY i.seq",
+                 pm, "claim job items"));
       for (int i = 0; i < r.rows(); ++i) {
         JobItem item;
         item.seq = r.integer(i, 0);
@@ -344,11 +358,14 @@ class PgJobStore final : public JobStore {
     p.OptionalText(instance);
     p.Int(NowUs() + lease.count() * 1000);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        std::string("WITH renewed AS (UPDATE job_items SET lease_until = $3 WHERE job_id = $1 AND state = 1 "
-                    "AND claimed_by IS NOT DISTINCT FROM $2::text RETURNING 1) "
-                    "SELECT ") + kJobColumns + " FROM jobs WHERE id = $1",
-        p, "renew lease"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r,
+        c.Exec(std::string(
+                   "WITH renewed AS (UPDATE job_items SET lease_until = $3 WHERE job_id = $1 AND state = 1 "
+                   "AND claimed_by IS NOT DISTINCT FROM $2::text RETURNING 1) "
+                   "SELECT ") +
+                   kJobColumns + " FROM jobs WHERE id = $1",
+               p, "renew lease"));
     if (r.rows() == 0) return JobNotFound(job_id);
     return ReadJob(r, 0);
   }
@@ -362,11 +379,11 @@ class PgJobStore final : public JobStore {
     p.Text(IsFinal(state) ? "true" : "false");
     p.Int(NowUs());
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        "UPDATE jobs SET state = $2, end_reason = COALESCE($3, end_reason), "
-        "finished_at = CASE WHEN $4::boolean THEN $5::bigint ELSE finished_at END "
-        "WHERE id = $1 AND state NOT IN (3, 4, 5)",
-        p, "set job state"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("UPDATE jobs SET state = $2, end_reason = COALESCE($3, end_reason), "
+                       "finished_at = CASE WHEN $4::boolean THEN $5::bigint ELSE finished_at END "
+                       "WHERE id = $1 AND state NOT IN (3, 4, 5)",
+                       p, "set job state"));
     // The instances running the job hear of a cancel or stop at once (their
     // lease renewal sees it within a tick anyway, so this is best effort).
     if (r.changed() > 0) {
@@ -381,7 +398,8 @@ class PgJobStore final : public JobStore {
  private:
   StatusOr<std::vector<JobRecord>> SelectJobs(const std::string& tail) {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + kJobColumns + " FROM jobs " + tail, "read jobs"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec(std::string("SELECT ") + kJobColumns + " FROM jobs " + tail, "read jobs"));
     std::vector<JobRecord> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadJob(r, i));
     return out;

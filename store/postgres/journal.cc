@@ -14,12 +14,12 @@
 #include <set>
 
 #include "lineage.h"
+#include "reprise/base/ulid.h"
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
 #include "reprise/store/instance.h"
 #include "reprise/store/job.h"
-#include "reprise/base/ulid.h"
 
 namespace reprise {
 namespace {
@@ -192,7 +192,7 @@ const char* const kMigrations[] = {
     // v7: nothing; SQLite's v7 makes its key index cover listings. Here an
     // index-only scan also depends on VACUUM's visibility map (rows appended
     // since are read from the heap anyway): not measured, not done
-    // (docs/performance.md).
+    // (docs/fleet.md).
     "SELECT 1",
     // v8: nothing; SQLite's v8 keeps its key index in runs
     // (docs/architecture.md).
@@ -346,7 +346,8 @@ class PgJournal final : public Journal {
 
   StatusOr<MessagePage> List(const ListQuery& query) override {
     Params p;
-    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(query.filter, {filter::Dialect::kPostgres, NowUs(), 1}));
+    REPRISE_ASSIGN_OR_RETURN(auto compiled,
+                             filter::Compile(query.filter, {filter::Dialect::kPostgres, NowUs(), 1}));
     if (!query.page_token.empty() && !IsUlid(query.page_token)) {
       return InvalidArgument("page_token \"" + query.page_token +
                              "\" is not one this journal issued; start again without it");
@@ -385,15 +386,16 @@ class PgJournal final : public Journal {
 
   StatusOr<std::vector<CountRow>> Count(std::string_view filter_text,
                                         std::string_view group_by) override {
-    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(filter_text, {filter::Dialect::kPostgres, NowUs(), 1}));
+    REPRISE_ASSIGN_OR_RETURN(auto compiled,
+                             filter::Compile(filter_text, {filter::Dialect::kPostgres, NowUs(), 1}));
     Params p;
     p.All(compiled.params);
     std::string sql;
     if (group_by.empty()) {
       sql = "SELECT '', count(*) FROM messages WHERE (" + compiled.where + ")";
     } else {
-      REPRISE_ASSIGN_OR_RETURN(auto group, filter::CompileGroupBy(
-          group_by, {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
+      REPRISE_ASSIGN_OR_RETURN(
+          auto group, filter::CompileGroupBy(group_by, {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
       p.All(group.params);
       sql = "SELECT (" + group.where + ") COLLATE \"C\" AS g, count(*) AS n FROM messages WHERE (" +
             compiled.where + ") GROUP BY 1 ORDER BY n DESC, g LIMIT 1000";
@@ -408,13 +410,15 @@ class PgJournal final : public Journal {
   }
 
   StatusOr<std::vector<std::string>> Keys(std::string_view filter_text, size_t max) override {
-    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(filter_text, {filter::Dialect::kPostgres, NowUs(), 1}));
+    REPRISE_ASSIGN_OR_RETURN(auto compiled,
+                             filter::Compile(filter_text, {filter::Dialect::kPostgres, NowUs(), 1}));
     Params p;
     p.All(compiled.params);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT DISTINCT message_key FROM messages WHERE (" + compiled.where +
-                         ") ORDER BY message_key LIMIT " + std::to_string(max + 1),
-                     p, "list keys"));
+    REPRISE_ASSIGN_OR_RETURN(auto r,
+                             c.Exec("SELECT DISTINCT message_key FROM messages WHERE (" + compiled.where +
+                                        ") ORDER BY message_key LIMIT " + std::to_string(max + 1),
+                                    p, "list keys"));
     std::vector<std::string> keys;
     for (int i = 0; i < r.rows(); ++i) keys.push_back(r.text(i, 0));
     if (keys.size() > max) {
@@ -429,10 +433,10 @@ class PgJournal final : public Journal {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
     // The partitions of this journal's messages table (its schema, as the
     // search path resolves it), each named after its day.
-    REPRISE_ASSIGN_OR_RETURN(auto parts, c.Exec(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'messages'::regclass ORDER BY 1",
-        "list partitions"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto parts, c.Exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                           "WHERE i.inhparent = 'messages'::regclass ORDER BY 1",
+                           "list partitions"));
     uint64_t dropped = 0;
     for (int i = 0; i < parts.rows(); ++i) {
       const std::string name = parts.text(i, 0);
@@ -452,10 +456,11 @@ class PgJournal final : public Journal {
 
   StatusOr<std::vector<ChannelInfo>> Channels() override {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        "SELECT channel, direction, count(*), count(*) FILTER (WHERE outcome = 3) FROM messages "
-        "GROUP BY channel, direction ORDER BY channel, direction",
-        "list channels"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r,
+        c.Exec("SELECT channel, direction, count(*), count(*) FILTER (WHERE outcome = 3) FROM messages "
+               "GROUP BY channel, direction ORDER BY channel, direction",
+               "list channels"));
     std::vector<ChannelInfo> out;
     for (int i = 0; i < r.rows(); ++i) {
       ChannelInfo ch;
@@ -478,7 +483,8 @@ class PgJournal final : public Journal {
         "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
         "applied_at bigint NOT NULL)",
         "create schema_migrations"));
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version"));
     const int current = static_cast<int>(r.integer(0, 0));
     if (current > kSchemaVersion) {
       return FailedPrecondition("journal " + pool_.display() + " has schema version " +
@@ -723,10 +729,10 @@ class PgJournal final : public Journal {
                                                     bool with_payload, int limit) {
     Params p;
     p.Text(value);
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT " + Columns() + (with_payload ? ", payload" : "") +
-                                                 " FROM messages WHERE " + std::string(column) +
-                                                 " = $1 ORDER BY id LIMIT " + std::to_string(limit),
-                                             p, "select messages"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("SELECT " + Columns() + (with_payload ? ", payload" : "") + " FROM messages WHERE " +
+                           std::string(column) + " = $1 ORDER BY id LIMIT " + std::to_string(limit),
+                       p, "select messages"));
     std::vector<Message> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMessage(r, i, 0, with_payload));
     return out;

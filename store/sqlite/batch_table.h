@@ -6,15 +6,16 @@
 // seventeen binds per row, the statement's cursors on the table and its
 // indexes stay open from row to row (SQLite keeps its place in each B-tree),
 // and the values are read from the batch in place. The writer's CPU per
-// message fell by about a quarter (docs/performance.md, design change 15).
+// message fell by about a quarter (docs/performance-history.md, design
+// change 15).
 #pragma once
 
 #include <sqlite3.h>
 
 #include <vector>
 
-#include "reprise/store/message.h"
 #include "reprise/base/status.h"
+#include "reprise/store/message.h"
 
 namespace reprise::sqlite {
 

@@ -79,7 +79,8 @@ struct Selection {
 };
 
 StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = false) {
-  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1, /*sqlite_journal=*/true}));
+  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1,
+                                                                        /*sqlite_journal=*/true}));
   Selection sel;
   sel.params = compiled.params;
   const std::string from = FromMessages(compiled.keyed || !spec.keys.empty());
@@ -233,7 +234,8 @@ class SqliteJobStore final : public JobStore {
     REPRISE_RETURN_IF_ERROR(Exec(r.db(), "BEGIN"));
     auto items = [&]() -> StatusOr<std::vector<JobItem>> {
       REPRISE_ASSIGN_OR_RETURN(auto solo, ReadSoloClaim(r.db(), n));
-      REPRISE_ASSIGN_OR_RETURN(auto held, HeldBySolo(r.db(), n, solo, /*own_done=*/solo.HeldBy(claim.instance)));
+      REPRISE_ASSIGN_OR_RETURN(auto held,
+                               HeldBySolo(r.db(), n, solo, /*own_done=*/solo.HeldBy(claim.instance)));
       Stmt scan;
       REPRISE_RETURN_IF_ERROR(scan.Prepare(r.db(), ClaimableSql(/*with_messages=*/true, /*own_done=*/true)));
       scan.BindInt(1, n);

@@ -11,16 +11,16 @@
 #include <vector>
 
 #include "lineage.h"
-#include "sqlite/connections.h"
+#include "reprise/base/ulid.h"
+#include "reprise/store/filter.h"
 #include "sqlite/audit.h"
+#include "sqlite/batch_table.h"
+#include "sqlite/connections.h"
 #include "sqlite/flows.h"
 #include "sqlite/instances.h"
 #include "sqlite/jobs.h"
-#include "sqlite/batch_table.h"
 #include "sqlite/key_runs.h"
 #include "sqlite/util.h"
-#include "reprise/store/filter.h"
-#include "reprise/base/ulid.h"
 
 namespace reprise {
 namespace {
@@ -326,7 +326,8 @@ class SqliteJournal final : public Journal {
   }
 
   StatusOr<MessagePage> List(const ListQuery& query) override {
-    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(query.filter, {filter::Dialect::kSqlite, NowUs(), 1, /*sqlite_journal=*/true}));
+    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(query.filter, {filter::Dialect::kSqlite, NowUs(),
+                                                                           1, /*sqlite_journal=*/true}));
     if (!query.page_token.empty() && !IsUlid(query.page_token)) {
       return InvalidArgument("page_token \"" + query.page_token +
                              "\" is not one this journal issued; start again without it");
@@ -373,15 +374,17 @@ class SqliteJournal final : public Journal {
 
   StatusOr<std::vector<CountRow>> Count(std::string_view filter_text,
                                         std::string_view group_by) override {
-    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1, /*sqlite_journal=*/true}));
+    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(),
+                                                                          1, /*sqlite_journal=*/true}));
     std::vector<filter::SqlValue> params = compiled.params;
     std::string sql;
     if (group_by.empty()) {
       sql = std::string("SELECT '', count(*)") + FromMessages(compiled.keyed) + " WHERE (" +
             compiled.where + ")";
     } else {
-      REPRISE_ASSIGN_OR_RETURN(auto group, filter::CompileGroupBy(
-          group_by, {filter::Dialect::kSqlite, NowUs(), static_cast<int>(params.size()) + 1}));
+      REPRISE_ASSIGN_OR_RETURN(auto group,
+                               filter::CompileGroupBy(group_by, {filter::Dialect::kSqlite, NowUs(),
+                                                                 static_cast<int>(params.size()) + 1}));
       params.insert(params.end(), group.params.begin(), group.params.end());
       sql = "SELECT " + group.where + " AS g, count(*) AS n" + FromMessages(compiled.keyed) + " WHERE (" +
             compiled.where + ") GROUP BY g ORDER BY n DESC, g LIMIT 1000";
@@ -402,7 +405,8 @@ class SqliteJournal final : public Journal {
   }
 
   StatusOr<std::vector<std::string>> Keys(std::string_view filter_text, size_t max) override {
-    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(), 1, /*sqlite_journal=*/true}));
+    REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(filter_text, {filter::Dialect::kSqlite, NowUs(),
+                                                                          1, /*sqlite_journal=*/true}));
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     // Without a filter the key index alone answers (a narrow table, though

@@ -62,10 +62,11 @@ StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vect
   // Entries up to the target's last have moved. (A source may still hold
   // smaller ones when a seq was taken again after the newest messages were
   // deleted; the last step moves them.)
-  REPRISE_ASSIGN_OR_RETURN(auto lo, ReadCursor(db,
-                       "SELECT message_key, seq FROM message_keys WHERE run = " + std::to_string(target) +
-                           " ORDER BY message_key DESC, seq DESC LIMIT 1",
-                       std::nullopt));
+  REPRISE_ASSIGN_OR_RETURN(
+      auto lo, ReadCursor(db,
+                          "SELECT message_key, seq FROM message_keys WHERE run = " + std::to_string(target) +
+                              " ORDER BY message_key DESC, seq DESC LIMIT 1",
+                          std::nullopt));
   const std::string after = lo.has_value() ? " AND (message_key, seq) > (?1, ?2)" : "";
   // The chunk ends at the smallest position that closes a share of the
   // chunk in any source, so no source gives more than its share, however
@@ -73,10 +74,12 @@ StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vect
   const int64_t share = std::max<int64_t>(1, layout.chunk / static_cast<int64_t>(sources.size()));
   std::optional<Cursor> hi;
   for (int64_t s : sources) {
-    REPRISE_ASSIGN_OR_RETURN(auto c, ReadCursor(db,
-                        "SELECT message_key, seq FROM message_keys WHERE run = " + std::to_string(s) + after +
-                            " ORDER BY message_key, seq LIMIT 1 OFFSET " + std::to_string(share - 1),
-                        lo));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto c,
+        ReadCursor(db,
+                   "SELECT message_key, seq FROM message_keys WHERE run = " + std::to_string(s) + after +
+                       " ORDER BY message_key, seq LIMIT 1 OFFSET " + std::to_string(share - 1),
+                   lo));
     if (c.has_value() && (!hi || *c < *hi)) hi = c;
   }
   // The last step (no source has a full share left) moves everything left.
@@ -96,9 +99,9 @@ StatusOr<int64_t> Merge(sqlite3* db, const KeyRunLayout& layout, const std::vect
     if (int rc = sqlite3_step(q.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "merge key runs");
     return static_cast<int64_t>(sqlite3_changes64(db));
   };
-  REPRISE_ASSIGN_OR_RETURN(auto moved, run("INSERT INTO message_keys (run, message_key, seq) SELECT " +
-                   std::to_string(target) + ", message_key, seq FROM message_keys WHERE " + range +
-                   " ORDER BY message_key, seq"));
+  REPRISE_ASSIGN_OR_RETURN(
+      auto moved, run("INSERT INTO message_keys (run, message_key, seq) SELECT " + std::to_string(target) +
+                      ", message_key, seq FROM message_keys WHERE " + range + " ORDER BY message_key, seq"));
   REPRISE_ASSIGN_OR_RETURN(auto deleted, run("DELETE FROM message_keys WHERE " + range));
   if (deleted != moved) return Internal("merging key runs moved " + std::to_string(moved) +
                                           " entries but removed " + std::to_string(deleted));

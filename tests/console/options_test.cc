@@ -85,15 +85,15 @@ TEST(OptionsTest, SecurityFlagsAndTheirMistakes) {
 }
 
 TEST(OptionsTest, Durations) {
-  EXPECT_EQ(ParseDuration("10"), 10s);
-  EXPECT_EQ(ParseDuration("500ms"), 500ms);
-  EXPECT_EQ(ParseDuration("1m"), 60s);
-  EXPECT_EQ(ParseDuration("0.25s"), 250ms);
-  EXPECT_FALSE(ParseDuration("").has_value());
-  EXPECT_FALSE(ParseDuration("0").has_value());
-  EXPECT_FALSE(ParseDuration("-1").has_value());
-  EXPECT_FALSE(ParseDuration("5h").has_value());
-  EXPECT_FALSE(ParseDuration("x").has_value());
+  EXPECT_EQ(ParseTimeout("10"), 10s);
+  EXPECT_EQ(ParseTimeout("500ms"), 500ms);
+  EXPECT_EQ(ParseTimeout("1m"), 60s);
+  EXPECT_EQ(ParseTimeout("0.25s"), 250ms);
+  EXPECT_FALSE(ParseTimeout("").has_value());
+  EXPECT_FALSE(ParseTimeout("0").has_value());
+  EXPECT_FALSE(ParseTimeout("-1").has_value());
+  EXPECT_FALSE(ParseTimeout("5h").has_value());
+  EXPECT_FALSE(ParseTimeout("x").has_value());
 }
 
 }  // namespace

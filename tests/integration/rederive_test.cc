@@ -10,9 +10,9 @@
 
 #include "ledger.h"
 #include "reprise/agent/agent.h"
+#include "reprise/base/ulid.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/base/ulid.h"
 #include "reprise/v1/agent.grpc.pb.h"
 #include "support/test_env.h"
 

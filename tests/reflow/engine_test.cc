@@ -10,8 +10,9 @@
 #include <set>
 #include <thread>
 
-#include "reprise/store/instance.h"
+#include "reprise/base/clock.h"
 #include "reprise/base/ulid.h"
+#include "reprise/store/instance.h"
 #include "support/test_env.h"
 
 namespace reprise {
@@ -19,12 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class RecordingDispatcher final : public Dispatcher {
  public:

@@ -11,13 +11,14 @@
 #include <map>
 #include <thread>
 
+#include "reprise/base/clock.h"
+#include "reprise/base/ulid.h"
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
 #include "reprise/store/instance.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/base/ulid.h"
 #include "support/postgres_server.h"
 #include "support/test_env.h"
 
@@ -29,12 +30,6 @@ using filter::kMaxFilterLength;
 using filter::Parse;
 
 using testing::TempDir;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Opens a fresh journal of the backend named by the test parameter.
 class ContractBase : public ::testing::TestWithParam<std::string> {

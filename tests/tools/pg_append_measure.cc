@@ -12,8 +12,8 @@
 #include <map>
 #include <string>
 
-#include "reprise/store/journal.h"
 #include "reprise/base/ulid.h"
+#include "reprise/store/journal.h"
 #include "support/postgres_server.h"
 
 namespace {

@@ -6,10 +6,10 @@
 #include <set>
 #include <thread>
 
+#include "reprise/base/ulid.h"
 #include "reprise/store/instance.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/base/ulid.h"
 #include "support/test_env.h"
 
 namespace reprise {

@@ -5,10 +5,10 @@
 
 #include <fstream>
 
+#include "reprise/base/ulid.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
-#include "reprise/base/ulid.h"
 #include "sqlite/journal.h"
 #include "support/fault_vfs.h"
 #include "support/test_env.h"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "reprise/store/journal.h"
 #include "reprise/base/ulid.h"
+#include "reprise/store/journal.h"
 #include "support/test_env.h"
 
 namespace reprise {

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "reprise/agent/agent.h"
-#include "reprise/store/message.h"
 #include "reprise/base/status.h"
+#include "reprise/store/message.h"
 
 namespace reprise::replay {
 

@@ -35,7 +35,7 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
 
 // `--timeout` values: a duration (base/duration.h) of 1 ms to 1 hour: "10"
 // (seconds), "2.5s", "500ms", "1m".
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
+std::optional<std::chrono::milliseconds> ParseTimeout(const std::string& text);
 
 // What `reprise --help` prints.
 std::string UsageText();

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/status.h"
 #include "reprise/store/change_feed.h"
 #include "reprise/store/message.h"
-#include "reprise/base/status.h"
 
 namespace reprise {
 
