@@ -34,6 +34,24 @@ inline bool ClearsRollout(const FlowRollout& r) { return r.percent <= 0 || r.var
 // The history's JSON for a validated change.
 std::string ChangeJson(const FlowRecord& current, const FlowChange& c);
 
+// The flow in a row of kFlowColumns; `Row` is a backend's view of the
+// current row (see ReadMessageRow in message_sql.h).
+template <typename Row>
+FlowRecord ReadFlowRow(const Row& row) {
+  FlowRecord f;
+  f.name = row.text(0);
+  f.variants = SplitVariants(row.text(1));
+  f.default_variant = row.text(2);
+  f.rollout.variant = row.text(3);
+  f.rollout.percent = row.real(4);
+  f.version = row.integer(5);
+  f.updated_at_us = row.integer(6);
+  f.updated_by = row.text(7);
+  f.reason = row.text(8);
+  f.assignments = static_cast<uint64_t>(row.integer(9));
+  return f;
+}
+
 // NOT_FOUND for an undeclared flow, with the closest declared name.
 Status FlowNotFound(std::string_view name, const std::vector<FlowRecord>& all);
 

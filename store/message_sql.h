@@ -1,6 +1,6 @@
 // How both journal backends and the filter compiler write a message's
-// columns in SQL: the columns a read selects, the outcome's value and name.
-// Internal to store/.
+// columns in SQL: the columns a read selects, how a row of them reads back,
+// the outcome's value and name. Internal to store/.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "json_text.h"
 #include "reprise/store/message.h"
 
 namespace reprise {
@@ -30,6 +31,33 @@ inline Outcome StoredOutcome(int64_t value) {
 // `column` of the table named `alias` ("m.payload"), or bare for none.
 inline std::string Qualified(std::string_view alias, std::string_view column) {
   return alias.empty() ? std::string(column) : std::string(alias) + "." + std::string(column);
+}
+
+// The message in a row of MessageColumns() starting at column `at` (and,
+// with_payload, the payload after them). `Row` is a backend's view of the
+// current row: text(i), integer(i), real(i) and bytes(i) of its column i
+// (sqlite::StmtRow, pg::ResultRow).
+template <typename Row>
+Message ReadMessageRow(const Row& row, int at, bool with_payload) {
+  Message m;
+  m.id = row.text(at + 0);
+  m.direction = row.integer(at + 1) == 2 ? Direction::kOut : Direction::kIn;
+  m.channel = row.text(at + 2);
+  m.key = row.text(at + 3);
+  m.correlation_id = row.text(at + 4);
+  m.causation_id = row.text(at + 5);
+  if (auto h = json::DecodeHeaders(row.text(at + 6))) m.headers = std::move(*h);
+  m.content_type = row.text(at + 7);
+  m.recorded_at_us = row.integer(at + 8);
+  m.outcome = StoredOutcome(row.integer(at + 9));
+  m.error = row.text(at + 10);
+  m.attempt = static_cast<uint32_t>(row.integer(at + 11));
+  m.origin_id = row.text(at + 12);
+  m.job_id = row.text(at + 13);
+  m.flow_variant = row.text(at + 14);
+  m.payload_size = static_cast<uint64_t>(row.integer(at + 15));
+  if (with_payload) m.payload = row.bytes(at + kPayloadColumn);
+  return m;
 }
 
 // kMessageColumns of `alias` ("m.id, m.direction, ..."; "" for bare names),

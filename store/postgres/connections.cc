@@ -85,25 +85,7 @@ int64_t Result::changed() const {
 }
 
 Message ReadMessage(const Result& r, int row, int at, bool with_payload) {
-  Message m;
-  m.id = r.text(row, at + 0);
-  m.direction = r.integer(row, at + 1) == 2 ? Direction::kOut : Direction::kIn;
-  m.channel = r.text(row, at + 2);
-  m.key = r.text(row, at + 3);
-  m.correlation_id = r.text(row, at + 4);
-  m.causation_id = r.text(row, at + 5);
-  if (auto h = json::DecodeHeaders(r.text(row, at + 6))) m.headers = std::move(*h);
-  m.content_type = r.text(row, at + 7);
-  m.recorded_at_us = r.integer(row, at + 8);
-  m.outcome = StoredOutcome(r.integer(row, at + 9));
-  m.error = r.text(row, at + 10);
-  m.attempt = static_cast<uint32_t>(r.integer(row, at + 11));
-  m.origin_id = r.text(row, at + 12);
-  m.job_id = r.text(row, at + 13);
-  m.flow_variant = r.text(row, at + 14);
-  m.payload_size = static_cast<uint64_t>(r.integer(row, at + 15));
-  if (with_payload) m.payload = r.bytes(row, at + kPayloadColumn);
-  return m;
+  return ReadMessageRow(ResultRow{r, row}, at, with_payload);
 }
 
 Conn::~Conn() {

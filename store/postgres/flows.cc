@@ -11,20 +11,7 @@ namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
-FlowRecord ReadFlow(const Result& r, int i) {
-  FlowRecord f;
-  f.name = r.text(i, 0);
-  f.variants = flow_rules::SplitVariants(r.text(i, 1));
-  f.default_variant = r.text(i, 2);
-  f.rollout.variant = r.text(i, 3);
-  f.rollout.percent = r.real(i, 4);
-  f.version = r.integer(i, 5);
-  f.updated_at_us = r.integer(i, 6);
-  f.updated_by = r.text(i, 7);
-  f.reason = r.text(i, 8);
-  f.assignments = static_cast<uint64_t>(r.integer(i, 9));
-  return f;
-}
+FlowRecord ReadFlow(const Result& r, int i) { return flow_rules::ReadFlowRow(ResultRow{r, i}); }
 
 class PgFlowStore final : public FlowStore {
  public:
@@ -43,11 +30,12 @@ class PgFlowStore final : public FlowStore {
       p.Text(flow_rules::JoinVariants(variants));
       p.Text(default_variant);
       p.Int(now);
-      REPRISE_ASSIGN_OR_RETURN(auto ins, c.Exec(
-          "INSERT INTO flows (name, variants, default_variant, rollout_percent, version, "
-          "updated_at, updated_by, reason) VALUES ($1, $2, $3, 0, 1, $4, 'code', 'declared') "
-          "ON CONFLICT (name) DO NOTHING",
-          p, "declare flow"));
+      REPRISE_ASSIGN_OR_RETURN(
+          auto ins,
+          c.Exec("INSERT INTO flows (name, variants, default_variant, rollout_percent, version, "
+                 "updated_at, updated_by, reason) VALUES ($1, $2, $3, 0, 1, $4, 'code', 'declared') "
+                 "ON CONFLICT (name) DO NOTHING",
+                 p, "declare flow"));
       if (ins.changed() > 0) {
         REPRISE_RETURN_IF_ERROR(AddHistory(c, name, 1, now, "code", "declared",
                                            flow_rules::DeclaredJson(variants, default_variant)));
@@ -142,10 +130,11 @@ class PgFlowStore final : public FlowStore {
     p.Text(flow);
     p.Text(page_token);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        "SELECT assignment_key, variant FROM flow_assignments WHERE flow = $1 AND "
-        "assignment_key > $2 ORDER BY assignment_key LIMIT " + std::to_string(limit + 1),
-        p, "list assignments"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("SELECT assignment_key, variant FROM flow_assignments WHERE flow = $1 AND "
+                       "assignment_key > $2 ORDER BY assignment_key LIMIT " +
+                           std::to_string(limit + 1),
+                       p, "list assignments"));
     FlowAssignmentPage page;
     for (int i = 0; i < r.rows(); ++i) {
       if (page.assignments.size() == limit) {
@@ -162,8 +151,9 @@ class PgFlowStore final : public FlowStore {
     Params p;
     p.Text(flow);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT assignment_key, variant FROM flow_assignments WHERE flow = $1", p,
-                     "load assignments"));
+    REPRISE_ASSIGN_OR_RETURN(auto r,
+                             c.Exec("SELECT assignment_key, variant FROM flow_assignments WHERE flow = $1", p,
+                                    "load assignments"));
     std::map<std::string, std::string, std::less<>> out;
     for (int i = 0; i < r.rows(); ++i) out.emplace(r.text(i, 0), r.text(i, 1));
     return out;
@@ -174,10 +164,11 @@ class PgFlowStore final : public FlowStore {
     Params p;
     p.Text(flow);
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(
-        "SELECT flow, version, at, who, reason, change FROM flow_history WHERE flow = $1 "
-        "ORDER BY version DESC LIMIT " + std::to_string(limit),
-        p, "flow history"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("SELECT flow, version, at, who, reason, change FROM flow_history WHERE flow = $1 "
+                       "ORDER BY version DESC LIMIT " +
+                           std::to_string(limit),
+                       p, "flow history"));
     std::vector<FlowHistoryEntry> out;
     for (int i = 0; i < r.rows(); ++i) {
       out.push_back({r.text(i, 0), r.integer(i, 1), r.integer(i, 2), r.text(i, 3),
@@ -188,7 +179,8 @@ class PgFlowStore final : public FlowStore {
 
   StatusOr<int64_t> ChangeCounter() override {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT coalesce(max(id), 0) FROM flow_history", "flow change counter"));
+    REPRISE_ASSIGN_OR_RETURN(auto r,
+                             c.Exec("SELECT coalesce(max(id), 0) FROM flow_history", "flow change counter"));
     return r.integer(0, 0);
   }
 
@@ -196,16 +188,19 @@ class PgFlowStore final : public FlowStore {
   StatusOr<FlowRecord> GetIn(Conn& c, std::string_view name, bool for_update) {
     Params p;
     p.Text(name);
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows WHERE name = $1" +
-                        (for_update ? " FOR UPDATE" : ""),
-                    p, "get flow"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec(std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows WHERE name = $1" +
+                           (for_update ? " FOR UPDATE" : ""),
+                       p, "get flow"));
     if (r.rows() > 0) return ReadFlow(r, 0);
     REPRISE_ASSIGN_OR_RETURN(auto all, ListIn(c));
     return flow_rules::FlowNotFound(name, all);
   }
 
   StatusOr<std::vector<FlowRecord>> ListIn(Conn& c) {
-    REPRISE_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows ORDER BY name", "list flows"));
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec(std::string("SELECT ") + flow_rules::kFlowColumns + " FROM flows ORDER BY name",
+                       "list flows"));
     std::vector<FlowRecord> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadFlow(r, i));
     return out;

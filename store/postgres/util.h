@@ -13,12 +13,12 @@
 #include <string_view>
 #include <vector>
 
-#include "clock.h"
 #include "json_text.h"
 #include "message_sql.h"
+#include "reprise/base/clock.h"
+#include "reprise/base/status.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/message.h"
-#include "reprise/base/status.h"
 
 namespace reprise::pg {
 
@@ -99,6 +99,17 @@ class Result {
 
  private:
   std::shared_ptr<PGresult> r_;
+};
+
+// Row `row` of a result, as the shared row readers (ReadMessageRow,
+// flow_rules::ReadFlowRow) read it.
+struct ResultRow {
+  const Result& r;
+  int row;
+  std::string text(int i) const { return r.text(row, i); }
+  int64_t integer(int i) const { return r.integer(row, i); }
+  double real(int i) const { return r.real(row, i); }
+  std::string bytes(int i) const { return r.bytes(row, i); }
 };
 
 // Reads Columns() starting at column `at` (and the payload after them).

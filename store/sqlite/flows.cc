@@ -15,20 +15,7 @@ using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 using flow_rules::JoinVariants;
 using flow_rules::SplitVariants;
 
-FlowRecord ReadFlow(sqlite3_stmt* s) {
-  FlowRecord f;
-  f.name = ColumnText(s, 0);
-  f.variants = SplitVariants(ColumnText(s, 1));
-  f.default_variant = ColumnText(s, 2);
-  f.rollout.variant = ColumnText(s, 3);
-  f.rollout.percent = sqlite3_column_double(s, 4);
-  f.version = sqlite3_column_int64(s, 5);
-  f.updated_at_us = sqlite3_column_int64(s, 6);
-  f.updated_by = ColumnText(s, 7);
-  f.reason = ColumnText(s, 8);
-  f.assignments = static_cast<uint64_t>(sqlite3_column_int64(s, 9));
-  return f;
-}
+FlowRecord ReadFlow(sqlite3_stmt* s) { return flow_rules::ReadFlowRow(StmtRow{s}); }
 
 class SqliteFlowStore final : public FlowStore {
  public:

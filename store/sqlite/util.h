@@ -7,12 +7,12 @@
 #include <string>
 #include <string_view>
 
-#include "clock.h"
 #include "json_text.h"
 #include "message_sql.h"
+#include "reprise/base/clock.h"
+#include "reprise/base/status.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/message.h"
-#include "reprise/base/status.h"
 
 namespace reprise::sqlite {
 
@@ -88,32 +88,24 @@ inline std::string ColumnText(sqlite3_stmt* s, int i) {
   return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s, i)) : "";
 }
 
+// The current row of a stepped statement, as the shared row readers
+// (ReadMessageRow, flow_rules::ReadFlowRow) read it.
+struct StmtRow {
+  sqlite3_stmt* s;
+  std::string text(int i) const { return ColumnText(s, i); }
+  int64_t integer(int i) const { return sqlite3_column_int64(s, i); }
+  double real(int i) const { return sqlite3_column_double(s, i); }
+  std::string bytes(int i) const {
+    const void* p = sqlite3_column_blob(s, i);
+    int n = sqlite3_column_bytes(s, i);
+    return p && n > 0 ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+};
+
 // Reads the Columns() (and, with_payload, the payload after them) starting
 // at column `at`.
 inline Message ReadMessageAt(sqlite3_stmt* s, int at, bool with_payload) {
-  Message m;
-  m.id = ColumnText(s, at + 0);
-  m.direction = sqlite3_column_int(s, at + 1) == 2 ? Direction::kOut : Direction::kIn;
-  m.channel = ColumnText(s, at + 2);
-  m.key = ColumnText(s, at + 3);
-  m.correlation_id = ColumnText(s, at + 4);
-  m.causation_id = ColumnText(s, at + 5);
-  if (auto h = json::DecodeHeaders(ColumnText(s, at + 6))) m.headers = std::move(*h);
-  m.content_type = ColumnText(s, at + 7);
-  m.recorded_at_us = sqlite3_column_int64(s, at + 8);
-  m.outcome = StoredOutcome(sqlite3_column_int(s, at + 9));
-  m.error = ColumnText(s, at + 10);
-  m.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, at + 11));
-  m.origin_id = ColumnText(s, at + 12);
-  m.job_id = ColumnText(s, at + 13);
-  m.flow_variant = ColumnText(s, at + 14);
-  m.payload_size = static_cast<uint64_t>(sqlite3_column_int64(s, at + 15));
-  if (with_payload) {
-    const void* p = sqlite3_column_blob(s, at + kPayloadColumn);
-    int n = sqlite3_column_bytes(s, at + kPayloadColumn);
-    if (p && n > 0) m.payload.assign(static_cast<const char*>(p), static_cast<size_t>(n));
-  }
-  return m;
+  return ReadMessageRow(StmtRow{s}, at, with_payload);
 }
 
 inline Message ReadMessage(sqlite3_stmt* s, bool with_payload) { return ReadMessageAt(s, 0, with_payload); }
