@@ -122,6 +122,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     return capture_.RecordOutcome(id, outcome, error);
   }
   Status Flush() override { return capture_.Flush(); }  // Agent, AgentCore and Dispatcher
+  uint64_t RecordedMark() const override { return capture_.recorder().Mark(); }
+  uint64_t CommittedMark() const override { return capture_.recorder().CommittedMark(); }
+  bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const override {
+    return capture_.recorder().WaitCommitted(mark, timeout);
+  }
   Status ResumeJobs() override { return jobs_->Resume(); }
   std::string listen_address() const override { return api_ ? api_->listen_address() : ""; }
   AgentStats Stats() const override {

@@ -61,6 +61,7 @@ class Capture {
   // Agent::RecordOutcome.
   Status RecordOutcome(std::string_view id, Outcome outcome, std::string_view error);
   Status Flush() { return recorder_.Flush(); }
+  const Recorder& recorder() const { return recorder_; }
 
   // Dispatcher::Redeliver: a reflow job's copy of `original`.
   DispatchResult Redeliver(const Message& original, ReflowTarget target, const std::string& job_id,

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <thread>
 #include <unordered_map>
 
@@ -65,6 +66,14 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<u
 // caller looks again.
 void FutexWait(std::atomic<uint32_t>& word, uint32_t seen) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+}
+
+// As FutexWait, for at most `timeout`.
+void FutexWaitFor(std::atomic<uint32_t>& word, uint32_t seen, std::chrono::nanoseconds timeout) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  timespec ts{.tv_sec = static_cast<time_t>(s.count()),
+              .tv_nsec = static_cast<long>((timeout - s).count())};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
 }
 
 void FutexWakeAll(std::atomic<uint32_t>& word) {
@@ -506,6 +515,24 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bo
                      "; the record is kept in memory and retried, but it is not committed yet");
 }
 
+uint64_t Recorder::Mark() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_ticket_ - 1;
+}
+
+bool Recorder::WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const uint32_t seen = commit_events_.load(std::memory_order_acquire);
+    if (CommittedMark() >= mark) return true;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero() || writer_done_.load(std::memory_order_acquire)) {
+      return false;
+    }
+    FutexWaitFor(commit_events_, seen, left);
+  }
+}
+
 void Recorder::CommitEvent() {
   commit_events_.fetch_add(1, std::memory_order_release);
   FutexWakeAll(commit_events_);
@@ -708,6 +735,10 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
     if (written.ok() || written.code() != StatusCode::kUnavailable) {
       stats_.committed += message_count;
       ++stats_.batches;
+      // Only while nothing before was lost: a mark covers all below it.
+      if (durable_ticket_.load(std::memory_order_relaxed) + 1 == first_ticket) {
+        durable_ticket_.store(last, std::memory_order_release);
+      }
     }
   }
   CommitEvent();

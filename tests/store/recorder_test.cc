@@ -173,6 +173,27 @@ TEST_F(RecorderTest, TransientWriteFailureIsRetriedAndReported) {
   EXPECT_EQ(after.committed, 1u);
 }
 
+TEST_F(RecorderTest, TheCommittedMarkPassesARecordOnlyOnceItIsInTheJournal) {
+  journal_->FailWrites(Unavailable("sqlite journal: disk I/O error"));
+  Recorder r(journal_.get(), {});
+  EXPECT_EQ(r.Mark(), 0u);
+  Message first = Make();
+  ASSERT_TRUE(r.Record(first).ok());
+  const uint64_t after_first = r.Mark();
+  ASSERT_TRUE(r.Record(Make()).ok());
+  const uint64_t after_second = r.Mark();
+  EXPECT_EQ(after_first, 1u);
+  EXPECT_EQ(after_second, 2u);
+  EXPECT_FALSE(r.WaitCommitted(after_first, 50ms)) << "the journal refuses writes: nothing is committed";
+  EXPECT_EQ(r.CommittedMark(), 0u);
+  EXPECT_FALSE(journal_->real().Get(first.id).ok());
+  journal_->ClearFault();
+  ASSERT_TRUE(r.WaitCommitted(after_second, 10s));
+  EXPECT_GE(r.CommittedMark(), after_second);
+  EXPECT_TRUE(journal_->real().Get(first.id).ok()) << "a passed mark means the record is readable";
+  EXPECT_TRUE(r.WaitCommitted(after_first, 0ms)) << "an already passed mark needs no wait";
+}
+
 TEST_F(RecorderTest, SynchronousCallerLearnsThatItsCommitFailed) {
   journal_->FailWrites(Unavailable("sqlite journal: database or disk is full"));
   Recorder r(journal_.get(), {.durability = Durability::kProcess});

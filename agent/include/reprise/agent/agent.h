@@ -227,6 +227,17 @@ class Agent {
   // Waits until everything recorded so far is committed to the journal.
   virtual Status Flush() = 0;
 
+  // Positions in the journal's commit order, for transports that acknowledge
+  // a delivery only once its records are in the journal, in every durability
+  // mode (docs/embedding.md#acknowledging-after-the-commit). Every record made
+  // before RecordedMark() returns is at or below it; once CommittedMark() >= m,
+  // each of them is committed (or refused by the journal for good).
+  virtual uint64_t RecordedMark() const = 0;
+  virtual uint64_t CommittedMark() const = 0;
+  // Waits until CommittedMark() >= mark: false when `timeout` passed first,
+  // or the agent stopped without reaching it.
+  virtual bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const = 0;
+
   // Resumes the reflow jobs a previous process left unfinished. Call it once
   // the handlers and senders are registered; otherwise it happens by itself
   // `resume_jobs_after` after Start. Later calls do nothing.

@@ -107,6 +107,18 @@ class Recorder {
   // it is still waiting for the journal.
   Status Flush();
 
+  // Positions in the recording order, for callers that act once records are
+  // in the journal (a transport acknowledging a delivery: docs/transports.md).
+  // Every record queued before Mark() returns is at or below it. Once
+  // CommittedMark() >= m, each of them is committed, or refused by the
+  // journal for good (counted in `rejected`); records lost at shutdown with
+  // the journal down never count, so nothing is acknowledged for them.
+  uint64_t Mark() const;
+  uint64_t CommittedMark() const { return durable_ticket_.load(std::memory_order_acquire); }
+  // Waits until CommittedMark() >= mark: false when `timeout` passed first,
+  // or the writer stopped without reaching it.
+  bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const;
+
   RecorderStats Stats() const;
   const RecorderOptions& options() const { return options_; }
 
@@ -188,10 +200,12 @@ class Recorder {
   // What synchronous callers wait for, read without mu_ (written under it):
   // every change bumps commit_events_, on which they wait (CommitEvent).
   std::atomic<uint64_t> committed_ticket_{0};  // all tickets <= are done
+  // All tickets <= are committed or refused for good (not lost): CommittedMark.
+  std::atomic<uint64_t> durable_ticket_{0};
   std::atomic<uint64_t> write_failures_{0};    // waiters see failures after they began
   std::atomic<uint64_t> last_unwritten_{0};    // the last ticket of the latest unwritten chunk
   std::atomic<bool> writer_done_{false};
-  std::atomic<uint32_t> commit_events_{0};
+  mutable std::atomic<uint32_t> commit_events_{0};
   // Ticket ranges done but not (all) written: the journal refused a record of
   // the chunk, or the recorder stopped with the journal down. The most recent
   // few, for synchronous callers that look after the chunk was done.
