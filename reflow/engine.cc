@@ -135,6 +135,10 @@ void ReflowEngine::Launch(JobRecord record) {
   ReapFinished();
   if (running_.count(job->record.id)) return;  // already runs here
   running_[job->record.id] = job;
+  if (options_.log) {
+    options_.log("job " + job->record.id + " runs here (" + std::to_string(job->record.total) +
+                 " items, " + std::to_string(job->record.done) + " done)");
+  }
   job->thread = std::thread([this, job] {
     pthread_setname_np(pthread_self(), "reprise-job");
     Run(job);
@@ -248,6 +252,14 @@ void ReflowEngine::Run(std::shared_ptr<Running> job) {
     final_state = JobState::kCancelled;
   } else if (!reason.empty()) {
     final_state = JobState::kStopped;  // max_failures
+  }
+  if (options_.log) {
+    const JobRecord& r = job->record;
+    std::string line = "job " + r.id + " ";
+    line += final_state == JobState::kRunning
+                ? "paused as the process stops (resumable)"
+                : std::string(JobStateName(final_state)) + (reason.empty() ? "" : ": " + reason);
+    options_.log(line);
   }
   if (final_state != JobState::kRunning) {
     Status set = journal_->jobs().SetJobState(job->record.id, final_state, reason);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "reprise/agent/knob.h"
+#include "reprise/agent/log.h"
 #include "reprise/base/status.h"
 #include "reprise/store/message.h"
 
@@ -93,6 +94,10 @@ struct AgentOptions {
   std::chrono::milliseconds heartbeat_every{1000};
   std::chrono::milliseconds gone_after{5000};
   std::chrono::milliseconds lease{10000};
+  // The log (reprise/agent/log.h): events at or above `log_level` go to
+  // `log_sink`, or as lines to stderr when it is empty.
+  LogLevel log_level = LogLevel::kInfo;
+  LogSink log_sink;
 };
 
 // What a handler sees besides the message: where to put what it produces.

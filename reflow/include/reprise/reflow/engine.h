@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,9 @@ struct EngineOptions {
   // every `tick`, which is also how soon a cancel made elsewhere is seen.
   std::chrono::milliseconds lease{10000};
   std::chrono::milliseconds tick{250};
+  // Told, one line each, when a job starts or resumes here and when it ends
+  // (the agent's log); may be empty.
+  std::function<void(const std::string& line)> log;
 };
 
 // A job's state with live figures.
