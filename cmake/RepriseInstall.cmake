@@ -31,6 +31,7 @@ else()
   set(REPRISE_PC_LIBS_PRIVATE "-lgrpc++_reflection -pthread")
 endif()
 file(RELATIVE_PATH REPRISE_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" REPRISE_PC_TO_PREFIX "${REPRISE_PC_TO_PREFIX}")
 configure_file(cmake/reprise.pc.in ${CMAKE_BINARY_DIR}/reprise.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/reprise.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
