@@ -27,6 +27,7 @@
 
 #include "reprise/agent/knob.h"
 #include "reprise/agent/log.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/store/message.h"
 
@@ -43,10 +44,10 @@ enum class Durability { kAsync, kProcess, kPower };
 enum class OverloadPolicy { kBlock, kDrop };
 
 // "async", "process", "power"; "block", "drop": as flags and Describe spell them.
-std::string_view DurabilityName(Durability d);
-std::optional<Durability> ParseDurability(std::string_view s);
-std::string_view OverloadPolicyName(OverloadPolicy p);
-std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
+REPRISE_EXPORT std::string_view DurabilityName(Durability d);
+REPRISE_EXPORT std::optional<Durability> ParseDurability(std::string_view s);
+REPRISE_EXPORT std::string_view OverloadPolicyName(OverloadPolicy p);
+REPRISE_EXPORT std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
 
 struct AgentOptions {
   // Instances of one service share its jobs in a fleet (docs/fleet.md).
@@ -101,7 +102,7 @@ struct AgentOptions {
 };
 
 // What a handler sees besides the message: where to put what it produces.
-class Context {
+class REPRISE_EXPORT Context {
  public:
   virtual ~Context() = default;
   // The message being handled.
@@ -126,7 +127,7 @@ using Handler = std::function<Status(const Message& in, Context& ctx)>;
 // A key's inbound messages, oldest first, streamed from the journal page by
 // page (a key with millions of messages need not fit in memory). Original
 // messages only: reflowed copies replay the same inputs.
-class Inputs {
+class REPRISE_EXPORT Inputs {
  public:
   virtual ~Inputs() = default;
   // The next message, with its payload; false at the end or on an error
@@ -155,7 +156,7 @@ struct DeliverResult {
 };
 
 // How recording into the journal goes.
-struct RecordingStats {
+struct REPRISE_EXPORT RecordingStats {
   uint64_t recorded = 0;       // accepted onto the queue
   uint64_t committed = 0;      // written to the journal
   uint64_t dropped = 0;        // refused by the drop policy
@@ -186,7 +187,7 @@ struct AgentStats {
   std::string heartbeat_error;
 };
 
-class Agent {
+class REPRISE_EXPORT Agent {
  public:
   // Opens the journal, starts the recorder and the gRPC server.
   static StatusOr<std::unique_ptr<Agent>> Start(AgentOptions options);

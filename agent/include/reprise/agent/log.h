@@ -13,13 +13,15 @@
 #include <optional>
 #include <string_view>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
 // "debug", "info", "warning", "error": as options and log lines spell them.
-std::string_view LogLevelName(LogLevel level);
-std::optional<LogLevel> ParseLogLevel(std::string_view s);
+REPRISE_EXPORT std::string_view LogLevelName(LogLevel level);
+REPRISE_EXPORT std::optional<LogLevel> ParseLogLevel(std::string_view s);
 
 struct LogEvent {
   std::chrono::system_clock::time_point time;
@@ -33,6 +35,6 @@ struct LogEvent {
 using LogSink = std::function<void(const LogEvent& event)>;
 
 // The default sink: "TIME LEVEL component: message" on stderr, UTC.
-void StderrLogSink(const LogEvent& event);
+REPRISE_EXPORT void StderrLogSink(const LogEvent& event);
 
 }  // namespace reprise

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
 
@@ -44,7 +45,7 @@ struct DispatchResult {
 };
 
 // What the engine needs from the process it replays into.
-class Dispatcher {
+class REPRISE_EXPORT Dispatcher {
  public:
   virtual ~Dispatcher() = default;
   // Replays `original` as a new record with origin = original.id and job =
@@ -80,7 +81,7 @@ struct EngineOptions {
 };
 
 // A job's state with live figures.
-struct JobProgress {
+struct REPRISE_EXPORT JobProgress {
   JobRecord job;
   double rate = 0;         // deliveries per second, recent
   double eta_seconds = 0;  // 0 when unknown
@@ -89,7 +90,7 @@ struct JobProgress {
   double rate_share = 0;
 };
 
-class ReflowEngine {
+class REPRISE_EXPORT ReflowEngine {
  public:
   // `journal` and `dispatcher` must outlive the engine.
   ReflowEngine(Journal* journal, Dispatcher* dispatcher, EngineOptions options);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -20,8 +21,8 @@ enum class ReflowTarget : int {
   kSelf = 1,        // inbound messages, into their channel's handler
   kDownstream = 2,  // outbound messages, through their channel's sender
 };
-std::string_view ReflowTargetName(ReflowTarget t);  // "self" / "downstream"
-std::optional<ReflowTarget> ParseReflowTarget(std::string_view s);
+REPRISE_EXPORT std::string_view ReflowTargetName(ReflowTarget t);  // "self" / "downstream"
+REPRISE_EXPORT std::optional<ReflowTarget> ParseReflowTarget(std::string_view s);
 
 enum class JobState : int {
   kRunning = 1,
@@ -30,7 +31,7 @@ enum class JobState : int {
   kCompleted = 4,
   kStopped = 5,  // ended early: max_failures exceeded
 };
-std::string_view JobStateName(JobState s);  // "running", "cancelling", ...
+REPRISE_EXPORT std::string_view JobStateName(JobState s);  // "running", "cancelling", ...
 inline bool IsFinal(JobState s) {
   return s == JobState::kCancelled || s == JobState::kCompleted || s == JobState::kStopped;
 }
@@ -41,7 +42,7 @@ inline constexpr std::string_view kRederiveJob = "rederive";
 inline constexpr std::string_view kMigrationJob = "migration";
 
 // What an operator asked for.
-struct JobSpec {
+struct REPRISE_EXPORT JobSpec {
   std::string kind = std::string(kReflowJob);  // kReflowJob, kRederiveJob or kMigrationJob
   std::string filter;
   ReflowTarget target = ReflowTarget::kSelf;
@@ -127,7 +128,7 @@ struct JobPlan {
 };
 
 // Job storage, part of the journal. Thread-safe like Journal.
-class JobStore {
+class REPRISE_EXPORT JobStore {
  public:
   virtual ~JobStore() = default;
 

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/store/change_feed.h"
 #include "reprise/store/message.h"
@@ -29,7 +30,7 @@ struct OutcomeUpdate {
 };
 
 // One group commit: written in a single transaction, all or nothing.
-struct WriteBatch {
+struct REPRISE_EXPORT WriteBatch {
   std::vector<Message> messages;
   std::vector<OutcomeUpdate> outcomes;  // applied after `messages`
   bool empty() const { return messages.empty() && outcomes.empty(); }
@@ -75,7 +76,7 @@ class FlowStore;   // flow.h
 class InstanceStore;  // instance.h
 class JobStore;    // job.h
 
-class Journal {
+class REPRISE_EXPORT Journal {
  public:
   // Opens the journal named by `url`:
   //   sqlite:PATH            (the embedded default; the file is created)

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 enum class Direction : int { kIn = 1, kOut = 2 };
@@ -17,10 +19,10 @@ inline constexpr std::string_view kOutcomeNames[] = {"pending", "ok", "failed", 
 
 // "in"/"out" and "pending"/"ok"/"failed"/"skipped": the spelling used by the
 // filter language, the console and the docs.
-std::string_view DirectionName(Direction d);
-std::string_view OutcomeName(Outcome o);
-std::optional<Direction> ParseDirection(std::string_view s);
-std::optional<Outcome> ParseOutcome(std::string_view s);
+REPRISE_EXPORT std::string_view DirectionName(Direction d);
+REPRISE_EXPORT std::string_view OutcomeName(Outcome o);
+REPRISE_EXPORT std::optional<Direction> ParseDirection(std::string_view s);
+REPRISE_EXPORT std::optional<Outcome> ParseOutcome(std::string_view s);
 
 using Headers = std::map<std::string, std::string, std::less<>>;
 
