@@ -16,6 +16,7 @@
 #include "journal_watch.h"
 #include "knobs.h"
 #include "rederive.h"
+#include "retention.h"
 #include "reprise/store/change_feed.h"
 #include "reprise/store/filter.h"
 
@@ -62,6 +63,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   }
 
   ~AgentImpl() override {
+    retention_.reset();
     watch_.reset();    // its callback sets api_'s health
     changes_.reset();  // its callback pokes flows_ and jobs_
     jobs_->StopWaiting();
@@ -93,6 +95,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                                             [this](bool healthy) {
                                               if (api_) api_->SetServing(healthy);
                                             });
+  }
+
+  // Removes old messages by the retention policy from now on.
+  void StartRetention() {
+    retention_ = std::make_unique<Retention>(journal_.get(), options_, &log_);
   }
 
   static std::string InstanceName(const AgentOptions& options) {
@@ -147,6 +154,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     AgentStats s;
     s.recording = capture_.Stats();
     s.refused_oversize = capture_.refused_oversize();
+    if (retention_) s.retention = retention_->Stats();
     if (membership_) membership_->Stats(&s);
     return s;
   }
@@ -195,6 +203,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::unique_ptr<FleetMembership> membership_;  // from JoinFleet on
   std::unique_ptr<ApiServer> api_;         // null without `listen`
   std::unique_ptr<JournalWatch> watch_;    // from WatchJournal on; stopped first
+  std::unique_ptr<Retention> retention_;   // from StartRetention on; stopped first
 };
 
 }  // namespace
@@ -213,9 +222,16 @@ StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
     return InvalidArgument(
         "AgentOptions.max_running_jobs must be at least 1 and max_request_bytes at least 1024");
   }
+  if (options.retain_for.count() < 0 || options.retention_every.count() <= 0 ||
+      options.retention_step == 0) {
+    return InvalidArgument(
+        "AgentOptions.retain_for must be >= 0 (0: no age limit), retention_every > 0 and "
+        "retention_step at least 1");
+  }
   auto journal = Journal::Open(options.journal);
   if (!journal.ok()) return journal.status().WithPrefix("opening journal " + options.journal);
   auto agent = std::make_unique<AgentImpl>(std::move(options), std::move(*journal));
+  agent->StartRetention();  // before the server: Describe reads it
   REPRISE_RETURN_IF_ERROR(agent->StartServer());
   agent->JoinFleet();
   agent->WatchJournal();

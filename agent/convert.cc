@@ -98,6 +98,18 @@ void ToProto(const AgentStats& stats, v1::FleetHealth* out) {
   if (stats.last_heartbeat_us > 0) SetTimestamp(stats.last_heartbeat_us, out->mutable_last_heartbeat());
 }
 
+void ToProto(std::string_view policy, const RetentionStats& stats, const JournalExtent& extent,
+             v1::RetentionStatus* out) {
+  out->set_policy(std::string(policy));
+  if (extent.oldest_us > 0) SetTimestamp(extent.oldest_us, out->mutable_oldest_message());
+  out->set_journal_bytes(extent.bytes);
+  out->set_removed(stats.removed);
+  if (stats.last_removal_us > 0) SetTimestamp(stats.last_removal_us, out->mutable_last_removal());
+  out->set_last_removed(stats.last_removed);
+  out->set_waiting_for(stats.waiting_for);
+  out->set_last_error(stats.last_error);
+}
+
 void ToProto(const ChannelInfo& in, bool has_handler, bool has_sender, v1::ChannelSummary* out) {
   out->set_channel(in.channel);
   out->set_direction(in.direction == Direction::kOut ? v1::OUT : v1::IN);

@@ -144,6 +144,8 @@ void RunPostgres(const Settings& s, Report& r);
 void RunQueries(const Settings& s, Report& r);
 void RunReflow(const Settings& s, Report& r);
 void RunMemory(const Settings& s, Report& r, double journal_rate);
+// Recording with and without a retention policy, and the file's growth.
+void RunRetention(const Settings& s, Report& r);
 // The child process of RunMemory.
 int OverloadChild(int argc, char** argv);
 

@@ -454,6 +454,22 @@ class PgJournal final : public Journal {
     return dropped;
   }
 
+  // Whole partitions are the cheap unit here: a DROP, no dead rows to vacuum.
+  StatusOr<uint64_t> RemoveOldest(int64_t cutoff_us, size_t) override {
+    return DropBefore(cutoff_us);
+  }
+
+  StatusOr<JournalExtent> Extent() override {
+    REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("SELECT coalesce((SELECT min(recorded_at) FROM messages), 0), "
+                       "coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+                       "WHERE inhparent = 'messages'::regclass), 0)::bigint",
+                       "journal extent"));
+    return JournalExtent{.oldest_us = r.integer(0, 0),
+                         .bytes = static_cast<uint64_t>(r.integer(0, 1))};
+  }
+
   StatusOr<std::vector<ChannelInfo>> Channels() override {
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
     REPRISE_ASSIGN_OR_RETURN(

@@ -447,6 +447,52 @@ class SqliteJournal final : public Journal {
     });
   }
 
+  StatusOr<uint64_t> RemoveOldest(int64_t cutoff_us, size_t max_messages) override {
+    auto w = conns_->LockWriter();
+    sqlite3* db = w.db();
+    return InWriteTransaction(db, "retention", [&]() -> StatusOr<uint64_t> {
+      // The oldest run of rows recorded before the cutoff, by seq: one range.
+      // The newest row stays, so that seqs (rowids) never start over.
+      Stmt oldest;
+      REPRISE_RETURN_IF_ERROR(oldest.Prepare(
+          db, "SELECT seq, recorded_at FROM messages WHERE seq < (SELECT max(seq) FROM messages) "
+              "ORDER BY seq LIMIT ?1"));
+      oldest.BindInt(1, static_cast<int64_t>(max_messages));
+      int64_t last = -1;
+      int rc;
+      while ((rc = sqlite3_step(oldest.get())) == SQLITE_ROW) {
+        if (sqlite3_column_int64(oldest.get(), 1) >= cutoff_us) break;
+        last = sqlite3_column_int64(oldest.get(), 0);
+      }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "retention");
+      if (last < 0) return uint64_t{0};
+      // Key entries first, while their messages still say which.
+      REPRISE_RETURN_IF_ERROR(DeleteKeyEntries(db, key_layout_, "seq <= ?1", last));
+      Stmt del;
+      REPRISE_RETURN_IF_ERROR(del.Prepare(db, "DELETE FROM messages WHERE seq <= ?1"));
+      del.BindInt(1, last);
+      if (rc = sqlite3_step(del.get()); rc != SQLITE_DONE) return SqliteError(db, rc, "retention");
+      return static_cast<uint64_t>(sqlite3_changes64(db));
+    });
+  }
+
+  StatusOr<JournalExtent> Extent() override {
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    JournalExtent e;
+    Stmt stmt;
+    REPRISE_RETURN_IF_ERROR(stmt.Prepare(
+        r.db(),
+        "SELECT (SELECT recorded_at FROM messages ORDER BY seq LIMIT 1), "
+        "(SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM "
+        "pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())"));
+    if (int rc = sqlite3_step(stmt.get()); rc != SQLITE_ROW) return SqliteError(r.db(), rc, "extent");
+    e.oldest_us = sqlite3_column_int64(stmt.get(), 0);
+    e.bytes = static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 1) *
+                                    sqlite3_column_int64(stmt.get(), 2));
+    return e;
+  }
+
   StatusOr<std::vector<ChannelInfo>> Channels() override {
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();

@@ -89,6 +89,13 @@ std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
 
 class JournalContract : public ContractBase {
  protected:
+  // A message of channel "a", key "k", recorded at `us`.
+  Message MakeAt(int64_t us) {
+    Message m = Make("a", "k");
+    m.recorded_at_us = us;
+    m.id = ids_.Next(us / 1000);
+    return m;
+  }
   Message Make(std::string channel, std::string key, Outcome outcome = Outcome::kOk,
                std::string payload = "{}") {
     Message m;
@@ -343,12 +350,7 @@ TEST_P(JournalContract, RefusesAJournalFromANewerVersion) {
 TEST_P(JournalContract, RetentionDropsWholeDaysBeforeTheCutoff) {
   constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
   const int64_t day1 = 1795132800000000;  // 2026-11-20T00:00:00Z
-  auto at = [&](int64_t us) {
-    Message m = Make("a", "k");
-    m.recorded_at_us = us;
-    m.id = ids_.Next(us / 1000);
-    return m;
-  };
+  auto at = [&](int64_t us) { return MakeAt(us); };
   // Three messages on day 1, two on day 2, one now.
   Write({at(day1 + 1), at(day1 + kDayUs / 2), at(day1 + kDayUs - 1), at(day1 + kDayUs),
          at(day1 + kDayUs + 5), Make("a", "k")});
@@ -365,6 +367,58 @@ TEST_P(JournalContract, RetentionDropsWholeDaysBeforeTheCutoff) {
   EXPECT_EQ(journal_->Count("", "")->front().count, 4u);
   EXPECT_EQ(*journal_->DropBefore(day1 + 2 * kDayUs), 3u);
   EXPECT_EQ(journal_->Count("", "")->front().count, 1u);
+}
+
+// Retention's steps: SQLite removes at most the step's count of the oldest
+// rows before the cutoff; PostgreSQL drops whole days that end by it.
+TEST_P(JournalContract, RetentionRemovesTheOldestInBoundedStepsAndReportsTheExtent) {
+  constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
+  const int64_t day1 = 1795132800000000;  // 2026-11-20T00:00:00Z
+  auto at = [&](int64_t us) { return MakeAt(us); };
+  auto none = journal_->Extent();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->oldest_us, 0);
+  EXPECT_EQ(*journal_->RemoveOldest(NowUs(), 10), 0u) << "an empty journal";
+  // Three messages on day 1, one on day 2, one now.
+  Write({at(day1 + 1), at(day1 + 2), at(day1 + 3), at(day1 + kDayUs + 1), Make("a", "k")});
+  auto extent = journal_->Extent();
+  ASSERT_TRUE(extent.ok()) << extent.status().ToString();
+  EXPECT_EQ(extent->oldest_us, day1 + 1);
+  EXPECT_GT(extent->bytes, 0u);
+  EXPECT_EQ(*journal_->RemoveOldest(day1 + 1, 10), 0u) << "nothing before the cutoff";
+
+  const bool sqlite = GetParam() == "sqlite";
+  const int64_t cutoff = day1 + kDayUs + kDayUs / 2;
+  uint64_t removed = 0;
+  int steps = 0;
+  for (;;) {
+    auto n = journal_->RemoveOldest(cutoff, 2);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    if (sqlite) {
+      EXPECT_LE(*n, 2u) << "a step is bounded";
+    }
+    removed += *n;
+    ++steps;
+  }
+  // SQLite: all four before the cutoff, two at a time. PostgreSQL: day 1
+  // only, as day 2 is partly after the cutoff.
+  EXPECT_EQ(removed, sqlite ? 4u : 3u);
+  EXPECT_EQ(steps, sqlite ? 2 : 1);
+  EXPECT_EQ(journal_->Count("", "")->front().count, sqlite ? 1u : 2u);
+  extent = journal_->Extent();
+  ASSERT_TRUE(extent.ok());
+  if (sqlite) {
+    EXPECT_GT(extent->oldest_us, cutoff);
+  } else {
+    EXPECT_EQ(extent->oldest_us, day1 + kDayUs + 1);
+  }
+  // The newest message stays whatever the cutoff (SQLite's seqs never start over).
+  if (sqlite) {
+    EXPECT_EQ(*journal_->RemoveOldest(NowUs() + kDayUs, 10), 0u);
+    Write({Make("a", "k")});
+    EXPECT_EQ(journal_->Count("", "")->front().count, 2u);
+  }
 }
 
 class AuditContract : public ContractBase {

@@ -95,6 +95,16 @@ struct AgentOptions {
   std::chrono::milliseconds heartbeat_every{1000};
   std::chrono::milliseconds gone_after{5000};
   std::chrono::milliseconds lease{10000};
+  // Retention (docs/operations.md#retention): messages recorded more than
+  // `retain_for` ago are removed (0: none by age), and the oldest ones while
+  // the journal takes more than `retain_bytes` (0: no bound), at most
+  // `retention_step` messages per write transaction, a run every
+  // `retention_every`. A run waits while a job is unfinished (it may need
+  // them). Flows, jobs and the audit trail are not messages: they stay.
+  std::chrono::seconds retain_for{30 * 24 * 3600};
+  uint64_t retain_bytes = 0;
+  std::chrono::milliseconds retention_every{60000};
+  size_t retention_step = 500;
   // The log (reprise/agent/log.h): events at or above `log_level` go to
   // `log_sink`, or as lines to stderr when it is empty.
   LogLevel log_level = LogLevel::kInfo;
@@ -177,10 +187,23 @@ struct REPRISE_EXPORT RecordingStats {
   bool healthy() const { return last_error.empty(); }
 };
 
+// What retention did (AgentOptions.retain_*).
+struct RetentionStats {
+  uint64_t removed = 0;       // messages removed since start
+  int64_t last_run_us = 0;    // when the last run ended; 0: none yet
+  uint64_t last_removed = 0;  // messages that run removed
+  int64_t last_removal_us = 0;  // when a run last removed messages; 0: none since start
+  std::string waiting_for;    // why the last run removed nothing on purpose ("job 17 is unfinished")
+  std::string last_error;     // the last run's error, "" when it went well
+  int64_t oldest_us = 0;      // the journal's oldest message after the last run; 0: none
+  uint64_t journal_bytes = 0;  // space the journal takes, after the last run
+};
+
 // Counters for Describe and monitoring.
 struct AgentStats {
   RecordingStats recording;
   uint64_t refused_oversize = 0;
+  RetentionStats retention;
   // The fleet registry: this instance's last heartbeat that the journal
   // took (0: none yet), and the last error of registering or heartbeating.
   int64_t last_heartbeat_us = 0;

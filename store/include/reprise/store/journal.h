@@ -76,6 +76,13 @@ class FlowStore;   // flow.h
 class InstanceStore;  // instance.h
 class JobStore;    // job.h
 
+// The span of a journal's messages.
+struct JournalExtent {
+  int64_t oldest_us = 0;  // the oldest message's record time; 0: no messages
+  uint64_t bytes = 0;     // space in use by the journal (SQLite: pages not free; PostgreSQL: the
+                          // messages partitions with their indexes)
+};
+
 class REPRISE_EXPORT Journal {
  public:
   // Opens the journal named by `url`:
@@ -113,6 +120,14 @@ class REPRISE_EXPORT Journal {
   // returns how many messages went. PostgreSQL drops the days' partitions;
   // SQLite deletes their rows.
   virtual StatusOr<uint64_t> DropBefore(int64_t cutoff_us) = 0;
+  // Retention in small steps, holding the writer briefly: removes at most
+  // `max_messages` of the oldest messages, all recorded before `cutoff_us`,
+  // and returns how many went. SQLite deletes a run of the oldest rows (later
+  // writes reuse their pages, so the file stops growing); PostgreSQL drops
+  // the whole day partitions that end by the cutoff, whatever their size.
+  virtual StatusOr<uint64_t> RemoveOldest(int64_t cutoff_us, size_t max_messages) = 0;
+  // What retention looks at: the oldest message and the space messages take.
+  virtual StatusOr<JournalExtent> Extent() = 0;
 
   // Jobs (reflows) kept in the same journal; see job.h.
   virtual JobStore& jobs() = 0;
