@@ -81,6 +81,7 @@ double Load(Agent& agent, double seconds, uint64_t* errors) {
     clients.emplace_back([&, c] {
       httplib::Client client(url);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       uint64_t i = static_cast<uint64_t>(c);
       while (!stop.load(std::memory_order_relaxed)) {
         const std::string body = R"({"account":"account:)" + std::to_string(i % 10000) +

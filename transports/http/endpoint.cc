@@ -108,6 +108,9 @@ class EndpointImpl final : public Endpoint {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
+    // cpp-httplib writes an answer's headers and body apart: without
+    // TCP_NODELAY each answer may wait out the client's delayed ACK.
+    server_.set_tcp_nodelay(true);
     server_.set_payload_max_length(options_.max_body_bytes);
     server_.set_read_timeout(options_.read_timeout);
     // Keep-alive clients (the usual webhook caller) keep their connection.

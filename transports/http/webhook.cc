@@ -85,6 +85,7 @@ class Webhook {
     }
     auto client = std::make_unique<httplib::Client>(origin_);
     client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // headers and body are written apart
     client->set_connection_timeout(options_.connect_timeout);
     client->set_read_timeout(options_.timeout);
     client->set_write_timeout(options_.timeout);
