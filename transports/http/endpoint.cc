@@ -3,6 +3,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cctype>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
