@@ -177,6 +177,7 @@ TEST_F(JournalFaultTest, IoErrorInProcessModeFailsCallsClearlyAndKeepsTheirRecor
     EXPECT_NE(r.status.message().find("not committed yet"), std::string::npos)
         << r.status.ToString();
     EXPECT_NE(r.status.message().find("I/O error"), std::string::npos) << r.status.ToString();
+    EXPECT_FALSE(r.handled) << "the handler must not run before the record is committed";
     refused.push_back(r.id);
   }
   v1::JournalHealth h = WaitForHealth(false);
@@ -196,7 +197,9 @@ TEST_F(JournalFaultTest, IoErrorInProcessModeFailsCallsClearlyAndKeepsTheirRecor
     v1::GetMessageResponse resp;
     EXPECT_TRUE(stub_->GetMessage(&ctx, req, &resp).ok()) << id;
   }
-  EXPECT_TRUE(Deliver(13).status.ok()) << "recording resumed";
+  DeliverResult resumed = Deliver(13);
+  EXPECT_TRUE(resumed.status.ok()) << "recording resumed";
+  EXPECT_TRUE(resumed.handled);
   agent_.reset();
   EXPECT_EQ(IntegrityCheck(), "ok");
 }

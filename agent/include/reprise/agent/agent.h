@@ -163,6 +163,11 @@ struct DeliverOptions {
 struct DeliverResult {
   std::string id;  // id of the recorded inbound message
   Status status;   // what the handler returned (or the exception it threw)
+  // False when the handler did not run: the payload was refused (no id), or
+  // in process and power durability the inbound record could not be
+  // committed first (it stays queued); `status` says why. A transport tells
+  // "retry later" from "the handler failed" by it.
+  bool handled = false;
 };
 
 // How recording into the journal goes.
