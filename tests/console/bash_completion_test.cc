@@ -19,7 +19,7 @@ std::set<std::string> Complete(const std::string& words) {
                        "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
                        "_reprise\n"
                        "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
-  auto r = testing::RunCommand({"bash", "-c", script});
+  auto r = testing::RunCommand({"/bin/bash", "-c", script});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> out;
   std::istringstream lines(r.out);
