@@ -373,6 +373,7 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
   spec.limit = request->limit();
   spec.reason = request->reason();
   spec.created_by = caller.who;
+  spec.include_resolved = request->include_resolved();
   if (request->dry_run()) {
     auto plan = core_->reflow().DryRun(spec);
     if (!plan.ok()) return Finish(ctx, plan.status());

@@ -29,6 +29,21 @@ inline Direction TargetDirection(ReflowTarget t) {
   return t == ReflowTarget::kDownstream ? Direction::kOut : Direction::kIn;
 }
 
+// Which part of what a job's filter matches a selection query returns:
+// what the job replays, or one that a dry run reports as left out.
+enum class SelectionPart { kReplayed, kOtherDirection, kResolved };
+
+// Whether a job leaves resolved messages out: a reflow does unless told
+// otherwise; a migration (every input of its keys) and a re-derive do not.
+inline bool LeavesResolvedOut(const JobSpec& spec) { return spec.kind == kReflowJob && !spec.include_resolved; }
+
+// The condition SelectionFor adds for resolution, "" for none; `never` is
+// the dialect's false.
+inline std::string ResolutionCondition(const JobSpec& spec, SelectionPart part, std::string_view never) {
+  if (!LeavesResolvedOut(spec)) return part == SelectionPart::kResolved ? " AND " + std::string(never) : "";
+  return part == SelectionPart::kResolved ? " AND resolved_by IS NOT NULL" : " AND resolved_by IS NULL";
+}
+
 // Of the claimable items (pending, their key free), in selection order and
 // given by their keys, the indexes a claim takes: at most claim.max, from at
 // most ceil(keys / claim.share) keys in order of first appearance. With a

@@ -62,6 +62,9 @@ struct JobSpec {
   // job, which keeps its fixed selection instead):
   std::vector<std::string> keys;  // only messages of these keys, when not empty
   bool originals_only = false;    // skip reflowed copies (origin set)
+  // A reflow leaves resolved messages out (their copy already ended ok)
+  // unless this is set. Migrations and re-derives select regardless.
+  bool include_resolved = false;
 };
 
 struct JobRecord {
@@ -121,6 +124,7 @@ struct JobPlan {
   uint64_t messages = 0;
   uint64_t keys = 0;
   uint64_t excluded = 0;  // matched the filter but have the other direction
+  uint64_t resolved = 0;  // matched the filter but resolved: left out (JobSpec::include_resolved)
   std::vector<CountRow> by_channel;
   std::vector<CountRow> by_outcome;
   std::vector<Message> sample;  // oldest first, without payloads
