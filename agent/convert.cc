@@ -178,6 +178,7 @@ void ToProto(const JobPlan& in, v1::DryRunSummary* out) {
   out->set_keys(in.keys);
   out->set_excluded(in.excluded);
   out->set_resolved(in.resolved);
+  out->set_older(in.older);
   for (const CountRow& r : in.by_channel) {
     auto* g = out->add_by_channel();
     g->set_value(r.group);

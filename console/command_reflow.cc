@@ -42,6 +42,11 @@ ReflowArgs ParseReflow(const TokenizedLine& line) {
       --end;
       continue;
     }
+    if (word(end - 1, "latest-per-key")) {
+      r.set_latest_per_key(true);
+      --end;
+      continue;
+    }
     if (word(end - 1, "include-resolved")) {
       r.set_include_resolved(true);
       --end;
@@ -273,7 +278,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
   registry.Add({
       .name = "reflow",
       .synopsis = "FILTER [to self|downstream] [rate N] [concurrency N] [max-failures N] "
-                  "[limit N] [include-resolved] [dry-run]",
+                  "[limit N] [latest-per-key] [include-resolved] [dry-run]",
       .summary = "replay stored messages to their handler or downstream, as a job",
       .help = "Replays the messages the filter selects: inbound ones into their channel's\n"
               "handler (to self, the default) or outbound ones through their channel's\n"
@@ -296,6 +301,8 @@ void RegisterReflowCommands(CommandRegistry& registry) {
               "  concurrency N        keys in parallel; one key's messages stay in order\n"
               "  max-failures N       stop the job when more than N replays fail\n"
               "  limit N              only the N oldest selected messages\n"
+              "  latest-per-key       only the newest selected message of each channel and\n"
+              "                       key (state-carrying channels; not for events)\n"
               "  include-resolved     also replay resolved messages\n"
               "  dry-run              only show what would be replayed\n"
               "\n"
@@ -321,7 +328,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
             }
             return CompleteFilter(request.args_before_word, request.vocabulary,
                                   {"to", "rate", "concurrency", "max-failures", "limit",
-                                   "include-resolved", "dry-run"});
+                                   "latest-per-key", "include-resolved", "dry-run"});
           },
   });
   registry.Add({

@@ -133,6 +133,7 @@ std::string RenderDryRun(const v1::DryRunSummary& s, v1::ReflowTarget target,
   if (s.resolved() > 0) {
     out << "; " << s.resolved() << " resolved left out (a copy already ended ok; include-resolved replays them)";
   }
+  if (s.older() > 0) out << "; " << s.older() << " older of the same key left out (latest-per-key)";
   out << "\n";
   auto groups = [&](const char* title,
                     const google::protobuf::RepeatedPtrField<v1::CountMessagesResponse::Group>& g) {

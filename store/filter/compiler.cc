@@ -118,7 +118,9 @@ class Compiler {
         return "COALESCE(" + PayloadText(path) + ", '')";
       }
       case FieldKind::kRecorded: break;
-      case FieldKind::kFlag: return "CASE WHEN " + column + " IS NULL THEN 'false' ELSE 'true' END";
+      case FieldKind::kFlag:
+        if (field.canonical == "latest") break;
+        return "CASE WHEN " + column + " IS NULL THEN 'false' ELSE 'true' END";
     }
     return InvalidArgument(
         "filter: cannot group by " + field.canonical +
@@ -209,6 +211,7 @@ class Compiler {
       case FieldKind::kRecorded: return CompareTime(c);
       case FieldKind::kFlag: {
         const bool want = (*internal::FlagValue(c.values[0].text) != (c.op == Op::kNe)) != negated;
+        if (field.canonical == "latest") return Sql{(want ? "NOT " : "") + NewerExists(), false};
         return Sql{column + (want ? " IS NOT NULL" : " IS NULL"), false};
       }
       case FieldKind::kDirection:
@@ -272,6 +275,20 @@ class Compiler {
       case Op::kMatch: return Match(coalesced, c.values[0].text);
       default: return {coalesced + " " + SqlOp(c.op) + " " + BindText(c.values[0].text), false};
     }
+  }
+
+  // `latest` is `NOT` this: a later message of the row's channel, key and
+  // direction exists. The SQLite journal finds the key's later messages in
+  // its key index (a seek per run; seq is the order of writing), PostgreSQL
+  // in its key index (message_key, id).
+  std::string NewerExists() const {
+    if (opt_.sqlite_journal && !pg()) {
+      return "EXISTS (SELECT 1 FROM message_keys k JOIN messages n ON n.seq = k.seq "
+             "WHERE k.run IN (SELECT run FROM key_runs) AND k.message_key = messages.message_key "
+             "AND k.seq > messages.seq AND n.channel = messages.channel AND n.direction = messages.direction)";
+    }
+    return "EXISTS (SELECT 1 FROM messages n WHERE n.message_key = messages.message_key "
+           "AND n.id > messages.id AND n.channel = messages.channel AND n.direction = messages.direction)";
   }
 
   // The SQLite journal's correlation index leaves out the messages that are

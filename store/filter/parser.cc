@@ -299,6 +299,8 @@ const std::vector<FieldSpec>& FieldSpecs() {
        "payload content type, e.g. application/json"},
       {"resolved", "resolved_by", FieldKind::kFlag,
        "true once a later copy of it (or a re-derived output replacing it) ended ok"},
+      {"latest", "", FieldKind::kFlag,
+       "true for the newest message of its channel, key and direction (state, not events)"},
       {"header", "headers", FieldKind::kHeader, "header.NAME: the value of header NAME"},
       {"payload", "payload", FieldKind::kPayload,
        "payload.PATH: a value in a JSON payload, e.g. payload.amount, payload.items.0.sku"},

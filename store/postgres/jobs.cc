@@ -49,7 +49,7 @@ JobRecord ReadJob(const Result& r, int i) {
 StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, SelectionPart part = SelectionPart::kReplayed) {
   const bool other_direction = part == SelectionPart::kOtherDirection;
   REPRISE_ASSIGN_OR_RETURN(auto compiled,
-                           filter::Compile(spec.filter, {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
+                           filter::Compile(PartFilter(spec, part), {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
   p.All(compiled.params);
   const bool rederive = spec.kind == kRederiveJob;
   std::string sql;
@@ -67,7 +67,7 @@ StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, SelectionPart
     p.Text(json::EncodeStrings(spec.keys));
   }
   if (spec.originals_only) sql += " AND origin_id IS NULL";
-  sql += ResolutionCondition(spec, part, "false");
+  sql += PartCondition(spec, part, "false");
   if (rederive) {
     // One row per key, the newest; then in selection (id) order like any job.
     sql = "SELECT * FROM (" + sql + " ORDER BY message_key, id DESC) k";
@@ -84,9 +84,10 @@ class PgJobStore final : public JobStore {
   StatusOr<JobPlan> PlanJob(const JobSpec& spec) override {
     Params p;
     REPRISE_ASSIGN_OR_RETURN(auto sel, SelectionFor(spec, p));
-    Params po, pr;
+    Params po, pr, pold;
     REPRISE_ASSIGN_OR_RETURN(auto other, SelectionFor(spec, po, SelectionPart::kOtherDirection));
     REPRISE_ASSIGN_OR_RETURN(auto resolved, SelectionFor(spec, pr, SelectionPart::kResolved));
+    REPRISE_ASSIGN_OR_RETURN(auto older, SelectionFor(spec, pold, SelectionPart::kOlder));
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
     // One snapshot for every figure of the plan.
     Transaction tx(c);
@@ -101,6 +102,8 @@ class PgJobStore final : public JobStore {
     plan.excluded = static_cast<uint64_t>(excluded.integer(0, 0));
     REPRISE_ASSIGN_OR_RETURN(auto left_resolved, c.Exec("SELECT count(*) FROM (" + resolved + ") s", pr, "plan job"));
     plan.resolved = static_cast<uint64_t>(left_resolved.integer(0, 0));
+    REPRISE_ASSIGN_OR_RETURN(auto left_older, c.Exec("SELECT count(*) FROM (" + older + ") s", pold, "plan job"));
+    plan.older = static_cast<uint64_t>(left_older.integer(0, 0));
     for (auto [group, out] :
          {std::pair{std::string("channel"), &plan.by_channel},
           std::pair{OutcomeNameSql() + " COLLATE \"C\"", &plan.by_outcome}}) {

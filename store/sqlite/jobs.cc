@@ -80,7 +80,7 @@ struct Selection {
 
 StatusOr<Selection> SelectionFor(const JobSpec& spec, SelectionPart part = SelectionPart::kReplayed) {
   const bool other_direction = part == SelectionPart::kOtherDirection;
-  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1,
+  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(PartFilter(spec, part), {filter::Dialect::kSqlite, NowUs(), 1,
                                                                         /*sqlite_journal=*/true}));
   Selection sel;
   sel.params = compiled.params;
@@ -102,7 +102,7 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, SelectionPart part = Selec
                                         std::to_string(sel.params.size()) + "))");
   }
   if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
-  sel.sql += ResolutionCondition(spec, part, "0");
+  sel.sql += PartCondition(spec, part, "0");
   if (rederive) {
     // SQLite returns the other columns from the row holding max(id).
     sel.sql = "SELECT max(id) AS id, message_key, channel, outcome, seq FROM (" + sel.sql +
@@ -131,6 +131,7 @@ class SqliteJobStore final : public JobStore {
     REPRISE_ASSIGN_OR_RETURN(auto sel, SelectionFor(spec));
     REPRISE_ASSIGN_OR_RETURN(auto other, SelectionFor(spec, SelectionPart::kOtherDirection));
     REPRISE_ASSIGN_OR_RETURN(auto resolved, SelectionFor(spec, SelectionPart::kResolved));
+    REPRISE_ASSIGN_OR_RETURN(auto older, SelectionFor(spec, SelectionPart::kOlder));
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     JobPlan plan;
@@ -143,7 +144,8 @@ class SqliteJobStore final : public JobStore {
     plan.messages = static_cast<uint64_t>(sqlite3_column_int64(totals.get(), 0));
     plan.keys = static_cast<uint64_t>(sqlite3_column_int64(totals.get(), 1));
 
-    for (auto [part, out] : {std::pair{&other, &plan.excluded}, std::pair{&resolved, &plan.resolved}}) {
+    for (auto [part, out] : {std::pair{&other, &plan.excluded}, std::pair{&resolved, &plan.resolved},
+                             std::pair{&older, &plan.older}}) {
       Stmt left_out;
       REPRISE_RETURN_IF_ERROR(left_out.Prepare(r.db(), "SELECT count(*) FROM (" + part->sql + ")"));
       BindAll(left_out, part->params);

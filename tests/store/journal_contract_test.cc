@@ -727,6 +727,46 @@ TEST_P(JobContract, AReflowLeavesResolvedMessagesOutUnlessToldOtherwise) {
   EXPECT_EQ(job->total, 1u);
 }
 
+// State-carrying messages: an account's failed balance followed by an ok
+// one is not the newest of its key, so latest-per-key leaves it out (and
+// says so), while an account whose newest balance failed is replayed.
+TEST_P(JobContract, LatestPerKeySelectsOnlyTheNewestOfEachChannelAndKey) {
+  Message stale = Make("balance", "account:1", Outcome::kFailed);
+  Message newer = Make("balance", "account:1", Outcome::kOk);
+  Message newest_failed = Make("balance", "account:2", Outcome::kFailed);
+  Message other_channel = Make("audit", "account:1");  // does not hide account:1's balance
+  Write({stale, newest_failed, newer, other_channel});
+  auto count = [&](const std::string& f) {
+    auto rows = journal_->Count(f, "");
+    EXPECT_TRUE(rows.ok()) << f << ": " << rows.status().ToString();
+    return rows.ok() && !rows->empty() ? rows->front().count : 0;
+  };
+  EXPECT_EQ(count("latest"), 3u);
+  EXPECT_EQ(count("outcome = failed and latest"), 1u);
+  EXPECT_EQ(count("outcome = failed and not latest"), 1u);
+  auto page = journal_->List({.filter = "channel = balance and latest"});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_EQ(page->messages[0].id, newest_failed.id);
+  EXPECT_EQ(page->messages[1].id, newer.id);
+
+  auto plan = jobs().PlanJob({.filter = "outcome = failed", .latest_per_key = true});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 1u);
+  EXPECT_EQ(plan->older, 1u);
+  auto job = jobs().CreateJob({.filter = "outcome = failed", .latest_per_key = true}, "");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_EQ(job->total, 1u);
+  auto items = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].message.id, newest_failed.id);
+  plan = jobs().PlanJob({.filter = "outcome = failed"});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->messages, 2u);
+  EXPECT_EQ(plan->older, 0u) << "without latest_per_key nothing is left out as older";
+}
+
 TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
   auto seeded = Seed();
   auto job = jobs().CreateJob({.filter = "channel = a", .reason = "replay", .created_by = "alice"},
@@ -1421,6 +1461,7 @@ TEST_P(FilterContract, EveryFieldAndOperatorRuns) {
       {"direction", {"out"}},
       {"attempt", {"2"}},
       {"resolved", {"true", "false"}},
+      {"latest", {"true", "false"}},
       {"recorded", {"-2h", "2026-11-23", "2026-11-23T10:00:00.5+01:00"}},
   };
   for (const Case& c : cases) {

@@ -224,7 +224,7 @@ TEST(FilterErrors, UnknownFieldExactText) {
             "filter: unknown field \"colour\" at column 1; use one of id, direction, channel, key, "
             "correlation, "
             "causation, origin, job, outcome, error, recorded, attempt, variant, content_type, "
-            "resolved, header.NAME, "
+            "resolved, latest, header.NAME, "
             "payload.PATH");
 }
 
@@ -558,7 +558,7 @@ TEST(FilterFields, TableCoversTheLanguage) {
                                           (f.name == "outcome"     ? "ok"
                                            : f.name == "direction" ? "in"
                                            : f.name == "recorded"  ? "-1h"
-                                           : f.name == "resolved"  ? "true"
+                                           : f.name == "resolved" || f.name == "latest" ? "true"
                                                                    : "1");
     EXPECT_TRUE(Parse(probe).ok()) << probe << ": " << Parse(probe).status().message();
   }

@@ -65,6 +65,10 @@ struct JobSpec {
   // A reflow leaves resolved messages out (their copy already ended ok)
   // unless this is set. Migrations and re-derives select regardless.
   bool include_resolved = false;
+  // Only the newest message of each channel, key and direction among those
+  // the filter matches (the filter field `latest`): for state-carrying
+  // channels, where replaying an older message would set a receiver back.
+  bool latest_per_key = false;
 };
 
 struct JobRecord {
@@ -125,6 +129,7 @@ struct JobPlan {
   uint64_t keys = 0;
   uint64_t excluded = 0;  // matched the filter but have the other direction
   uint64_t resolved = 0;  // matched the filter but resolved: left out (JobSpec::include_resolved)
+  uint64_t older = 0;     // matched the filter but a newer message of their key exists (latest_per_key)
   std::vector<CountRow> by_channel;
   std::vector<CountRow> by_outcome;
   std::vector<Message> sample;  // oldest first, without payloads
