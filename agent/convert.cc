@@ -179,6 +179,7 @@ void ToProto(const JobPlan& in, v1::DryRunSummary* out) {
   out->set_excluded(in.excluded);
   out->set_resolved(in.resolved);
   out->set_older(in.older);
+  out->set_pin(in.pin);
   for (const CountRow& r : in.by_channel) {
     auto* g = out->add_by_channel();
     g->set_value(r.group);

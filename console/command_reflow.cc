@@ -184,6 +184,7 @@ CommandStatus Reflow(Session& session, const TokenizedLine& line) {
     return CommandStatus::Ok();
   }
   request.set_dry_run(false);
+  request.set_pin(summary.pin());  // what was confirmed is what runs
   v1::StartReflowResponse started;
   rpc = session.agent().StartReflow(request, &started);
   if (!rpc.ok()) return session.RpcFailure(rpc);

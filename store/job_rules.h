@@ -77,6 +77,13 @@ inline std::vector<size_t> ClaimShare(const std::vector<std::string>& keys, cons
   return taken;
 }
 
+// CreateJob of a pinned selection that no longer counts what its dry run did.
+inline Status SelectionChanged(uint64_t counted, uint64_t now) {
+  return FailedPrecondition("the selection changed since the dry run: it counted " + std::to_string(counted) +
+                            ", now " + std::to_string(now) +
+                            " match (outcomes changed among the messages it covered); run the dry run again");
+}
+
 inline Status JobNotFound(std::string_view id) {
   return NotFound("job " + std::string(id) + " does not exist; list jobs with `jobs`");
 }

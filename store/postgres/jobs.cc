@@ -67,6 +67,10 @@ StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, SelectionPart
     p.Text(json::EncodeStrings(spec.keys));
   }
   if (spec.originals_only) sql += " AND origin_id IS NULL";
+  if (!spec.before_id.empty()) {
+    sql += " AND id < " + p.Next();
+    p.Text(spec.before_id);
+  }
   sql += PartCondition(spec, part, "false");
   if (rederive) {
     // One row per key, the newest; then in selection (id) order like any job.
@@ -163,6 +167,7 @@ class PgJobStore final : public JobStore {
                            id + " RETURNING " + kJobColumns,
                        ps, "create job"));
     JobRecord record = ReadJob(r, 0);
+    if (spec.expect_total && *spec.expect_total != record.total) return SelectionChanged(*spec.expect_total, record.total);
     REPRISE_RETURN_IF_ERROR(tx.Commit());
     return record;
   }

@@ -102,6 +102,10 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, SelectionPart part = Selec
                                         std::to_string(sel.params.size()) + "))");
   }
   if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
+  if (!spec.before_id.empty()) {
+    sel.params.emplace_back(std::in_place_type<std::string>, spec.before_id);
+    sel.sql += " AND id < ?" + std::to_string(sel.params.size());
+  }
   sel.sql += PartCondition(spec, part, "0");
   if (rederive) {
     // SQLite returns the other columns from the row holding max(id).
@@ -600,6 +604,9 @@ class SqliteJobStore final : public JobStore {
       if (int rc2 = sqlite3_step(item.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "select job items");
     }
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "select job items");
+    if (spec.expect_total && *spec.expect_total != static_cast<uint64_t>(total)) {
+      return SelectionChanged(*spec.expect_total, static_cast<uint64_t>(total));
+    }
 
     Stmt set_total;
     REPRISE_RETURN_IF_ERROR(set_total.Prepare(db, "UPDATE jobs SET total = ?2 WHERE id = ?1"));

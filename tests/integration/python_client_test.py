@@ -12,6 +12,8 @@ with a temporary SQLite journal and checks, over the wire only:
   get_not_found   GetMessage of an unknown id is NOT_FOUND
   health          grpc.health.v1 reports SERVING for "" and "reprise.v1.Agent"
   reflection      server reflection lists reprise.v1.Agent and grpc.health.v1.Health
+  pinned          while the demo's traffic adds failures, a job started with a dry run's pin
+                  replays exactly the dry run's count; a stale pin is refused
   reflow_twice    with the downstream healed, reflowing the failed balance updates leaves
                   them resolved: a second dry run has nothing to replay unless
                   include_resolved, ListMessages and Describe say so
@@ -255,6 +257,48 @@ def run_checks(channel, stubs):
             check(want in names, f"reflection lists {names}, without {want}")
         return ", ".join(sorted(names))
 
+    def pinned():
+        failed = 'outcome = failed and channel = "balance.updated"'
+
+        def reflow(**options):
+            return agent.StartReflow(agent_pb2.StartReflowRequest(filter=failed, target=agent_pb2.DOWNSTREAM,
+                                                                  **options),
+                                     timeout=RPC_TIMEOUT)
+        for attempt in range(5):
+            plan = reflow(dry_run=True).dry_run
+            check(plan.pin, "the dry run returned no pin")
+            time.sleep(1.0)  # the traffic records more failures meanwhile
+            later = reflow(dry_run=True).dry_run
+            check(later.messages > plan.messages,
+                  f"no new failures within a second ({plan.messages}, then {later.messages}): no traffic?")
+            try:
+                job = reflow(pin=plan.pin).job
+            except grpc.RpcError as e:
+                # An outcome changed among the messages the dry run covered:
+                # refused rather than replaying another count. Try again.
+                check(e.code() == grpc.StatusCode.FAILED_PRECONDITION and "changed" in e.details(),
+                      f"start with a pin: {e.code()} {e.details()!r}")
+                continue
+            check(job.total == plan.messages,
+                  f"the job selected {job.total}, the dry run counted {plan.messages} (a later one {later.messages})")
+
+            def finished():
+                j = agent.GetJob(agent_pb2.GetJobRequest(id=job.id), timeout=RPC_TIMEOUT)
+                return j if j.state != agent_pb2.RUNNING else None
+            done = eventually(f"job {job.id} ends", finished, timeout=60)
+            check(done.done == plan.messages, f"job {job.id} replayed {done.done} of {plan.messages}")
+            parts = plan.pin.split(".")
+            parts[3] = str(int(parts[3]) - 11 * 60 * 1000)
+            try:
+                reflow(pin=".".join(parts))
+                raise CheckFailed("a pin 11 minutes old was accepted")
+            except grpc.RpcError as e:
+                check(e.code() == grpc.StatusCode.FAILED_PRECONDITION and "run the dry run again" in e.details(),
+                      f"a stale pin: {e.code()} {e.details()!r}")
+            return (f"dry run {plan.messages}, {later.messages} a second later; job {job.id} replayed "
+                    f"{done.done} (attempt {attempt + 1})")
+        raise CheckFailed("five dry runs in a row were refused at start as changed")
+
     def reflow_twice():
         failed = 'outcome = failed and channel = "balance.updated"'
 
@@ -304,7 +348,8 @@ def run_checks(channel, stubs):
 
     return [("describe", describe), ("list_failed", list_failed),
             ("invalid_filter", invalid_filter), ("get_not_found", get_not_found),
-            ("health", health_check), ("reflection", reflection_list), ("reflow_twice", reflow_twice)]
+            ("health", health_check), ("reflection", reflection_list), ("pinned", pinned),
+            ("reflow_twice", reflow_twice)]
 
 
 def main():

@@ -767,6 +767,25 @@ TEST_P(JobContract, LatestPerKeySelectsOnlyTheNewestOfEachChannelAndKey) {
   EXPECT_EQ(plan->older, 0u) << "without latest_per_key nothing is left out as older";
 }
 
+// A pinned selection: messages from after the bound never join, and a
+// count that differs from the dry run's creates nothing.
+TEST_P(JobContract, APinnedSelectionReplaysWhatItsDryRunCountedOrNothing) {
+  Seed();
+  const std::string bound = UlidLowerBound(NowUs() / 1000 + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  Write({Make("a", "k7", Outcome::kFailed)});  // after the dry run
+  auto plan = jobs().PlanJob({.filter = "channel = a", .before_id = bound});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 5u);
+  auto changed = jobs().CreateJob({.filter = "channel = a", .before_id = bound, .expect_total = 4}, "");
+  EXPECT_EQ(changed.status().code(), StatusCode::kFailedPrecondition) << changed.status().ToString();
+  EXPECT_NE(changed.status().message().find("counted 4, now 5"), std::string::npos) << changed.status().message();
+  EXPECT_TRUE(jobs().ListJobs(10)->empty()) << "a refused job leaves nothing behind";
+  auto job = jobs().CreateJob({.filter = "channel = a", .before_id = bound, .expect_total = 5}, "");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->total, 5u);
+}
+
 TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
   auto seeded = Seed();
   auto job = jobs().CreateJob({.filter = "channel = a", .reason = "replay", .created_by = "alice"},

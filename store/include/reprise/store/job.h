@@ -69,6 +69,14 @@ struct JobSpec {
   // the filter matches (the filter field `latest`): for state-carrying
   // channels, where replaying an older message would set a receiver back.
   bool latest_per_key = false;
+  // A pinned selection (what a dry run counted): only messages whose id is
+  // below `before_id`, and CreateJob fails, creating nothing, unless
+  // exactly `expect_total` match.
+  std::string before_id;
+  std::optional<uint64_t> expect_total;
+  // The token a dry run issued (JobPlan::pin): the reflow engine's Start
+  // pins the selection to what that dry run counted.
+  std::string pin;
 };
 
 struct JobRecord {
@@ -133,6 +141,9 @@ struct JobPlan {
   std::vector<CountRow> by_channel;
   std::vector<CountRow> by_outcome;
   std::vector<Message> sample;  // oldest first, without payloads
+  // Set by the reflow engine: pass it as JobSpec::pin to replay exactly
+  // these `messages`.
+  std::string pin;
 };
 
 // Job storage, part of the journal. Thread-safe like Journal.
