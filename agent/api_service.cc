@@ -383,6 +383,9 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
   spec.limit = request->limit();
   spec.reason = request->reason();
   spec.created_by = caller.who;
+  spec.include_resolved = request->include_resolved();
+  spec.latest_per_key = request->latest_per_key();
+  spec.pin = request->pin();
   if (request->dry_run()) {
     auto plan = core_->reflow().DryRun(spec);
     if (!plan.ok()) return Finish(ctx, plan.status());

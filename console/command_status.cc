@@ -151,6 +151,7 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
                  {.header = "dir", .min_width = 3},
                  {.header = "messages", .align = Table::Align::kRight, .shrinkable = false},
                  {.header = "failed", .align = Table::Align::kRight, .shrinkable = false},
+                 {.header = "unresolved", .align = Table::Align::kRight, .shrinkable = false},
                  {.header = "handler", .shrinkable = false},
                  {.header = "sender", .shrinkable = false}});
     for (const auto& c : d.channels()) {
@@ -158,6 +159,7 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
                     {DirectionName(c.direction())},
                     {std::to_string(c.messages())},
                     {std::to_string(c.failed()), c.failed() > 0 ? Style::kRed : Style::kNone},
+                    {std::to_string(c.unresolved()), c.unresolved() > 0 ? Style::kRed : Style::kNone},
                     {c.has_handler() ? "yes" : "-"},
                     {c.has_sender() ? "yes" : "-"}});
     }

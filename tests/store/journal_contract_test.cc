@@ -156,6 +156,65 @@ TEST_P(JournalContract, WritesAndReadsBackEveryField) {
   EXPECT_EQ(r.flow_variant, "v2");
 }
 
+// Resolution is kept when the journal records an ok: through an outcome
+// update or a message written ok, for a copy, a copy of a copy (which
+// resolves the original too) and a re-derived output (its supersedes
+// header). The first resolution stays.
+TEST_P(JournalContract, AnOkCopyResolvesItsOriginalsUpTheChain) {
+  Message original = Make("a", "k", Outcome::kFailed);
+  Message other = Make("a", "k2", Outcome::kFailed);
+  Write({original, other});
+  Message copy = Make("a", "k", Outcome::kFailed);
+  copy.origin_id = original.id;
+  Message copy_of_copy = Make("a", "k", Outcome::kPending);
+  copy_of_copy.origin_id = copy.id;
+  Write({copy, copy_of_copy});
+  auto count = [&](const std::string& f) {
+    auto rows = journal_->Count(f, "");
+    EXPECT_TRUE(rows.ok()) << f << ": " << rows.status().ToString();
+    return rows.ok() && !rows->empty() ? rows->front().count : 0;
+  };
+  EXPECT_EQ(count("outcome = failed and not resolved"), 3u) << "a failed copy resolves nothing";
+
+  WriteBatch ok;
+  ok.outcomes.push_back({.id = copy_of_copy.id, .outcome = Outcome::kOk});
+  ASSERT_TRUE(journal_->Write(ok, false).ok());
+  for (const Message* m : {&original, &copy}) {
+    auto got = journal_->Get(m->id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->message.resolved_by, copy_of_copy.id) << m->id;
+  }
+  EXPECT_EQ(count("outcome = failed and not resolved"), 1u);
+  EXPECT_EQ(count("outcome = failed and resolved = false"), 1u);
+  EXPECT_EQ(count("resolved"), 2u);
+  EXPECT_EQ(count("resolved != false"), 2u);
+  EXPECT_EQ(count("not (resolved = false)"), 2u);
+  auto open = journal_->List({.filter = "outcome = failed and not resolved"});
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open->messages.size(), 1u);
+  EXPECT_EQ(open->messages[0].id, other.id);
+  EXPECT_TRUE(open->messages[0].resolved_by.empty());
+
+  Message rederived = Make("a", "k2", Outcome::kOk);
+  rederived.headers = {{"reprise-supersedes", other.id}};
+  Message later_copy = Make("a", "k", Outcome::kOk);
+  later_copy.origin_id = original.id;
+  Write({rederived, later_copy});
+  EXPECT_EQ(journal_->Get(other.id)->message.resolved_by, rederived.id);
+  EXPECT_EQ(journal_->Get(original.id)->message.resolved_by, copy_of_copy.id) << "the first resolution stays";
+  EXPECT_EQ(count("outcome = failed and not resolved"), 0u);
+  auto grouped = journal_->Count("outcome = failed", "resolved");
+  ASSERT_TRUE(grouped.ok()) << grouped.status().ToString();
+  ASSERT_EQ(grouped->size(), 1u);
+  EXPECT_EQ(grouped->front().group, "true");
+
+  auto channels = journal_->Channels();
+  ASSERT_TRUE(channels.ok());
+  ASSERT_EQ(channels->size(), 1u);
+  EXPECT_EQ(channels->front().failed, 3u);
+  EXPECT_EQ(channels->front().unresolved, 0u);
+}
+
 TEST_P(JournalContract, UnknownIdIsNotFoundAndNamesTheId) {
   auto got = journal_->Get("01JD0000000000000000000000");
   ASSERT_FALSE(got.ok());
@@ -333,7 +392,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   ASSERT_TRUE(j.ok());
   // SQLite's v11 (solo claims), v12 (key entries without the id) and v13
   // (roots out of the correlation index) have no PostgreSQL counterpart.
-  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 13 : 10);
+  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 14 : 11);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 
@@ -696,6 +755,91 @@ TEST_P(JobContract, PlanCountsWithoutWriting) {
   EXPECT_EQ(jobs().PlanJob({.filter = "chanel = a"}).status().code(), StatusCode::kInvalidArgument);
 }
 
+// A reflow leaves resolved messages out and its plan counts them; asked
+// to, it includes them. A migration replays every input regardless.
+TEST_P(JobContract, AReflowLeavesResolvedMessagesOutUnlessToldOtherwise) {
+  auto seeded = Seed();
+  Message copy = Make("a", "k1");
+  copy.origin_id = seeded[3].id;  // the failed one
+  Write({copy});
+  auto plan = jobs().PlanJob({.filter = "channel = a and outcome = failed"});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 0u);
+  EXPECT_EQ(plan->resolved, 1u);
+  plan = jobs().PlanJob({.filter = "channel = a and outcome = failed", .include_resolved = true});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->messages, 1u);
+  EXPECT_EQ(plan->resolved, 0u);
+  auto job = jobs().CreateJob({.filter = "channel = a and outcome = failed"}, "");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total, 0u);
+  job = jobs().CreateJob({.filter = "channel = a and outcome = failed", .include_resolved = true}, "");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total, 1u);
+  job = jobs().CreateJob({.kind = std::string(kMigrationJob), .filter = "channel = a and outcome = failed"}, "");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total, 1u);
+}
+
+// State-carrying messages: an account's failed balance followed by an ok
+// one is not the newest of its key, so latest-per-key leaves it out (and
+// says so), while an account whose newest balance failed is replayed.
+TEST_P(JobContract, LatestPerKeySelectsOnlyTheNewestOfEachChannelAndKey) {
+  Message stale = Make("balance", "account:1", Outcome::kFailed);
+  Message newer = Make("balance", "account:1", Outcome::kOk);
+  Message newest_failed = Make("balance", "account:2", Outcome::kFailed);
+  Message other_channel = Make("audit", "account:1");  // does not hide account:1's balance
+  Write({stale, newest_failed, newer, other_channel});
+  auto count = [&](const std::string& f) {
+    auto rows = journal_->Count(f, "");
+    EXPECT_TRUE(rows.ok()) << f << ": " << rows.status().ToString();
+    return rows.ok() && !rows->empty() ? rows->front().count : 0;
+  };
+  EXPECT_EQ(count("latest"), 3u);
+  EXPECT_EQ(count("outcome = failed and latest"), 1u);
+  EXPECT_EQ(count("outcome = failed and not latest"), 1u);
+  auto page = journal_->List({.filter = "channel = balance and latest"});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_EQ(page->messages[0].id, newest_failed.id);
+  EXPECT_EQ(page->messages[1].id, newer.id);
+
+  auto plan = jobs().PlanJob({.filter = "outcome = failed", .latest_per_key = true});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 1u);
+  EXPECT_EQ(plan->older, 1u);
+  auto job = jobs().CreateJob({.filter = "outcome = failed", .latest_per_key = true}, "");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_EQ(job->total, 1u);
+  auto items = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].message.id, newest_failed.id);
+  plan = jobs().PlanJob({.filter = "outcome = failed"});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->messages, 2u);
+  EXPECT_EQ(plan->older, 0u) << "without latest_per_key nothing is left out as older";
+}
+
+// A pinned selection: messages from after the bound never join, and a
+// count that differs from the dry run's creates nothing.
+TEST_P(JobContract, APinnedSelectionReplaysWhatItsDryRunCountedOrNothing) {
+  Seed();
+  const std::string bound = UlidLowerBound(NowUs() / 1000 + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  Write({Make("a", "k7", Outcome::kFailed)});  // after the dry run
+  auto plan = jobs().PlanJob({.filter = "channel = a", .before_id = bound});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 5u);
+  auto changed = jobs().CreateJob({.filter = "channel = a", .before_id = bound, .expect_total = 4}, "");
+  EXPECT_EQ(changed.status().code(), StatusCode::kFailedPrecondition) << changed.status().ToString();
+  EXPECT_NE(changed.status().message().find("counted 4, now 5"), std::string::npos) << changed.status().message();
+  EXPECT_TRUE(jobs().ListJobs(10)->empty()) << "a refused job leaves nothing behind";
+  auto job = jobs().CreateJob({.filter = "channel = a", .before_id = bound, .expect_total = 5}, "");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->total, 5u);
+}
+
 TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
   auto seeded = Seed();
   auto job = jobs().CreateJob({.filter = "channel = a", .reason = "replay", .created_by = "alice"},
@@ -736,7 +880,7 @@ TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
 
 TEST_P(JobContract, SelectionByKeysOriginalsAndLimit) {
   auto seeded = Seed();
-  Message copy = Make("a", "k1");
+  Message copy = Make("a", "k1", Outcome::kFailed);  // failed: seeded[1] stays unresolved
   copy.origin_id = seeded[1].id;
   Write({copy});
   auto job = jobs().CreateJob({.filter = "channel = a", .limit = 2, .keys = {"k1"}, .originals_only = true}, "");
@@ -1389,6 +1533,8 @@ TEST_P(FilterContract, EveryFieldAndOperatorRuns) {
       {"outcome", {"ok"}},
       {"direction", {"out"}},
       {"attempt", {"2"}},
+      {"resolved", {"true", "false"}},
+      {"latest", {"true", "false"}},
       {"recorded", {"-2h", "2026-11-23", "2026-11-23T10:00:00.5+01:00"}},
   };
   for (const Case& c : cases) {

@@ -78,6 +78,9 @@ struct EngineOptions {
   // Told, one line each, when a job starts or resumes here and when it ends
   // (the agent's log); may be empty.
   std::function<void(const std::string& line)> log;
+  // A dry run's pin (JobPlan::pin) is honoured this long; an older one is
+  // refused: the operator confirmed figures that are stale by then.
+  std::chrono::seconds pin_lifetime{600};
 };
 
 // A job's state with live figures.
@@ -98,9 +101,14 @@ class REPRISE_EXPORT ReflowEngine {
   ReflowEngine(const ReflowEngine&) = delete;
   ReflowEngine& operator=(const ReflowEngine&) = delete;
 
-  // What `spec` would replay; writes nothing.
+  // What `spec` would replay; writes nothing. The selection is pinned at
+  // this moment (messages recorded from now on are not in it) and the plan
+  // carries a token, `pin`, for Start.
   StatusOr<JobPlan> DryRun(const JobSpec& spec);
-  // Validates `spec`, fixes the selection, and starts the job.
+  // Validates `spec`, fixes the selection, and starts the job. With
+  // spec.pin (a DryRun's, for the same spec, younger than pin_lifetime) the
+  // job replays exactly what that dry run counted, or is refused
+  // (FAILED_PRECONDITION) when that is no longer what matches.
   StatusOr<JobRecord> Start(const JobSpec& spec);
   // Joins the unfinished jobs of this service that do not run here yet:
   // jobs left running by a previous process, and jobs other instances of a

@@ -63,6 +63,21 @@ struct REPRISE_EXPORT JobSpec {
   // job, which keeps its fixed selection instead):
   std::vector<std::string> keys;  // only messages of these keys, when not empty
   bool originals_only = false;    // skip reflowed copies (origin set)
+  // A reflow leaves resolved messages out (their copy already ended ok)
+  // unless this is set. Migrations and re-derives select regardless.
+  bool include_resolved = false;
+  // Only the newest message of each channel, key and direction among those
+  // the filter matches (the filter field `latest`): for state-carrying
+  // channels, where replaying an older message would set a receiver back.
+  bool latest_per_key = false;
+  // A pinned selection (what a dry run counted): only messages whose id is
+  // below `before_id`, and CreateJob fails, creating nothing, unless
+  // exactly `expect_total` match.
+  std::string before_id;
+  std::optional<uint64_t> expect_total;
+  // The token a dry run issued (JobPlan::pin): the reflow engine's Start
+  // pins the selection to what that dry run counted.
+  std::string pin;
 };
 
 struct JobRecord {
@@ -122,9 +137,14 @@ struct JobPlan {
   uint64_t messages = 0;
   uint64_t keys = 0;
   uint64_t excluded = 0;  // matched the filter but have the other direction
+  uint64_t resolved = 0;  // matched the filter but resolved: left out (JobSpec::include_resolved)
+  uint64_t older = 0;     // matched the filter but a newer message of their key exists (latest_per_key)
   std::vector<CountRow> by_channel;
   std::vector<CountRow> by_outcome;
   std::vector<Message> sample;  // oldest first, without payloads
+  // Set by the reflow engine: pass it as JobSpec::pin to replay exactly
+  // these `messages`.
+  std::string pin;
 };
 
 // Job storage, part of the journal. Thread-safe like Journal.

@@ -69,6 +69,7 @@ struct ChannelInfo {
   Direction direction = Direction::kIn;
   uint64_t messages = 0;
   uint64_t failed = 0;
+  uint64_t unresolved = 0;  // failed and not resolved
 };
 
 class AuditStore;  // audit.h

@@ -44,6 +44,10 @@ struct Message {
   std::string origin_id;  // set on reflowed copies: the message replayed
   std::string job_id;     // set on records a job produced
   std::string flow_variant;  // the variant that handled it, when a flow applied
+  // Set by the journal when the message is resolved: the id of the later
+  // message that resolved it (a reflowed copy, or a copy of a copy, that
+  // ended ok; or a re-derived output that superseded it and ended ok).
+  std::string resolved_by;
 };
 
 }  // namespace reprise
