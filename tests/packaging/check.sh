@@ -14,6 +14,8 @@
 # the headers, the man page and completion, and that the SQLite-only build
 # links neither libpq nor readline. The first failure stops it, saying what.
 set -euo pipefail
+# Never `cmd | grep -q`: grep -q exits at the first match, cmd may then die of
+# SIGPIPE, and pipefail turns that into a failed check. Read from < <(cmd).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATIC="$(cd "$1" && pwd)"
@@ -122,7 +124,7 @@ say "the host against the shared install"
 check_host shared-cmake cmake "$WORK/shared" "$CONSOLE"
 check_host shared-pkg-config pkg-config "$WORK/shared" "$CONSOLE"
 for name in shared-cmake shared-pkg-config; do
-  ldd "$WORK/$name/packaged-host" | grep -q "libreprise_agent.so.${VERSION%%.*} => $WORK/shared/" \
+  grep -q "libreprise_agent.so.${VERSION%%.*} => $WORK/shared/" < <(ldd "$WORK/$name/packaged-host") \
     || fail "$name: the host is not linked with the shared libreprise_agent of $WORK/shared"
 done
 
@@ -136,9 +138,9 @@ if grep -E '^(PostgreSQL_LIBRARY[^=]*=/|READLINE_)' "$SHARED/CMakeCache.txt"; th
 fi
 lib="$(find "$WORK/shared" -name "libreprise_agent.so.$VERSION")"
 [[ -n "$lib" ]] || fail "no libreprise_agent.so.$VERSION installed"
-readelf -d "$lib" | grep -q "SONAME.*\[libreprise_agent.so.${VERSION%%.*}\]" \
+grep -q "SONAME.*\[libreprise_agent.so.${VERSION%%.*}\]" < <(readelf -d "$lib") \
   || fail "libreprise_agent's SONAME is not libreprise_agent.so.${VERSION%%.*}"
-nm -DC --defined-only "$lib" | grep -q "reprise::Agent::Start(" || fail "$lib does not export Agent::Start"
+grep -q "reprise::Agent::Start(" < <(nm -DC --defined-only "$lib") || fail "$lib does not export Agent::Start"
 if nm -DC --defined-only "$lib" | grep -E "reprise::(HandlerContext|AgentCore|Gatekeeper)"; then
   fail "$lib exports the agent's internals (above); they must stay hidden"
 fi
