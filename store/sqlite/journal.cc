@@ -635,10 +635,11 @@ class SqliteJournal final : public Journal {
       }
     }
     REPRISE_RETURN_IF_ERROR(WriteOutcomes(db, batch, resolutions));
-    for (const auto& [by, target] : resolutions) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda.
+    for (const auto& resolution : resolutions) {
       REPRISE_RETURN_IF_ERROR(Step(*resolve_, db, "record resolution", [&](Stmt& q) {
-        q.BindText(1, by);
-        q.BindText(2, target);
+        q.BindText(1, resolution.first);
+        q.BindText(2, resolution.second);
       }));
     }
     return Status::Ok();
