@@ -258,39 +258,35 @@ std::string PlanOf(sqlite3* db, std::string_view filter_text) {
 // Schema v9 leaves ok rows out of the outcome index; the filter compiler
 // states the index's condition, so queries for the other outcomes still
 // search it rather than scan the table.
-TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
+// Each of `filters`, on a fresh journal, searches `index` and scans nothing.
+void ExpectFiltersSearch(const std::string& index, std::initializer_list<const char*> filters) {
   TempDir dir;
-  const std::string path = dir.File("o.journal");
+  const std::string path = dir.File("plan.journal");
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  for (const char* f : {"outcome = failed", "outcome = pending", "outcome in (failed, skipped)",
-                        "outcome = failed and recorded > 2026-01-01"}) {
+  for (const char* f : filters) {
     const std::string plan = PlanOf(db, f);
-    EXPECT_NE(plan.find("INDEX messages_by_outcome"), std::string::npos) << f << "\n" << plan;
+    EXPECT_NE(plan.find("INDEX " + index), std::string::npos) << f << "\n" << plan;
     EXPECT_EQ(plan.find("SCAN messages"), std::string::npos) << f << "\n" << plan;
   }
   sqlite3_close(db);
+}
+
+TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
+  ExpectFiltersSearch("messages_by_outcome", {"outcome = failed", "outcome = pending",
+                                              "outcome in (failed, skipped)",
+                                              "outcome = failed and recorded > 2026-01-01"});
 }
 
 // Schema v14's index of unresolved outcomes serves `outcome = failed and
 // not resolved` as the outcome index serves `outcome = failed`: a search,
 // never a scan or a look at each failed row.
 TEST(SqliteJournalTest, UnresolvedFiltersSearchTheUnresolvedIndex) {
-  TempDir dir;
-  const std::string path = dir.File("u.journal");
-  auto j = Journal::Open("sqlite:" + path);
-  ASSERT_TRUE(j.ok()) << j.status().ToString();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  for (const char* f : {"outcome = failed and not resolved", "outcome = failed and resolved = false",
-                        "not resolved and outcome in (failed, skipped)"}) {
-    const std::string plan = PlanOf(db, f);
-    EXPECT_NE(plan.find("INDEX messages_unresolved"), std::string::npos) << f << "\n" << plan;
-    EXPECT_EQ(plan.find("SCAN messages"), std::string::npos) << f << "\n" << plan;
-  }
-  sqlite3_close(db);
+  ExpectFiltersSearch("messages_unresolved", {"outcome = failed and not resolved",
+                                              "outcome = failed and resolved = false",
+                                              "not resolved and outcome in (failed, skipped)"});
 }
 
 // A journal from before v14 gets resolved_by for the messages whose copy
