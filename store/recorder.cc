@@ -377,9 +377,14 @@ void Recorder::OpenIntentLog() {
       batch.outcomes.resize(outcomes);
     }
   }
-  std::erase_if(batch.messages, [&](const Message& m) { return journal_->Get(m.id).ok(); });
+  // Usually none is in the journal: one write. Else (a duplicate id fails
+  // the whole transaction) the ones it holds are looked up and left out.
+  Status written = batch.empty() ? Status::Ok() : journal_->Write(batch, false);
+  if (!written.ok()) {
+    std::erase_if(batch.messages, [&](const Message& m) { return journal_->Get(m.id).ok(); });
+    written = WriteWithRetry(batch);
+  }
   const size_t records = batch.messages.size() + batch.outcomes.size();
-  Status written = records == 0 ? Status::Ok() : WriteWithRetry(batch);
   stats_.recovered = records;
   stats_.torn = found.torn;
   if (records > 0 || found.torn > 0) {
