@@ -1,4 +1,4 @@
-#include "reprise/store/intent_log.h"
+#include "intent_log.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

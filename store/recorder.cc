@@ -15,6 +15,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "intent_log.h"
+
 namespace reprise {
 namespace {
 // How often a writer that has seen records lately looks for more without

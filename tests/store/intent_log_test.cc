@@ -1,7 +1,7 @@
 // The intent log under a Recorder in `process` durability: records whose call
 // returned are found again by the next Recorder on the same log and committed
 // once; a log cut anywhere in its last entry loses that entry only.
-#include "reprise/store/intent_log.h"
+#include "intent_log.h"
 
 #include <gtest/gtest.h>
 

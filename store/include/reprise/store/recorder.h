@@ -8,7 +8,7 @@
 //   async    returns once queued. A crash loses at most what was queued and
 //            not yet committed: at most `max_queue_bytes`; in steady state one
 //            group commit's worth (the writer commits as soon as it can).
-//   process  with an intent log (`intent_log`, intent_log.h): returns once the
+//   process  with an intent log (`intent_log`, store/intent_log.h): returns once the
 //            record is in the log, a file mapping the page cache holds, on the
 //            caller's thread; it survives kill -9, and the next Recorder on
 //            the same log commits what the journal lacks before it takes
@@ -37,10 +37,12 @@
 #include <string_view>
 #include <vector>
 
-#include "reprise/store/intent_log.h"
+#include "reprise/base/export.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
+
+class IntentLog;  // store/intent_log.h
 
 struct RecorderOptions {
   // The recorder's own: the agent maps its public settings (agent.h) to them.
@@ -58,7 +60,7 @@ struct RecorderOptions {
   std::string intent_log;
 };
 
-struct RecorderStats {
+struct REPRISE_EXPORT RecorderStats {
   uint64_t recorded = 0;     // accepted onto the queue
   uint64_t committed = 0;    // written to the journal
   uint64_t dropped = 0;      // refused by the drop policy
@@ -87,7 +89,7 @@ struct RecorderStats {
 // A message by reference: Record copies its bytes straight into the queue's
 // memory (no string per field, no allocation per record on the caller's
 // thread). The viewed strings need only live for the call.
-struct MessageView {
+struct REPRISE_EXPORT MessageView {
   std::string_view id, channel, key, correlation_id, causation_id, payload, content_type, error,
       origin_id, job_id, flow_variant;
   const Headers* headers = nullptr;
@@ -100,7 +102,7 @@ struct MessageView {
   static MessageView Of(const Message& m);
 };
 
-class Recorder {
+class REPRISE_EXPORT Recorder {
  public:
   // `journal` must outlive the Recorder.
   Recorder(Journal* journal, RecorderOptions options);
