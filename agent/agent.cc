@@ -143,6 +143,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     return capture_.RecordOutcome(id, outcome, error);
   }
   Status Flush() override { return capture_.Flush(); }  // Agent, AgentCore and Dispatcher
+  void AwaitRecorded() override { capture_.AwaitRecorded(); }
   uint64_t RecordedMark() const override { return capture_.recorder().Mark(); }
   uint64_t CommittedMark() const override { return capture_.recorder().CommittedMark(); }
   bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const override {

@@ -37,6 +37,10 @@ class AgentCore {
                                                 bool dry_run, const std::string& job_id = "") = 0;
   // Waits until everything recorded so far is committed to the journal.
   virtual Status Flush() = 0;
+  // Before a read of the journal or a job's selection: waits, bounded, until
+  // the journal holds every record whose call returned before (in `process`
+  // durability a call returns once its record is in the intent log).
+  virtual void AwaitRecorded() = 0;
   virtual std::chrono::system_clock::time_point started_at() const = 0;
   virtual std::string listen_address() const = 0;
 };

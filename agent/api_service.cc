@@ -272,6 +272,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
     return std::find(v.begin(), v.end(), c) != v.end();
   };
 
+  core_->AwaitRecorded();  // read-your-own-record (AgentCore)
   auto channels = core_->journal().Channels();
   if (!channels.ok()) {
     // The journal being unreadable is itself health information; report it
@@ -304,6 +305,7 @@ grpc::ServerUnaryReactor* ApiService::ListMessages(grpc::CallbackServerContext* 
   const bool redact = request->with_payload() && Redact(caller);
   q.with_payload = request->with_payload() && !redact;
   q.oldest_first = request->oldest_first();
+  core_->AwaitRecorded();  // read-your-own-record (AgentCore)
   auto page = core_->journal().List(q);
   if (!page.ok()) return Finish(ctx, page.status());
   for (const Message& m : page->messages) {
@@ -322,6 +324,7 @@ grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ct
   if (request->id().empty()) {
     return Finish(ctx, InvalidArgument("id is empty; pass the id of a message (see `find`)"));
   }
+  core_->AwaitRecorded();  // read-your-own-record (AgentCore)
   auto lineage = core_->journal().Get(request->id());
   if (!lineage.ok()) return Finish(ctx, RemovedByRetention(core_->journal(), core_->options(), request->id(),
                                                       lineage.status()));
@@ -350,6 +353,7 @@ grpc::ServerUnaryReactor* ApiService::CountMessages(grpc::CallbackServerContext*
   if (auto* denied = CheckPayloadAccess(ctx, caller, request->filter(), request->group_by())) {
     return denied;
   }
+  core_->AwaitRecorded();  // read-your-own-record (AgentCore)
   auto rows = core_->journal().Count(request->filter(), request->group_by());
   if (!rows.ok()) return Finish(ctx, rows.status());
   uint64_t total = 0;
@@ -392,6 +396,7 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
     ToProto(*plan, response->mutable_dry_run());
     return Finish(ctx, Status::Ok());
   }
+  core_->AwaitRecorded();  // read-your-own-record (AgentCore)
   auto job = core_->reflow().Start(spec);
   if (!job.ok()) return Finish(ctx, job.status());
   ToProto(*job, response->mutable_job());
@@ -446,6 +451,7 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
   }
   bool as_job = request->background() || keys.size() > kInlineKeys;
   if (!request->filter().empty() && !as_job) {
+    core_->AwaitRecorded();  // read-your-own-record (AgentCore)
     auto selected = core_->journal().Keys(request->filter(), kInlineKeys);
     if (selected.ok()) {
       keys = std::move(*selected);
@@ -475,6 +481,7 @@ grpc::ServerUnaryReactor* ApiService::Rederive(grpc::CallbackServerContext* ctx,
     spec.max_failures = request->max_failures();
     spec.reason = request->reason();
     spec.created_by = caller.who;
+    core_->AwaitRecorded();  // read-your-own-record (AgentCore)
     auto job = core_->reflow().Start(spec);
     if (!job.ok()) return Finish(ctx, job.status());
     ToProto(*job, response->mutable_job());

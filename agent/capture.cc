@@ -1,5 +1,6 @@
 #include "capture.h"
 
+#include <cctype>
 #include <chrono>
 #include <mutex>
 
@@ -23,6 +24,24 @@ RecorderOptions::Durability ToRecorder(Durability d) {
 RecorderOptions::OverloadPolicy ToRecorder(OverloadPolicy p) {
   return p == OverloadPolicy::kDrop ? RecorderOptions::OverloadPolicy::kDrop
                                     : RecorderOptions::OverloadPolicy::kBlock;
+}
+
+// AgentOptions::intent_log, defaults filled in.
+std::string IntentLogPath(const AgentOptions& options) {
+  if (options.intent_log == "none") return "";
+  if (!options.intent_log.empty()) return options.intent_log;
+  std::string_view journal = options.journal;
+  if (journal.rfind("sqlite:", 0) == 0) {
+    journal.remove_prefix(7);
+    journal = journal.substr(0, journal.find('?'));
+    // In memory, records die with the process anyway.
+    return journal.empty() || journal == ":memory:" ? "" : std::string(journal) + ".intent";
+  }
+  std::string service = options.service;
+  for (char& c : service) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  return "/var/tmp/reprise-" + service + ".intent";
 }
 
 template <typename Map>
@@ -67,7 +86,8 @@ Capture::Capture(const AgentOptions& options, Journal* journal, const FlowRegist
       flows_(flows),
       recorder_(journal, {.durability = ToRecorder(options.durability),
                           .overload = ToRecorder(options.overload),
-                          .max_queue_bytes = options.max_queue_bytes}) {}
+                          .max_queue_bytes = options.max_queue_bytes,
+                          .intent_log = IntentLogPath(options)}) {}
 
 void Capture::Handle(std::string_view channel, Handler handler) {
   std::unique_lock lock(registry_mu_);
@@ -128,8 +148,9 @@ DeliverResult Capture::Deliver(std::string_view channel, std::string_view key,
 }
 
 Capture::HandleResult Capture::Handle(const Message& in) {
-  // Write-ahead: in process/power durability the inbound record is committed
-  // before the handler runs, so a crash during handling still leaves it to replay.
+  // Write-ahead: in process/power durability the inbound record is in the
+  // intent log or committed before the handler runs, so a crash during
+  // handling still leaves it to replay.
   if (Status st = recorder_.Record(in); !st.ok() && Synchronous()) {
     Status err = st.WithPrefix("not handled: the inbound message could not be recorded");
     return {err, Outcome::kFailed, err.message(), /*handled=*/false};

@@ -62,6 +62,9 @@ class Capture {
   Status RecordOutcome(std::string_view id, Outcome outcome, std::string_view error);
   Status Flush() { return recorder_.Flush(); }
   const Recorder& recorder() const { return recorder_; }
+  // AgentCore::AwaitRecorded: a second at most (a journal that slow serves
+  // the read without the latest records, and the wait is counted).
+  void AwaitRecorded() { recorder_.AwaitRecorded(std::chrono::seconds(1)); }
 
   // Dispatcher::Redeliver: a reflow job's copy of `original`.
   DispatchResult Redeliver(const Message& original, ReflowTarget target, const std::string& job_id,

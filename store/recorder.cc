@@ -15,6 +15,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "intent_log.h"
+
 namespace reprise {
 namespace {
 // How often a writer that has seen records lately looks for more without
@@ -336,11 +338,72 @@ Recorder::Recorder(Journal* journal, RecorderOptions options)
       slab_size_(SlabSize(options.max_queue_bytes)),
       batch_budget_(options.max_queue_bytes / 4),
       slab_budget_(options.max_queue_bytes - options.max_queue_bytes / 4),
-      max_spare_(std::max<size_t>(4, slab_budget_ / slab_size_ / 4)),
-      writer_([this] {
-        pthread_setname_np(pthread_self(), "reprise-writer");  // for top, perf and gdb
-        WriterLoop();
-      }) {}
+      max_spare_(std::max<size_t>(4, slab_budget_ / slab_size_ / 4)) {
+  // In every mode: records a `process` run left there go to the journal
+  // before this run's.
+  if (!options_.intent_log.empty() && (options_.durability == RecorderOptions::Durability::kProcess ||
+                                       access(options_.intent_log.c_str(), F_OK) == 0)) {
+    OpenIntentLog();
+  }
+  waits_for_commit_ = options_.durability != RecorderOptions::Durability::kAsync && log_ == nullptr;
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "reprise-writer");  // for top, perf and gdb
+    WriterLoop();
+  });
+}
+
+// Before the writer starts and any record is taken: what the log holds and
+// the journal lacks is committed first, in the order it was recorded (an
+// outcome after its message). Messages the journal has are left out (the
+// writer had committed them, but not yet released them from the log), so a
+// second start after a crash here writes nothing twice.
+void Recorder::OpenIntentLog() {
+  IntentLog::Recovered found;
+  auto log = IntentLog::Open(options_.intent_log, &found);
+  if (!log.ok()) {
+    std::fprintf(stderr, "reprise: %s; `process` calls wait for their commit instead\n",
+                 log.status().ToString().c_str());
+    return;
+  }
+  WriteBatch batch;
+  std::vector<Message> spares;
+  size_t batch_bytes = 0;
+  for (const IntentLog::Recovered::Entry& e : found.entries) {
+    const char* at = e.body.data();
+    const char* const end = at + e.body.size();
+    for (uint32_t i = 0; i < e.records && end - at >= static_cast<ptrdiff_t>(sizeof(Head)); ++i) {
+      const size_t messages = batch.messages.size(), outcomes = batch.outcomes.size();
+      at += Decode(at, batch, spares, batch_bytes);
+      if (e.first_ticket + i > found.released) continue;
+      batch.messages.resize(messages);  // committed and released: not again
+      batch.outcomes.resize(outcomes);
+    }
+  }
+  // Usually none is in the journal: one write. Else (a duplicate id fails
+  // the whole transaction) the ones it holds are looked up and left out.
+  Status written = batch.empty() ? Status::Ok() : journal_->Write(batch, false);
+  if (!written.ok()) {
+    std::erase_if(batch.messages, [&](const Message& m) { return journal_->Get(m.id).ok(); });
+    written = WriteWithRetry(batch);
+  }
+  const size_t records = batch.messages.size() + batch.outcomes.size();
+  stats_.recovered = records;
+  stats_.torn = found.torn;
+  if (records > 0 || found.torn > 0) {
+    std::fprintf(stderr,
+                 "reprise: intent log %s: %zu record(s) committed to the journal at start%s; %llu torn "
+                 "or corrupt entr%s dropped (their calls had not returned)\n",
+                 (*log)->path().c_str(), records, written.ok() ? "" : (" (" + written.ToString() + ")").c_str(),
+                 static_cast<unsigned long long>(found.torn), found.torn == 1 ? "y" : "ies");
+  }
+  const bool used = options_.durability == RecorderOptions::Durability::kProcess;
+  if (Status st = (*log)->Reset(used ? slab_budget_ : 0); !st.ok() || !used) {
+    if (st.ok()) return;
+    std::fprintf(stderr, "reprise: %s; `process` calls wait for their commit instead\n", st.ToString().c_str());
+    return;
+  }
+  log_ = std::move(*log);
+}
 
 Recorder::~Recorder() {
   {
@@ -362,6 +425,8 @@ Status Recorder::Record(const MessageView& message) {
   const char* slab_end = nullptr;
   uint64_t ticket = 0;
   bool wake = false;
+  bool sync = waits_for_commit_;
+  char* entry = nullptr;
   {
     std::unique_lock<std::mutex> lock(mu_);
     REPRISE_ASSIGN_OR_RETURN(char* reserved, Reserve(lock, bytes, 1));
@@ -370,13 +435,22 @@ Status Recorder::Record(const MessageView& message) {
     ++stats_.recorded;
     ticket = next_ticket_++;
     queued_bytes_ += bytes;
-    wake = options_.durability == RecorderOptions::Durability::kAsync ? writer_asleep_ : SyncQueued();
+    if (log_ != nullptr) {
+      entry = LogEntry(bytes, ticket, 1);
+      sync = entry == nullptr;
+    }
+    wake = sync ? SyncQueued() : writer_asleep_;
   }
   // See Queued for when the writer needs waking. Before the record is
   // published (a woken writer waits for it): after, an async call touches
   // nothing of the recorder's, which may be going away once it is written.
-  const bool sync = options_.durability != RecorderOptions::Durability::kAsync;
   if (wake) work_cv_.notify_one();
+  // Into the intent log first: the writer takes the record once it is in
+  // the queue, and may then release its entry.
+  if (entry != nullptr) {
+    Serialize(message, kMessage, entry + IntentLog::kEntryHead);
+    IntentLog::Seal(entry);
+  }
   PrefetchForWrite(at + bytes, slab_end, bytes);
   Serialize(message, kMessage, at);
   if (!sync) return Status::Ok();
@@ -391,8 +465,13 @@ Status Recorder::RecordOutcome(const OutcomeUpdate& update) {
   const size_t bytes = SerializedSize(view);
   std::unique_lock<std::mutex> lock(mu_);
   REPRISE_ASSIGN_OR_RETURN(char* at, Reserve(lock, bytes, 0));
+  char* entry = LogEntry(bytes, next_ticket_, 1);
+  if (entry != nullptr) {
+    Serialize(view, kOutcome, entry + IntentLog::kEntryHead);
+    IntentLog::Seal(entry);
+  }
   Serialize(view, kOutcome, at);
-  return Queued(lock, 1, bytes);
+  return Queued(lock, 1, bytes, waits_for_commit_ || (log_ != nullptr && entry == nullptr));
 }
 
 // A batch's records go into one contiguous run, so that it is admitted or
@@ -403,18 +482,47 @@ Status Recorder::Submit(const WriteBatch& batch) {
   for (const auto& m : batch.messages) bytes += SerializedSize(MessageView::Of(m));
   for (const auto& o : batch.outcomes) bytes += SerializedSize(View(o));
 
+  const size_t items = batch.messages.size() + batch.outcomes.size();
   std::unique_lock<std::mutex> lock(mu_);
   REPRISE_ASSIGN_OR_RETURN(char* reserved, Reserve(lock, bytes, batch.messages.size()));
-  char* at = reserved;
-  for (const auto& m : batch.messages) at = Serialize(MessageView::Of(m), kMessage, at);
-  for (const auto& o : batch.outcomes) at = Serialize(View(o), kOutcome, at);
+  char* const entry = LogEntry(bytes, next_ticket_, items);
+  // Into the intent log first (see Record).
+  for (char* start : {entry, reserved}) {
+    if (start == nullptr) continue;
+    char* at = start == entry ? entry + IntentLog::kEntryHead : start;
+    for (const auto& m : batch.messages) at = Serialize(MessageView::Of(m), kMessage, at);
+    for (const auto& o : batch.outcomes) at = Serialize(View(o), kOutcome, at);
+    if (start == entry) IntentLog::Seal(entry);
+  }
   stats_.recorded += batch.messages.size();
-  return Queued(lock, batch.messages.size() + batch.outcomes.size(), bytes);
+  return Queued(lock, items, bytes, waits_for_commit_ || (log_ != nullptr && entry == nullptr));
+}
+
+char* Recorder::LogEntry(size_t bytes, uint64_t ticket, size_t items) {
+  if (log_ == nullptr) return nullptr;
+  char* entry = log_->Reserve(bytes, ticket, static_cast<uint32_t>(items));
+  if (entry == nullptr) {
+    // Larger than the whole log (Reserve made room for the rest): these
+    // records wait for their commit, and marks wait with them.
+    for (size_t i = 0; i < items; ++i) unlogged_.push_back(ticket + i);
+  }
+  return entry;
 }
 
 StatusOr<char*> Recorder::Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages) {
   while (true) {
     if (stopping_) return Unavailable("the recorder is shutting down; record not accepted");
+    if (log_ != nullptr && log_->Fits(bytes) && !log_->HasRoom(bytes)) {
+      // The intent log is full: the journal is behind by its whole size.
+      if (options_.overload == RecorderOptions::OverloadPolicy::kDrop) {
+        stats_.dropped += messages;
+        return ResourceExhausted("the intent log is full (" + std::to_string(log_->used()) + " of " +
+                                 std::to_string(log_->capacity()) +
+                                 " bytes waiting for the journal); record dropped by the `drop` overload policy");
+      }
+      room_cv_.wait(lock);
+      continue;
+    }
     if (!queue_.empty()) {
       Slab& tail = *queue_.back();
       if (tail.size - tail.used >= bytes) {
@@ -464,14 +572,15 @@ StatusOr<char*> Recorder::Reserve(std::unique_lock<std::mutex>& lock, size_t byt
   }
 }
 
-Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes) {
+Status Recorder::Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes, bool sync) {
   next_ticket_ += items;
   queued_bytes_ += bytes;
-  // Waking the writer is a system call. In async durability only a writer
-  // asleep after a quiet spell needs it: one that writes or polls finds the
-  // record by itself within kWriterPoll. A synchronous caller waits for
-  // the commit, so it wakes a polling writer too.
-  if (options_.durability == RecorderOptions::Durability::kAsync) {
+  // Waking the writer is a system call. When the caller does not wait (async,
+  // or in the intent log) only a writer asleep after a quiet spell needs it:
+  // one that writes or polls finds the record by itself within kWriterPoll.
+  // A synchronous caller waits for the commit, so it wakes a polling writer
+  // too.
+  if (!sync) {
     if (writer_asleep_) work_cv_.notify_one();
     return Status::Ok();
   }
@@ -515,16 +624,43 @@ Status Recorder::WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bo
                      "; the record is kept in memory and retried, but it is not committed yet");
 }
 
+uint64_t Recorder::CommittedMark() const {
+  const uint64_t durable = durable_ticket_.load(std::memory_order_acquire);
+  if (log_ == nullptr) return durable;
+  return std::max(durable, logged_ticket_.load(std::memory_order_acquire));
+}
+
+bool Recorder::AwaitRecorded(std::chrono::milliseconds bound) {
+  if (log_ == nullptr) return true;
+  uint64_t mark;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    mark = next_ticket_ - 1;
+    if (durable_ticket_.load(std::memory_order_relaxed) >= mark) return true;
+    ++stats_.read_waits;
+  }
+  // The writer polls while records come; a reader should not wait for that.
+  work_cv_.notify_one();
+  if (WaitFor(mark, bound, /*journal=*/true)) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.read_wait_timeouts;
+  return false;
+}
+
 uint64_t Recorder::Mark() const {
   std::lock_guard<std::mutex> lock(mu_);
   return next_ticket_ - 1;
 }
 
 bool Recorder::WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const {
+  return WaitFor(mark, timeout, /*journal=*/false);
+}
+
+bool Recorder::WaitFor(uint64_t mark, std::chrono::milliseconds timeout, bool journal) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     const uint32_t seen = commit_events_.load(std::memory_order_acquire);
-    if (CommittedMark() >= mark) return true;
+    if ((journal ? durable_ticket_.load(std::memory_order_acquire) : CommittedMark()) >= mark) return true;
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::nanoseconds::zero() || writer_done_.load(std::memory_order_acquire)) {
       return false;
@@ -679,7 +815,22 @@ void Recorder::NoteWritten() {
   stats_.recovered_at = std::chrono::system_clock::now();
 }
 
+void Recorder::NoteLogged(uint64_t last) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t committed = committed_ticket_.load(std::memory_order_relaxed);
+    while (!unlogged_.empty() && unlogged_.front() <= committed) unlogged_.pop_front();
+    if (!unlogged_.empty()) last = std::min(last, unlogged_.front() - 1);
+    if (last <= logged_ticket_.load(std::memory_order_relaxed)) return;
+    logged_ticket_.store(last, std::memory_order_release);
+  }
+  CommitEvent();
+}
+
 void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket) {
+  // Every record decoded is in the intent log: its caller wrote it there
+  // before the queue. Marks pass it now, not after the commit.
+  if (log_ != nullptr) NoteLogged(first_ticket + items - 1);
   // Group commit. An outcome for a message in the same batch is folded into
   // its insert: most Deliver calls then cost one row write, not two.
   if (!batch.outcomes.empty()) {
@@ -738,6 +889,7 @@ void Recorder::WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, 
       // Only while nothing before was lost: a mark covers all below it.
       if (durable_ticket_.load(std::memory_order_relaxed) + 1 == first_ticket) {
         durable_ticket_.store(last, std::memory_order_release);
+        if (log_ != nullptr) log_->Release(last);
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "reprise/agent/agent.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -178,8 +179,17 @@ TEST_F(AgentTest, ExplicitRecordStyle) {
   EXPECT_EQ(agent_->RecordOutcome("not-an-id", Outcome::kOk).code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(AgentTest, ProcessDurabilityCommitsBeforeDeliverReturns) {
+TEST_F(AgentTest, ProcessDurabilityLogsBeforeDeliverReturns) {
   Start({.durability = Durability::kProcess});
+  DeliverResult r = agent_->Deliver("c", "k", "x");
+  ASSERT_TRUE(r.status.ok());
+  // In the intent log beside the journal; the mark passes once it is there.
+  EXPECT_EQ(access((journal_url_.substr(7) + ".intent").c_str(), F_OK), 0);
+  EXPECT_TRUE(agent_->WaitCommitted(agent_->RecordedMark(), std::chrono::seconds(10)));
+}
+
+TEST_F(AgentTest, ProcessDurabilityWithoutAnIntentLogCommitsBeforeDeliverReturns) {
+  Start({.durability = Durability::kProcess, .intent_log = "none"});
   agent_->Handle("c", [](const Message& in, Context& ctx) {
     ctx.Emit("o", in.key, "x");
     return Status::Ok();

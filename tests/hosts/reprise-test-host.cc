@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
     else if (a == "--journal") options.journal = next();
     else if (a == "--service") options.service = next();
     else if (a == "--durability") options.durability = reprise::ParseDurability(next()).value_or(reprise::Durability::kAsync);
+    else if (a == "--intent-log") options.intent_log = next();
     else if (a == "--max-payload") options.max_payload_bytes = std::stoul(next());
     else if (a == "--tls-cert") options.tls_cert = next();
     else if (a == "--tls-key") options.tls_key = next();

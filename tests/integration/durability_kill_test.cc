@@ -1,6 +1,6 @@
 // Kills a real recording process with SIGKILL and checks the durability
 // promise: in `process` mode every message whose Deliver returned is in the
-// journal after the crash.
+// journal after the crash, once the intent log is recovered.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -45,6 +45,7 @@ TEST(DurabilityKillTest, ProcessModeKeepsEveryDeliveredMessageAcrossKill9) {
   for (int round = 0; round < 3; ++round) {
     std::vector<std::string> delivered = DeliverThenKill(url, "process", 700ms);
     ASSERT_GT(delivered.size(), 10u) << "the host should have delivered messages";
+    ASSERT_EQ(testing::RecoverIntentLog(dir.File("kill.journal")), "");  // as the next start does
     auto journal = Journal::Open(url);
     ASSERT_TRUE(journal.ok()) << journal.status().ToString();
     size_t missing = 0, unfinished = 0;

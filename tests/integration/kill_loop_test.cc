@@ -1,7 +1,8 @@
 // The kill loop: kill -9 a real process again and again while it records
 // (Deliver in `process` or `power` durability, from its main thread) and
-// reflows (a job it started or resumed), and after every kill check the
-// journal: SQLite's integrity check, jobs consistent with their items, and
+// reflows (a job it started or resumed), and after every kill commit what
+// its intent log held (as the next start does) and check the journal:
+// SQLite's integrity check, jobs consistent with their items, and
 // the durability promise (every Deliver that returned OK is in the journal,
 // with its outcome). At the end one last process finishes every job.
 //
@@ -165,6 +166,8 @@ TEST(KillLoopTest, KillNineWhileRecordingAndReflowingLosesNothingAcknowledged) {
       if (line->rfind("delivered ", 0) == 0) acknowledged.push_back(line->substr(10));
     }
     acknowledged_total += acknowledged.size();
+    // What the intent log held goes to the journal first, as at the next start.
+    ASSERT_EQ(testing::RecoverIntentLog(path), "");
     std::string problems = CheckJournal(path, acknowledged);
     ASSERT_EQ(problems, "") << "after kill -9 in " << durability << " durability";
   }

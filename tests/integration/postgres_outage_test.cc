@@ -139,7 +139,7 @@ TEST_F(PostgresOutageTest, AsyncHostKeepsRunningReconnectsAndKeepsEveryAcceptedM
 
 TEST_F(PostgresOutageTest, ProcessDurabilityFailsDeliverClearlyWhileTheJournalIsDown) {
   std::unique_ptr<v1::Agent::Stub> stub;
-  auto host = StartHost(stub, {"--durability", "process", "--deliver-for-ms", "9000"});
+  auto host = StartHost(stub, {"--durability", "process", "--intent-log", "none", "--deliver-for-ms", "9000"});
   ASSERT_TRUE(stub);
   Lines before, during, after;
   ReadFor(*host, 1000ms, before);

@@ -15,6 +15,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "reprise/store/journal.h"
+#include "reprise/store/recorder.h"
+
 extern char** environ;
 
 namespace reprise::testing {
@@ -228,6 +231,14 @@ int FreePort() {
   int port = ntohs(addr.sin_port);
   close(fd);
   return port;
+}
+
+std::string RecoverIntentLog(const std::string& journal_path) {
+  auto journal = Journal::Open("sqlite:" + journal_path);
+  if (!journal.ok()) return journal.status().ToString();
+  Recorder recorder(journal->get(), {.durability = RecorderOptions::Durability::kProcess,
+                                     .intent_log = journal_path + ".intent"});
+  return recorder.Stats().last_error;
 }
 
 }  // namespace reprise::testing

@@ -25,6 +25,11 @@ class TempDir {
   std::string path_;
 };
 
+// Commits what a process killed in `process` durability left in the intent
+// log of the SQLite journal at `journal_path` (its default log), as the next
+// Agent::Start would; "" or what went wrong.
+std::string RecoverIntentLog(const std::string& journal_path);
+
 // Path of a binary built by this project, e.g. BinaryPath("reprise-demo").
 std::string BinaryPath(const std::string& name);
 

@@ -36,7 +36,7 @@ namespace reprise {
 // How far a record has gone when the call that records it returns
 // (docs/operations.md#durability-modes):
 //   kAsync    queued: a crash loses at most what is still queued
-//   kProcess  committed to the journal: survives kill -9
+//   kProcess  in the intent log (or committed to the journal): survives kill -9
 //   kPower    committed and fsynced: survives power loss
 enum class Durability { kAsync, kProcess, kPower };
 // When the journal falls behind and the recording queue is full: kBlock
@@ -82,6 +82,11 @@ struct AgentOptions {
   Durability durability = Durability::kAsync;
   OverloadPolicy overload = OverloadPolicy::kBlock;
   size_t max_queue_bytes = 64u << 20;
+  // `process` durability's intent log (docs/architecture.md#durability-modes),
+  // a file on local disk: default "<journal file>.intent" for a SQLite
+  // journal, "/var/tmp/reprise-<service>.intent" for PostgreSQL; "none":
+  // no log, and each call waits for its commit.
+  std::string intent_log;
   size_t max_payload_bytes = 4u << 20;  // larger payloads are refused and counted
   // Reflow jobs left unfinished by a previous process resume this long after
   // Start (time for the host to register handlers), or at ResumeJobs().

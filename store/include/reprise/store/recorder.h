@@ -8,14 +8,19 @@
 //   async    returns once queued. A crash loses at most what was queued and
 //            not yet committed: at most `max_queue_bytes`; in steady state one
 //            group commit's worth (the writer commits as soon as it can).
-//   process  returns once committed to the journal (survives kill -9).
+//   process  with an intent log (`intent_log`, store/intent_log.h): returns once the
+//            record is in the log, a file mapping the page cache holds, on the
+//            caller's thread; it survives kill -9, and the next Recorder on
+//            the same log commits what the journal lacks before it takes
+//            records. Without one: returns once committed to the journal.
 //   power    returns once committed and fsynced (survives power loss).
 //
-// When the journal falls behind and the queue is full, the overload policy
-// decides: `block` the caller until there is room, or `drop` the record and
-// count it. Memory stays bounded by `max_queue_bytes` either way: the bound
-// covers the queue's slabs (the serialized records, in use or spare) and the
-// writer's batch while it is written.
+// When the journal falls behind and the queue (or the intent log) is full, the
+// overload policy decides: `block` the caller until there is room, or `drop`
+// the record and count it. Memory stays bounded by `max_queue_bytes` either
+// way: the bound covers the queue's slabs (the serialized records, in use or
+// spare) and the writer's batch while it is written; the intent log holds the
+// slabs' share again, in the page cache.
 //
 // Thread-safe: any number of threads may record concurrently.
 #pragma once
@@ -37,6 +42,8 @@
 
 namespace reprise {
 
+class IntentLog;  // store/intent_log.h
+
 struct RecorderOptions {
   // The recorder's own: the agent maps its public settings (agent.h) to them.
   enum class Durability { kAsync, kProcess, kPower };
@@ -47,6 +54,10 @@ struct RecorderOptions {
   // (in use and spare) plus the writer's batch being written. See Recorder.
   size_t max_queue_bytes = 64u << 20;
   size_t max_batch_records = 4096;     // per group commit
+  // `process` durability: the intent log's file ("": none, and callers wait
+  // for their commit). Local disk; see IntentLog for who shares it. In the
+  // other modes what a `process` run left in it is committed at start.
+  std::string intent_log;
 };
 
 struct REPRISE_EXPORT RecorderStats {
@@ -56,6 +67,10 @@ struct REPRISE_EXPORT RecorderStats {
   uint64_t failed_writes = 0;  // group commits the journal refused (retried)
   uint64_t rejected = 0;     // records the journal refused for good (counted, logged)
   uint64_t batches = 0;
+  uint64_t recovered = 0;    // records found in the intent log at start and committed then
+  uint64_t torn = 0;         // intent log entries dropped at start: cut short or corrupt
+  uint64_t read_waits = 0;   // AwaitRecorded calls that waited for the writer
+  uint64_t read_wait_timeouts = 0;  // ... and gave up at their bound
   size_t queued = 0;         // records waiting, including the batch being written
   size_t queued_bytes = 0;   // their serialized size
   size_t held_bytes = 0;     // queue memory held (slabs in use and spare): <= the bound,
@@ -108,17 +123,27 @@ class REPRISE_EXPORT Recorder {
   // it is still waiting for the journal.
   Status Flush();
 
-  // Positions in the recording order, for callers that act once records are
-  // in the journal (a transport acknowledging a delivery: docs/transports.md).
-  // Every record queued before Mark() returns is at or below it. Once
-  // CommittedMark() >= m, each of them is committed, or refused by the
-  // journal for good (counted in `rejected`); records lost at shutdown with
-  // the journal down never count, so nothing is acknowledged for them.
+  // Positions in the recording order, for callers that act once records
+  // survive what the durability mode promises (a transport acknowledging a
+  // delivery: docs/transports.md). Every record queued before Mark() returns
+  // is at or below it. Once CommittedMark() >= m, each of them is, or was
+  // refused by the journal for good (counted in `rejected`):
+  //   async, power, process without an intent log: committed to the journal;
+  //   process with an intent log: fully in the log (its call returned), which
+  //     survives kill -9; the journal commits it later, or at the next start.
+  // Records lost at shutdown with the journal down never count in async, so
+  // nothing is acknowledged for them; in process they stay in the log.
   uint64_t Mark() const;
-  uint64_t CommittedMark() const { return durable_ticket_.load(std::memory_order_acquire); }
+  uint64_t CommittedMark() const;
   // Waits until CommittedMark() >= mark: false when `timeout` passed first,
   // or the writer stopped without reaching it.
   bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const;
+
+  // Read-your-own-record for readers of the journal: waits, at most `bound`,
+  // until the journal holds every record whose call returned before this
+  // one. Only an intent log defers commits past the call's return; without
+  // one this returns at once. False when the bound passed (counted).
+  bool AwaitRecorded(std::chrono::milliseconds bound);
 
   RecorderStats Stats() const;
   const RecorderOptions& options() const { return options_; }
@@ -142,7 +167,15 @@ class REPRISE_EXPORT Recorder {
   // waits for its size. The caller writes the records (Serialize) and counts
   // them (Queued, or as Record does).
   StatusOr<char*> Reserve(std::unique_lock<std::mutex>& lock, size_t bytes, size_t messages);
-  Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes);
+  // The intent log's entry for `items` records of `bytes` from `ticket` on
+  // (needs mu_), null without a log or when the records can never fit it:
+  // then the caller waits for their commit.
+  char* LogEntry(size_t bytes, uint64_t ticket, size_t items);
+  // Counts `items` records of `bytes` as queued; with `sync` waits for their
+  // commit.
+  Status Queued(std::unique_lock<std::mutex>& lock, size_t items, size_t bytes, bool sync);
+  // Opens the intent log and commits what a previous process left in it.
+  void OpenIntentLog();
   // Wakes the synchronous callers waiting in WaitFor: a commit, a failure
   // or the writer's end.
   void CommitEvent();
@@ -151,12 +184,17 @@ class REPRISE_EXPORT Recorder {
   // chunk is theirs to hear; Flush only waits, since refused records are
   // final (counted in `rejected`) and waiting again would not change them.
   Status WaitFor(std::unique_lock<std::mutex>& lock, uint64_t ticket, bool own_records);
+  // Waits until CommittedMark() (with `journal`: the journal's own commits)
+  // reaches `mark`; false when `timeout` passed first or the writer stopped.
+  bool WaitFor(uint64_t mark, std::chrono::milliseconds timeout, bool journal) const;
   void WriterLoop();
   // Records are queued that the writer has not taken; needs mu_.
   bool HasWork() const;
   // Counts a synchronous caller's records as queued; true when the writer
   // needs waking for them. Needs mu_.
   bool SyncQueued();
+  // With an intent log: the records up to `last` are decoded, so in the log.
+  void NoteLogged(uint64_t last);
   // Writes `batch` (folding its outcomes into its messages) as one group
   // commit covering `items` records from `first_ticket` on, then clears it.
   void WriteChunk(WriteBatch& batch, size_t items, size_t record_bytes, uint64_t first_ticket);
@@ -171,6 +209,10 @@ class REPRISE_EXPORT Recorder {
 
   Journal* const journal_;
   const RecorderOptions options_;
+  // Set before the writer starts: the intent log (process durability), and
+  // whether callers wait for their commit (process without a log, power).
+  std::unique_ptr<IntentLog> log_;  // reserved and released under mu_
+  bool waits_for_commit_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // writer waits for records
@@ -203,6 +245,13 @@ class REPRISE_EXPORT Recorder {
   std::atomic<uint64_t> committed_ticket_{0};  // all tickets <= are done
   // All tickets <= are committed or refused for good (not lost): CommittedMark.
   std::atomic<uint64_t> durable_ticket_{0};
+  // With an intent log: all tickets <= are in the log (the writer has read
+  // them, which it does only once their callers wrote them there; while a
+  // write to the journal fails it reads no further), but for
+  // records too large for it, which wait for their commit: `unlogged_`
+  // (guarded by mu_), the uncommitted ones' tickets.
+  std::atomic<uint64_t> logged_ticket_{0};
+  std::deque<uint64_t> unlogged_;
   std::atomic<uint64_t> write_failures_{0};    // waiters see failures after they began
   std::atomic<uint64_t> last_unwritten_{0};    // the last ticket of the latest unwritten chunk
   std::atomic<bool> writer_done_{false};
