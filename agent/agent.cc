@@ -15,6 +15,8 @@
 #include "jobs.h"
 #include "journal_watch.h"
 #include "knobs.h"
+#include "metrics.h"
+#include "metrics_server.h"
 #include "rederive.h"
 #include "retention.h"
 #include "reprise/store/change_feed.h"
@@ -63,6 +65,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   }
 
   ~AgentImpl() override {
+    metrics_server_.reset();  // its scrapes read every room
     retention_.reset();
     watch_.reset();    // its callback sets api_'s health
     changes_.reset();  // its callback pokes flows_ and jobs_
@@ -95,6 +98,14 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                                             [this](bool healthy) {
                                               if (api_) api_->SetServing(healthy);
                                             });
+  }
+
+  Status StartMetricsServer() {
+    if (options_.metrics_listen.empty()) return Status::Ok();
+    REPRISE_ASSIGN_OR_RETURN(metrics_server_,
+                             MetricsServer::Start(options_.metrics_listen, [this] { return RenderMetrics(*this); }));
+    log_.Info("metrics", "serving Prometheus metrics at http://" + metrics_server_->listen_address() + "/metrics");
+    return Status::Ok();
   }
 
   // Removes old messages by the retention policy from now on.
@@ -151,6 +162,9 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   }
   Status ResumeJobs() override { return jobs_->Resume(); }
   std::string listen_address() const override { return api_ ? api_->listen_address() : ""; }
+  std::string metrics_address() const override {
+    return metrics_server_ ? metrics_server_->listen_address() : "";
+  }
   AgentStats Stats() const override {
     AgentStats s;
     s.recording = capture_.Stats();
@@ -164,6 +178,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   const AgentOptions& options() const override { return options_; }
   const std::string& instance() const override { return instance_; }
   const Logger& log() const override { return log_; }
+  const ChannelCounts& channel_counts() const override { return capture_.channel_counts(); }
+  CallCounts& call_counts() override { return calls_; }
   Journal& journal() override { return *journal_; }
   ReflowEngine& reflow() override { return jobs_->engine(); }
   const KnobRegistry& knobs() const override { return knobs_; }
@@ -199,12 +215,14 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   Capture capture_;     // its recorder drains into journal_ when destroyed
   Rederiver rederiver_;
   KnobRegistry knobs_;
+  CallCounts calls_;  // by the API server's interceptor
   std::unique_ptr<Jobs> jobs_;             // stopped in ~AgentImpl
   std::unique_ptr<ChangeFeed> changes_;    // null on SQLite; stopped first in ~AgentImpl
   std::unique_ptr<FleetMembership> membership_;  // from JoinFleet on
   std::unique_ptr<ApiServer> api_;         // null without `listen`
   std::unique_ptr<JournalWatch> watch_;    // from WatchJournal on; stopped first
   std::unique_ptr<Retention> retention_;   // from StartRetention on; stopped first
+  std::unique_ptr<MetricsServer> metrics_server_;  // with metrics_listen; stopped before all
 };
 
 }  // namespace
@@ -234,6 +252,7 @@ StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   auto agent = std::make_unique<AgentImpl>(std::move(options), std::move(*journal));
   agent->StartRetention();  // before the server: Describe reads it
   REPRISE_RETURN_IF_ERROR(agent->StartServer());
+  REPRISE_RETURN_IF_ERROR(agent->StartMetricsServer());
   agent->JoinFleet();
   agent->WatchJournal();
   return std::unique_ptr<Agent>(std::move(agent));

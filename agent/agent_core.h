@@ -8,6 +8,7 @@
 #include "flows.h"
 #include "knobs.h"
 #include "logger.h"
+#include "metrics.h"
 #include "rederive.h"
 #include "reprise/agent/agent.h"
 #include "reprise/base/version.h"
@@ -28,6 +29,8 @@ class AgentCore {
   virtual const KnobRegistry& knobs() const = 0;
   virtual FlowRegistry& flows() = 0;
   virtual AgentStats Stats() const = 0;
+  virtual const ChannelCounts& channel_counts() const = 0;
+  virtual CallCounts& call_counts() = 0;
   virtual std::vector<std::string> HandlerChannels() const = 0;
   virtual std::vector<std::string> SenderChannels() const = 0;
   virtual std::vector<std::string> DeriverNames() const = 0;

@@ -33,7 +33,8 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(AgentCore* core) {
       static_cast<int>(std::min<size_t>(options.max_request_bytes, INT32_MAX)));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<AuditInterceptorFactory>(
-      &core->journal().audit(), api->gatekeeper_.get(), core->instance(), &core->log()));
+      &core->journal().audit(), api->gatekeeper_.get(), core->instance(), &core->log(),
+      &core->call_counts()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   api->server_ = builder.BuildAndStart();
   if (!api->server_ || port == 0) {

@@ -14,12 +14,13 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
   AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditStore* audit,
                    const Gatekeeper* gatekeeper, const std::string& instance, const Logger* log,
-                   const google::protobuf::MethodDescriptor& method)
+                   CallCounts* calls, const google::protobuf::MethodDescriptor& method)
       : info_(info),
         audit_(audit),
         gatekeeper_(gatekeeper),
         instance_(instance),
         log_(log),
+        calls_(calls),
         method_(method) {
     record_.action = method.name();
   }
@@ -37,6 +38,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status st = methods->GetSendStatus();
+      calls_->Count(method_.name(), static_cast<StatusCode>(st.error_code()));
       if (Audited(method_, st.error_code())) Append(st);
     }
     methods->Proceed();
@@ -76,6 +78,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
   const Gatekeeper* const gatekeeper_;
   const std::string& instance_;
   const Logger* const log_;
+  CallCounts* const calls_;
   const google::protobuf::MethodDescriptor& method_;
   AuditRecord record_;
 };
@@ -94,7 +97,7 @@ grpc::experimental::Interceptor* AuditInterceptorFactory::CreateServerIntercepto
   // without running anything.
   const auto* method = FindAgentMethod(info->method());
   if (method == nullptr) return nullptr;
-  return new AuditInterceptor(info, audit_, gatekeeper_, instance_, log_, *method);
+  return new AuditInterceptor(info, audit_, gatekeeper_, instance_, log_, calls_, *method);
 }
 
 }  // namespace reprise

@@ -11,6 +11,7 @@
 
 #include "gatekeeper.h"
 #include "logger.h"
+#include "metrics.h"
 #include "reprise/store/audit.h"
 
 namespace reprise {
@@ -22,10 +23,10 @@ bool Audited(const google::protobuf::MethodDescriptor& method, grpc::StatusCode 
 
 class AuditInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  // Each audited call is also logged, at info.
+  // Each audited call is also logged, at info; every call is counted in `calls`.
   AuditInterceptorFactory(AuditStore* audit, const Gatekeeper* gatekeeper, std::string instance,
-                          const Logger* log)
-      : audit_(audit), gatekeeper_(gatekeeper), instance_(std::move(instance)), log_(log) {}
+                          const Logger* log, CallCounts* calls)
+      : audit_(audit), gatekeeper_(gatekeeper), instance_(std::move(instance)), log_(log), calls_(calls) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
@@ -34,6 +35,7 @@ class AuditInterceptorFactory final : public grpc::experimental::ServerIntercept
   const Gatekeeper* const gatekeeper_;
   const std::string instance_;
   const Logger* const log_;
+  CallCounts* const calls_;
 };
 
 }  // namespace reprise

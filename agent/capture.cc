@@ -117,7 +117,8 @@ RecordingStats Capture::Stats() const {
           .failing_since = r.failing_since,
           .last_fault = r.last_fault,
           .last_fault_at = r.last_fault_at,
-          .recovered_at = r.recovered_at};
+          .recovered_at = r.recovered_at,
+          .commit_latency = r.commit_latency};
 }
 
 Handler Capture::FindHandler(const std::string& channel) const {
@@ -155,6 +156,7 @@ Capture::HandleResult Capture::Handle(const Message& in) {
     Status err = st.WithPrefix("not handled: the inbound message could not be recorded");
     return {err, Outcome::kFailed, err.message(), /*handled=*/false};
   }
+  counts_.CountMessage(in.channel, Direction::kIn);
   Handler handler = FindHandler(in.channel);
   std::vector<Message> emitted;
   HandleResult result;
@@ -171,6 +173,7 @@ Capture::HandleResult Capture::Handle(const Message& in) {
   }
   result.outcome = in_outcome.outcome;
   result.error = in_outcome.error;
+  if (result.outcome == Outcome::kFailed) counts_.CountFailure(in.channel, Direction::kIn);
   WriteBatch after;
   for (Message& out : emitted) {
     FillNewMessage(out);
@@ -179,6 +182,7 @@ Capture::HandleResult Capture::Handle(const Message& in) {
       out.outcome = Outcome::kSkipped;
       out.error = "not sent: the handler failed";
     }
+    counts_.CountMessage(out.channel, Direction::kOut);
     after.messages.push_back(out);
   }
   after.outcomes.push_back(std::move(in_outcome));
@@ -222,6 +226,7 @@ DispatchResult Capture::Redeliver(const Message& original, ReflowTarget target,
 
 StatusOr<OutcomeUpdate> Capture::RecordAndSend(const Message& out) {
   if (Status st = recorder_.Record(out); !st.ok() && Synchronous()) return st;
+  counts_.CountMessage(out.channel, Direction::kOut);
   OutcomeUpdate sent = SendOne(out);
   (void)recorder_.RecordOutcome(sent);
   return sent;
@@ -238,6 +243,7 @@ OutcomeUpdate Capture::SendOne(const Message& out) {
   Status st = Contain("sender for " + out.channel, [&] { return sender(out); });
   o.outcome = st.ok() ? Outcome::kOk : Outcome::kFailed;
   o.error = st.ok() ? "" : st.message();
+  if (!st.ok()) counts_.CountFailure(out.channel, Direction::kOut);
   return o;
 }
 
@@ -262,6 +268,7 @@ StatusOr<std::string> Capture::Record(Direction direction, std::string_view chan
                 .direction = direction,
                 .recorded_at_us = now};
   REPRISE_RETURN_IF_ERROR(recorder_.Record(m));
+  counts_.CountMessage(channel, direction);
   return id;
 }
 

@@ -13,6 +13,7 @@
 
 #include "flows.h"
 #include "handler_context.h"
+#include "metrics.h"
 #include "reprise/agent/agent.h"
 #include "reprise/base/ulid.h"
 #include "reprise/reflow/engine.h"
@@ -82,6 +83,7 @@ class Capture {
 
   RecordingStats Stats() const;
   uint64_t refused_oversize() const { return refused_oversize_.load(std::memory_order_relaxed); }
+  const ChannelCounts& channel_counts() const { return counts_; }
 
  private:
   struct HandleResult {
@@ -107,6 +109,7 @@ class Capture {
   Recorder recorder_;
   UlidGenerator ids_;
   std::atomic<uint64_t> refused_oversize_{0};
+  ChannelCounts counts_;
 
   mutable std::shared_mutex registry_mu_;
   std::map<std::string, Handler, std::less<>> handlers_;  // guarded by registry_mu_

@@ -52,6 +52,7 @@ class NoRecordingAgent final : public Agent {
   bool WaitCommitted(uint64_t, std::chrono::milliseconds) const override { return true; }
   Status ResumeJobs() override { return Status::Ok(); }
   std::string listen_address() const override { return ""; }
+  std::string metrics_address() const override { return ""; }
   AgentStats Stats() const override { return {}; }
 
  private:

@@ -902,9 +902,12 @@ Status Recorder::WriteWithRetry(WriteBatch& batch) {
   auto backoff = std::chrono::milliseconds(20);
   int attempts_while_stopping = 0;
   while (true) {
+    const auto began = std::chrono::steady_clock::now();
     Status st = journal_->Write(batch, sync);
     if (st.ok()) {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
       std::lock_guard<std::mutex> lock(mu_);
+      stats_.commit_latency.Add(took.count());
       NoteWritten();
       return Status::Ok();
     }

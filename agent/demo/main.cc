@@ -39,6 +39,8 @@ options:
                          them with `reprise token new NAME viewer|operator`)
   --redact-viewers       viewer tokens see message metadata only, no payloads
   --insecure             allow a non-loopback --listen without TLS and tokens
+  --metrics-listen ADDR  serve Prometheus metrics at http://ADDR/metrics
+                         (HOST:PORT or PORT; port 0 picks one; default: off)
   --help                 this text
   --version              the version of Reprise it embeds
 )";
@@ -107,6 +109,8 @@ int main(int argc, char** argv) {
       agent_options.redact_payloads_for_viewers = true;
     } else if (a == "--insecure") {
       agent_options.insecure = true;
+    } else if (a == "--metrics-listen") {
+      agent_options.metrics_listen = value();
     } else {
       std::fprintf(stderr, "reprise-demo: bad option or value \"%s\" (see --help)\n", argv[i]);
       return 2;
@@ -133,6 +137,9 @@ int main(int argc, char** argv) {
               (*agent)->listen_address().c_str(), agent_options.journal.c_str(),
               std::string(reprise::DurabilityName(agent_options.durability)).c_str());
   std::printf("reprise-demo: connect with: reprise --agent %s\n", (*agent)->listen_address().c_str());
+  if (!(*agent)->metrics_address().empty()) {
+    std::printf("reprise-demo: metrics at http://%s/metrics\n", (*agent)->metrics_address().c_str());
+  }
   std::fflush(stdout);
 
   std::atomic<bool> stop{false};

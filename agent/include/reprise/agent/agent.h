@@ -28,6 +28,7 @@
 #include "reprise/agent/knob.h"
 #include "reprise/agent/log.h"
 #include "reprise/base/export.h"
+#include "reprise/base/histogram.h"
 #include "reprise/base/status.h"
 #include "reprise/store/message.h"
 
@@ -110,6 +111,10 @@ struct AgentOptions {
   uint64_t retain_bytes = 0;
   std::chrono::milliseconds retention_every{60000};
   size_t retention_step = 500;
+  // Prometheus metrics (docs/operations.md#metrics) over plain HTTP at
+  // /metrics: "HOST:PORT", or "PORT" for loopback; port 0 picks a free one
+  // (Agent::metrics_address()). "" (the default): not served.
+  std::string metrics_listen;
   // The log (reprise/agent/log.h): events at or above `log_level` go to
   // `log_sink`, or as lines to stderr when it is empty.
   LogLevel log_level = LogLevel::kInfo;
@@ -195,6 +200,7 @@ struct REPRISE_EXPORT RecordingStats {
   std::chrono::system_clock::time_point last_fault_at{};
   std::chrono::system_clock::time_point recovered_at{};  // when the last fault cleared
   bool healthy() const { return last_error.empty(); }
+  LatencyHistogram commit_latency;  // group commits' journal writes that succeeded
 };
 
 // What retention did (AgentOptions.retain_*).
@@ -284,6 +290,8 @@ class REPRISE_EXPORT Agent {
 
   // The address the API server listens on ("" when disabled).
   virtual std::string listen_address() const = 0;
+  // The address /metrics is served on ("" without metrics_listen).
+  virtual std::string metrics_address() const = 0;
   virtual AgentStats Stats() const = 0;
 };
 

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "reprise/base/export.h"
+#include "reprise/base/histogram.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -84,6 +85,7 @@ struct REPRISE_EXPORT RecorderStats {
   std::chrono::system_clock::time_point last_fault_at{};
   std::chrono::system_clock::time_point recovered_at{};   // when the last fault cleared
   bool healthy() const { return last_error.empty(); }
+  LatencyHistogram commit_latency;  // each group commit's journal write that succeeded
 };
 
 // A message by reference: Record copies its bytes straight into the queue's
