@@ -5,7 +5,10 @@
 #include <errno.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "agent_core.h"
 #include "api_server.h"
@@ -127,6 +130,14 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const override {
     return capture_.recorder().WaitCommitted(mark, timeout);
   }
+  void AddTransport(std::string_view name, std::function<TransportStatus()> status) override {
+    std::lock_guard lock(transports_mu_);
+    transports_[std::string(name)] = std::move(status);
+  }
+  void RemoveTransport(std::string_view name) override {
+    std::lock_guard lock(transports_mu_);
+    transports_.erase(std::string(name));
+  }
   Status ResumeJobs() override { return jobs_->Resume(); }
   std::string listen_address() const override { return api_ ? api_->listen_address() : ""; }
   AgentStats Stats() const override {
@@ -134,6 +145,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     s.recording = capture_.Stats();
     s.refused_oversize = capture_.refused_oversize();
     if (membership_) membership_->Stats(&s);
+    std::lock_guard lock(transports_mu_);
+    for (const auto& [name, status] : transports_) {
+      s.transports.push_back(status());
+      s.transports.back().name = name;
+    }
     return s;
   }
 
@@ -178,6 +194,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::unique_ptr<ChangeFeed> changes_;    // null on SQLite; stopped first in ~AgentImpl
   std::unique_ptr<FleetMembership> membership_;  // from JoinFleet on
   std::unique_ptr<ApiServer> api_;         // null without `listen`
+  mutable std::mutex transports_mu_;
+  std::map<std::string, std::function<TransportStatus()>> transports_;  // guarded by transports_mu_
 };
 
 }  // namespace

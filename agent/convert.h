@@ -34,6 +34,8 @@ void SetTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Tim
 void ToProto(const AgentOptions& options, const AgentStats& stats, v1::JournalHealth* out);
 // This instance's last heartbeat in the fleet's registry, and its error.
 void ToProto(const AgentStats& stats, v1::FleetHealth* out);
+// A transport's status as Agent::AddTransport's callback reported it.
+void ToProto(const TransportStatus& in, v1::Transport* out);
 // A channel of the journal, and whether this instance handles or sends it.
 void ToProto(const ChannelInfo& in, bool has_handler, bool has_sender, v1::ChannelSummary* out);
 void ToProto(const filter::FieldInfo& in, v1::FilterField* out);

@@ -27,7 +27,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 13;
+constexpr int kSchemaVersion = 14;
 
 // The columns for listings without payloads: payload_size saves reading the
 // payload. The subquery runs only for a row written without payload_size
@@ -36,6 +36,9 @@ std::string ListColumns() {
   return MessageColumns(
       "", "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))");
 }
+
+// kTransportIdHeader of a row, as messages_by_transport_id indexes it.
+constexpr const char* kTransportIdExpr = "json_extract(headers, '$.\"reprise-transport-id\"')";
 
 // Schema migrations, applied in order; index i brings the schema to version i+1.
 // v8 (the key index in runs) and v12 (its entries without the message id,
@@ -249,6 +252,12 @@ const char* const kMigrations[] = {
     DROP INDEX messages_by_correlation;
     CREATE INDEX messages_by_correlation ON messages (correlation_id) WHERE correlation_id <> id;  -- sqlite::kCorrelationIndexCondition
     )sql",
+    // v14: a transport delivery's attempts by channel and the transport's
+    // own id (Attempts, kTransportIdExpr): only rows that carry one.
+    R"sql(
+    CREATE INDEX messages_by_transport_id ON messages (channel, json_extract(headers, '$."reprise-transport-id"'))
+      WHERE json_extract(headers, '$."reprise-transport-id"') IS NOT NULL;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -429,6 +438,23 @@ class SqliteJournal final : public Journal {
                                " keys match; narrow the filter (e.g. add `recorded > -1d`)");
     }
     return keys;
+  }
+
+  StatusOr<std::vector<Message>> Attempts(std::string_view channel, std::string_view transport_id) override {
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    Stmt stmt;
+    REPRISE_RETURN_IF_ERROR(stmt.Prepare(
+        r.db(), "SELECT " + ListColumns() + " FROM messages WHERE channel = ?1 AND " + kTransportIdExpr +
+                    " = ?2 AND " + kTransportIdExpr + " IS NOT NULL ORDER BY id LIMIT " +
+                    std::to_string(kMaxAttempts)));
+    stmt.BindText(1, channel);
+    stmt.BindText(2, transport_id);
+    std::vector<Message> out;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) out.push_back(ReadMessage(stmt.get(), false));
+    if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "read a delivery's attempts");
+    return out;
   }
 
   StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override {
