@@ -393,6 +393,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "DROP INDEX messages_by_correlation;"
                          "CREATE INDEX messages_by_correlation ON messages (correlation_id)"
                          "  WHERE correlation_id IS NOT NULL;"
+                         "DROP INDEX messages_by_transport_id;"
                          "DELETE FROM schema_migrations WHERE version >= 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
