@@ -139,7 +139,9 @@ print('published all', flush=True)
   auto start_host = [&] {
     auto host = Subprocess::Start({REPRISE_AMQP_TEST_HOST, Broker().url(), queue, journal, "async", "quiet"});
     EXPECT_TRUE(host.has_value());
-    if (host) EXPECT_TRUE(host->WaitForLine("ready", 60s).has_value()) << host->ReadAllStderr(1s);
+    if (host) {
+      EXPECT_TRUE(host->WaitForLine("ready", 60s).has_value()) << host->ReadAllStderr(1s);
+    }
     return host;
   };
   auto reader = std::move(Journal::Open(journal).value());

@@ -110,7 +110,9 @@ TEST_P(BindingTest, NoAckBeforeTheCommit) {
   std::this_thread::sleep_for(700ms);
   EXPECT_EQ(Counter(binding->Stats(), "acked"), 1u) << "acked before the records were committed";
   // async: handled, waiting for the commit; process: still in Deliver.
-  if (GetParam() == Durability::kAsync) EXPECT_GE(Counter(binding->Stats(), "unacked"), 1u);
+  if (GetParam() == Durability::kAsync) {
+    EXPECT_GE(Counter(binding->Stats(), "unacked"), 1u);
+  }
 
   ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
