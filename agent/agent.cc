@@ -16,8 +16,10 @@
 #include "fleet_membership.h"
 #include "flows.h"
 #include "jobs.h"
+#include "journal_watch.h"
 #include "knobs.h"
 #include "rederive.h"
+#include "retention.h"
 #include "reprise/store/change_feed.h"
 #include "reprise/store/filter.h"
 
@@ -35,6 +37,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   AgentImpl(AgentOptions options, std::unique_ptr<Journal> journal)
       : options_(std::move(options)),
         instance_(InstanceName(options_)),
+        log_(options_.log_level, options_.log_sink),
         started_at_(std::chrono::system_clock::now()),
         journal_(std::move(journal)),
         flows_(&journal_->flows(), std::chrono::milliseconds(500)),
@@ -46,7 +49,10 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
                                      EngineOptions{.instance = instance_,
                                                    .service = options_.service,
                                                    .max_running_jobs = options_.max_running_jobs,
-                                                   .lease = options_.lease},
+                                                   .lease = options_.lease,
+                                                   .log = [this](const std::string& line) {
+                                                     log_.Info("jobs", line);
+                                                   }},
                                      options_.resume_jobs_after)) {
     // PostgreSQL: flow changes and job cancels made by other instances
     // arrive at once; the polls stay as the fallback (docs/fleet.md).
@@ -60,6 +66,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   }
 
   ~AgentImpl() override {
+    retention_.reset();
+    watch_.reset();    // its callback sets api_'s health
     changes_.reset();  // its callback pokes flows_ and jobs_
     jobs_->StopWaiting();
     if (membership_) membership_->StopHeartbeats();  // a heartbeat joins jobs
@@ -82,6 +90,19 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     membership_ = std::make_unique<FleetMembership>(&journal_->instances(), options_, instance_,
                                                     listen_address(),
                                                     [this] { jobs_->JoinOthers(); });
+  }
+
+  // Keeps the health service's word on the journal true from now on.
+  void WatchJournal() {
+    watch_ = std::make_unique<JournalWatch>([this] { return capture_.Stats(); }, &log_,
+                                            [this](bool healthy) {
+                                              if (api_) api_->SetServing(healthy);
+                                            });
+  }
+
+  // Removes old messages by the retention policy from now on.
+  void StartRetention() {
+    retention_ = std::make_unique<Retention>(journal_.get(), options_, &log_);
   }
 
   static std::string InstanceName(const AgentOptions& options) {
@@ -144,6 +165,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     AgentStats s;
     s.recording = capture_.Stats();
     s.refused_oversize = capture_.refused_oversize();
+    if (retention_) s.retention = retention_->Stats();
     if (membership_) membership_->Stats(&s);
     std::lock_guard lock(transports_mu_);
     for (const auto& [name, status] : transports_) {
@@ -156,6 +178,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   // AgentCore ---------------------------------------------------------------
   const AgentOptions& options() const override { return options_; }
   const std::string& instance() const override { return instance_; }
+  const Logger& log() const override { return log_; }
   Journal& journal() override { return *journal_; }
   ReflowEngine& reflow() override { return jobs_->engine(); }
   const KnobRegistry& knobs() const override { return knobs_; }
@@ -184,6 +207,7 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   // in the reverse: each room outlives those that use it.
   const AgentOptions options_;
   const std::string instance_;
+  const Logger log_;
   const std::chrono::system_clock::time_point started_at_;
   std::unique_ptr<Journal> journal_;
   FlowRegistry flows_;  // polls journal_
@@ -196,6 +220,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::unique_ptr<ApiServer> api_;         // null without `listen`
   mutable std::mutex transports_mu_;
   std::map<std::string, std::function<TransportStatus()>> transports_;  // guarded by transports_mu_
+  std::unique_ptr<JournalWatch> watch_;    // from WatchJournal on; stopped first
+  std::unique_ptr<Retention> retention_;   // from StartRetention on; stopped first
 };
 
 }  // namespace
@@ -214,11 +240,19 @@ StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
     return InvalidArgument(
         "AgentOptions.max_running_jobs must be at least 1 and max_request_bytes at least 1024");
   }
+  if (options.retain_for.count() < 0 || options.retention_every.count() <= 0 ||
+      options.retention_step == 0) {
+    return InvalidArgument(
+        "AgentOptions.retain_for must be >= 0 (0: no age limit), retention_every > 0 and "
+        "retention_step at least 1");
+  }
   auto journal = Journal::Open(options.journal);
   if (!journal.ok()) return journal.status().WithPrefix("opening journal " + options.journal);
   auto agent = std::make_unique<AgentImpl>(std::move(options), std::move(*journal));
+  agent->StartRetention();  // before the server: Describe reads it
   REPRISE_RETURN_IF_ERROR(agent->StartServer());
   agent->JoinFleet();
+  agent->WatchJournal();
   return std::unique_ptr<Agent>(std::move(agent));
 }
 

@@ -7,6 +7,7 @@
 
 #include "flows.h"
 #include "knobs.h"
+#include "logger.h"
 #include "rederive.h"
 #include "reprise/agent/agent.h"
 #include "reprise/base/version.h"
@@ -21,6 +22,7 @@ class AgentCore {
   virtual ~AgentCore() = default;
   virtual const AgentOptions& options() const = 0;
   virtual const std::string& instance() const = 0;
+  virtual const Logger& log() const = 0;
   virtual Journal& journal() = 0;
   virtual ReflowEngine& reflow() = 0;
   virtual const KnobRegistry& knobs() const = 0;

@@ -33,7 +33,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(AgentCore* core) {
       static_cast<int>(std::min<size_t>(options.max_request_bytes, INT32_MAX)));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<AuditInterceptorFactory>(
-      &core->journal().audit(), api->gatekeeper_.get(), core->instance()));
+      &core->journal().audit(), api->gatekeeper_.get(), core->instance(), &core->log()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   api->server_ = builder.BuildAndStart();
   if (!api->server_ || port == 0) {
@@ -50,6 +50,12 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(AgentCore* core) {
 }
 
 ApiServer::~ApiServer() { Shutdown(); }
+
+void ApiServer::SetServing(bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(v1::Agent::service_full_name(), serving);
+  }
+}
 
 void ApiServer::Shutdown() {
   if (!server_ || shut_down_) return;

@@ -16,7 +16,8 @@
 namespace reprise {
 
 // Thread-safe: gRPC serves calls on its own threads; nothing here changes
-// once started, until Shutdown, which the owner calls once as it stops.
+// once started but the health status, until Shutdown, which the owner calls
+// once as it stops.
 class ApiServer {
  public:
   // Serves `core` on core->options().listen. `core` must outlive the server.
@@ -27,6 +28,10 @@ class ApiServer {
 
   // Stops serving: calls in flight get two seconds, then are cancelled.
   void Shutdown();
+  // What grpc.health.v1 says of the reprise.v1.Agent service: SERVING or
+  // NOT_SERVING (the journal is failing). The server as a whole ("")
+  // stays SERVING while it runs: reads still work.
+  void SetServing(bool serving);
   // The address listened on, with the port picked when `listen` asked for 0.
   const std::string& listen_address() const { return listen_address_; }
 

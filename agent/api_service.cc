@@ -12,6 +12,7 @@
 
 #include "convert.h"
 #include "migration.h"
+#include "retention.h"
 #include "reprise/store/audit.h"
 #include "reprise/store/filter.h"
 #include "reprise/store/flow.h"
@@ -256,6 +257,14 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
     fleet->set_heartbeat_error(live.status().ToString());
   }
 
+  // The journal's extent now; the last run's when it cannot be read.
+  auto extent = core_->journal().Extent();
+  ToProto(RetentionPolicy(opts), stats.retention,
+          extent.ok() ? *extent
+                      : JournalExtent{.oldest_us = stats.retention.oldest_us,
+                                      .bytes = stats.retention.journal_bytes},
+          response->mutable_retention());
+
   std::vector<std::string> handlers = core_->HandlerChannels();
   std::vector<std::string> senders = core_->SenderChannels();
   for (const auto& h : handlers) response->add_handlers(h);
@@ -315,7 +324,8 @@ grpc::ServerUnaryReactor* ApiService::GetMessage(grpc::CallbackServerContext* ct
     return Finish(ctx, InvalidArgument("id is empty; pass the id of a message (see `find`)"));
   }
   auto lineage = core_->journal().Get(request->id());
-  if (!lineage.ok()) return Finish(ctx, lineage.status());
+  if (!lineage.ok()) return Finish(ctx, RemovedByRetention(core_->journal(), core_->options(), request->id(),
+                                                      lineage.status()));
   ToProto(lineage->message, response->mutable_message());
   for (const Message& m : lineage->causes) ToProto(m, response->add_causes());
   for (const Message& m : lineage->effects) ToProto(m, response->add_effects());
@@ -374,6 +384,9 @@ grpc::ServerUnaryReactor* ApiService::StartReflow(grpc::CallbackServerContext* c
   spec.limit = request->limit();
   spec.reason = request->reason();
   spec.created_by = caller.who;
+  spec.include_resolved = request->include_resolved();
+  spec.latest_per_key = request->latest_per_key();
+  spec.pin = request->pin();
   if (request->dry_run()) {
     auto plan = core_->reflow().DryRun(spec);
     if (!plan.ok()) return Finish(ctx, plan.status());

@@ -3,8 +3,6 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/server_context.h>
 
-#include <cstdio>
-
 
 namespace reprise {
 namespace {
@@ -15,9 +13,14 @@ constexpr size_t kMaxRefusedRequest = 1024;
 class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
   AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditStore* audit,
-                   const Gatekeeper* gatekeeper, const std::string& instance,
+                   const Gatekeeper* gatekeeper, const std::string& instance, const Logger* log,
                    const google::protobuf::MethodDescriptor& method)
-      : info_(info), audit_(audit), gatekeeper_(gatekeeper), instance_(instance), method_(method) {
+      : info_(info),
+        audit_(audit),
+        gatekeeper_(gatekeeper),
+        instance_(instance),
+        log_(log),
+        method_(method) {
     record_.action = method.name();
   }
 
@@ -56,12 +59,15 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
       record_.request.resize(kMaxRefusedRequest);
       record_.request += "... (cut)";
     }
+    log_->Log(LogLevel::kInfo, "api",
+              record_.action + " by " + record_.who + ": " + record_.result);
     auto id = audit_->Append(record_);
     if (!id.ok()) {
       // The action already happened; losing its audit record is reported
       // loudly rather than failing the call after the fact.
-      std::fprintf(stderr, "reprise: could not audit %s by %s: %s\n", record_.action.c_str(),
-                   record_.who.c_str(), id.status().ToString().c_str());
+      log_->Log(LogLevel::kError, "api",
+                "could not audit " + record_.action + " by " + record_.who + ": " +
+                    id.status().ToString());
     }
   }
 
@@ -69,6 +75,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
   AuditStore* const audit_;
   const Gatekeeper* const gatekeeper_;
   const std::string& instance_;
+  const Logger* const log_;
   const google::protobuf::MethodDescriptor& method_;
   AuditRecord record_;
 };
@@ -87,7 +94,7 @@ grpc::experimental::Interceptor* AuditInterceptorFactory::CreateServerIntercepto
   // without running anything.
   const auto* method = FindAgentMethod(info->method());
   if (method == nullptr) return nullptr;
-  return new AuditInterceptor(info, audit_, gatekeeper_, instance_, *method);
+  return new AuditInterceptor(info, audit_, gatekeeper_, instance_, log_, *method);
 }
 
 }  // namespace reprise

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gatekeeper.h"
+#include "logger.h"
 #include "reprise/store/audit.h"
 
 namespace reprise {
@@ -21,8 +22,10 @@ bool Audited(const google::protobuf::MethodDescriptor& method, grpc::StatusCode 
 
 class AuditInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  AuditInterceptorFactory(AuditStore* audit, const Gatekeeper* gatekeeper, std::string instance)
-      : audit_(audit), gatekeeper_(gatekeeper), instance_(std::move(instance)) {}
+  // Each audited call is also logged, at info.
+  AuditInterceptorFactory(AuditStore* audit, const Gatekeeper* gatekeeper, std::string instance,
+                          const Logger* log)
+      : audit_(audit), gatekeeper_(gatekeeper), instance_(std::move(instance)), log_(log) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
@@ -30,6 +33,7 @@ class AuditInterceptorFactory final : public grpc::experimental::ServerIntercept
   AuditStore* const audit_;
   const Gatekeeper* const gatekeeper_;
   const std::string instance_;
+  const Logger* const log_;
 };
 
 }  // namespace reprise

@@ -135,7 +135,9 @@ DeliverResult Capture::Deliver(std::string_view channel, std::string_view key,
       return result;
     }
   }
-  result.status = Handle(in).status;
+  HandleResult handled = Handle(in);
+  result.status = std::move(handled.status);
+  result.handled = handled.handled;
   return result;
 }
 
@@ -163,7 +165,7 @@ Capture::HandleResult Capture::Handle(const Message& in) {
   // before the handler runs, so a crash during handling still leaves it to replay.
   if (Status st = recorder_.Record(in); !st.ok() && Synchronous()) {
     Status err = st.WithPrefix("not handled: the inbound message could not be recorded");
-    return {err, Outcome::kFailed, err.message()};
+    return {err, Outcome::kFailed, err.message(), /*handled=*/false};
   }
   Handler handler = FindHandler(in.channel);
   std::vector<Message> emitted;

@@ -85,6 +85,7 @@ class Capture {
     Status status;  // the handler's
     Outcome outcome = Outcome::kOk;
     std::string error;  // as recorded
+    bool handled = true;  // false: not recorded in a synchronous mode, handler not run
   };
   // Records `in`, runs its channel's handler, records the outcome and what
   // the handler emitted, then sends those through their senders.

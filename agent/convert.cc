@@ -28,6 +28,7 @@ void ToProto(const Message& in, v1::Message* out) {
   out->set_origin_id(in.origin_id);
   out->set_job_id(in.job_id);
   out->set_flow_variant(in.flow_variant);
+  out->set_resolved_by(in.resolved_by);
 }
 
 Message FromProto(const v1::Message& in) {
@@ -54,6 +55,7 @@ Message FromProto(const v1::Message& in) {
   out.origin_id = in.origin_id();
   out.job_id = in.job_id();
   out.flow_variant = in.flow_variant();
+  out.resolved_by = in.resolved_by();
   return out;
 }
 
@@ -112,11 +114,24 @@ void ToProto(const TransportStatus& in, v1::Transport* out) {
   }
 }
 
+void ToProto(std::string_view policy, const RetentionStats& stats, const JournalExtent& extent,
+             v1::RetentionStatus* out) {
+  out->set_policy(std::string(policy));
+  if (extent.oldest_us > 0) SetTimestamp(extent.oldest_us, out->mutable_oldest_message());
+  out->set_journal_bytes(extent.bytes);
+  out->set_removed(stats.removed);
+  if (stats.last_removal_us > 0) SetTimestamp(stats.last_removal_us, out->mutable_last_removal());
+  out->set_last_removed(stats.last_removed);
+  out->set_waiting_for(stats.waiting_for);
+  out->set_last_error(stats.last_error);
+}
+
 void ToProto(const ChannelInfo& in, bool has_handler, bool has_sender, v1::ChannelSummary* out) {
   out->set_channel(in.channel);
   out->set_direction(in.direction == Direction::kOut ? v1::OUT : v1::IN);
   out->set_messages(in.messages);
   out->set_failed(in.failed);
+  out->set_unresolved(in.unresolved);
   out->set_has_handler(has_handler);
   out->set_has_sender(has_sender);
 }
@@ -188,6 +203,9 @@ void ToProto(const JobPlan& in, v1::DryRunSummary* out) {
   out->set_messages(in.messages);
   out->set_keys(in.keys);
   out->set_excluded(in.excluded);
+  out->set_resolved(in.resolved);
+  out->set_older(in.older);
+  out->set_pin(in.pin);
   for (const CountRow& r : in.by_channel) {
     auto* g = out->add_by_channel();
     g->set_value(r.group);

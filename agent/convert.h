@@ -36,6 +36,9 @@ void ToProto(const AgentOptions& options, const AgentStats& stats, v1::JournalHe
 void ToProto(const AgentStats& stats, v1::FleetHealth* out);
 // A transport's status as Agent::AddTransport's callback reported it.
 void ToProto(const TransportStatus& in, v1::Transport* out);
+// Retention: its policy in words, what it did, and the journal's extent now.
+void ToProto(std::string_view policy, const RetentionStats& stats, const JournalExtent& extent,
+             v1::RetentionStatus* out);
 // A channel of the journal, and whether this instance handles or sends it.
 void ToProto(const ChannelInfo& in, bool has_handler, bool has_sender, v1::ChannelSummary* out);
 void ToProto(const filter::FieldInfo& in, v1::FilterField* out);

@@ -44,7 +44,7 @@ struct Settings {
 struct Figure {
   std::string section;
   std::string name;
-  std::string unit;  // "ns", "ms", "msg/s", "bytes", "us"
+  std::string unit;  // "ns", "ms", "msg/s", "req/s", "bytes", "us"
   double value = NAN;
   double baseline = NAN;
   std::string baseline_name;
@@ -145,7 +145,11 @@ void RunQueries(const Settings& s, Report& r);
 void RunReflow(const Settings& s, Report& r);
 // RabbitMQ through the agent against a raw rabbitmq-c loop (bench/amqp.cc).
 void RunAmqp(const Settings& s, Report& r);
+// HTTP requests/s through reprise_http's endpoint against it without recording.
+void RunHttp(const Settings& s, Report& r);
 void RunMemory(const Settings& s, Report& r, double journal_rate);
+// Recording with and without a retention policy, and the file's growth.
+void RunRetention(const Settings& s, Report& r);
 // The child process of RunMemory.
 int OverloadChild(int argc, char** argv);
 

@@ -34,8 +34,8 @@ std::string FormatValue(double v, const std::string& unit) {
     if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2f ms", v / 1e6);
     else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.2f µs", v / 1e3);
     else std::snprintf(buf, sizeof buf, "%.0f ns", v);
-  } else if (unit == "msg/s") {
-    std::snprintf(buf, sizeof buf, "%.0f msg/s", v);
+  } else if (unit == "msg/s" || unit == "req/s") {
+    std::snprintf(buf, sizeof buf, "%.0f %s", v, unit.c_str());
   } else if (unit == "bytes") {
     std::snprintf(buf, sizeof buf, "%.1f MiB", v / (1024.0 * 1024.0));
   } else {

@@ -27,6 +27,10 @@ class NullJournal final : public Journal {
     return inner_->Count(f, g);
   }
   StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override { return inner_->DropBefore(cutoff_us); }
+  StatusOr<uint64_t> RemoveOldest(int64_t cutoff_us, size_t max) override {
+    return inner_->RemoveOldest(cutoff_us, max);
+  }
+  StatusOr<JournalExtent> Extent() override { return inner_->Extent(); }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return inner_->Channels(); }
   StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
     return inner_->Keys(f, max);

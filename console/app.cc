@@ -11,6 +11,7 @@
 #include "reprise/console/commands.h"
 #include "reprise/console/format.h"
 #include "reprise/console/line_reader.h"
+#include "reprise/console/man_page.h"
 #include "reprise/console/options.h"
 #include "reprise/console/pager.h"
 #include "reprise/console/session.h"
@@ -38,6 +39,12 @@ int RunConsole(int argc, char** argv) {
   }
   if (options.version) {
     std::cout << "reprise " << kVersion << " (api reprise.v1)\n";
+    return 0;
+  }
+  if (options.man) {
+    CommandRegistry registry;
+    RegisterBuiltinCommands(registry);
+    std::cout << ManPage(registry);
     return 0;
   }
 

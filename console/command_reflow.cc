@@ -42,6 +42,16 @@ ReflowArgs ParseReflow(const TokenizedLine& line) {
       --end;
       continue;
     }
+    if (word(end - 1, "latest-per-key")) {
+      r.set_latest_per_key(true);
+      --end;
+      continue;
+    }
+    if (word(end - 1, "include-resolved")) {
+      r.set_include_resolved(true);
+      --end;
+      continue;
+    }
     if (end < 3) break;
     const std::string& key = t[end - 2].quoted ? std::string() : t[end - 2].text;
     const std::string& value = t[end - 1].text;
@@ -174,6 +184,7 @@ CommandStatus Reflow(Session& session, const TokenizedLine& line) {
     return CommandStatus::Ok();
   }
   request.set_dry_run(false);
+  request.set_pin(summary.pin());  // what was confirmed is what runs
   v1::StartReflowResponse started;
   rpc = session.agent().StartReflow(request, &started);
   if (!rpc.ok()) return session.RpcFailure(rpc);
@@ -268,16 +279,19 @@ void RegisterReflowCommands(CommandRegistry& registry) {
   registry.Add({
       .name = "reflow",
       .synopsis = "FILTER [to self|downstream] [rate N] [concurrency N] [max-failures N] "
-                  "[limit N] [dry-run]",
+                  "[limit N] [latest-per-key] [include-resolved] [dry-run]",
       .summary = "replay stored messages to their handler or downstream, as a job",
       .help = "Replays the messages the filter selects: inbound ones into their channel's\n"
               "handler (to self, the default) or outbound ones through their channel's\n"
               "sender (to downstream). Each replay is a new message (a copy) linked to the\n"
               "original by origin and to the job; the original never changes.\n"
               "\n"
+              "A message is resolved once a reflowed copy of it (or a copy of that copy)\n"
+              "ended ok: the reflow leaves resolved messages out unless include-resolved.\n"
+              "\n"
               "First a dry run shows what would happen: how many messages and keys, how\n"
-              "many were excluded for being of the other direction, counts by channel and\n"
-              "by outcome, and a sample. With dry-run the command stops there. Otherwise\n"
+              "many were excluded for being of the other direction or resolved, counts by\n"
+              "channel and by outcome, and a sample. With dry-run the command stops there. Otherwise\n"
               "it asks \"Reflow N messages (K keys) to TARGET? [y/N]\" on a terminal\n"
               "(not with --yes, nor in scripts), starts the job and shows its progress\n"
               "until it ends. Ctrl-C detaches: the job keeps running (watch JOB).\n"
@@ -288,6 +302,9 @@ void RegisterReflowCommands(CommandRegistry& registry) {
               "  concurrency N        keys in parallel; one key's messages stay in order\n"
               "  max-failures N       stop the job when more than N replays fail\n"
               "  limit N              only the N oldest selected messages\n"
+              "  latest-per-key       only the newest selected message of each channel and\n"
+              "                       key (state-carrying channels; not for events)\n"
+              "  include-resolved     also replay resolved messages\n"
               "  dry-run              only show what would be replayed\n"
               "\n"
               "Exit status 1 when the job ended stopped (max-failures). With --json: the\n"
@@ -312,7 +329,7 @@ void RegisterReflowCommands(CommandRegistry& registry) {
             }
             return CompleteFilter(request.args_before_word, request.vocabulary,
                                   {"to", "rate", "concurrency", "max-failures", "limit",
-                                   "dry-run"});
+                                   "latest-per-key", "include-resolved", "dry-run"});
           },
   });
   registry.Add({

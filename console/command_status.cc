@@ -1,5 +1,6 @@
 // status: what the agent is and how its journal is doing.
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 
 #include "reprise/console/commands.h"
@@ -11,6 +12,17 @@
 namespace reprise::console {
 
 namespace {
+
+// 1536 -> "1.5 KiB".
+std::string FormatBytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  for (; v >= 1024 && u < 4; ++u) v /= 1024;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
 
 std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items) {
   std::string out;
@@ -112,6 +124,25 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
   }
   out << "\n";
 
+  if (d.has_retention()) {
+    const v1::RetentionStatus& r = d.retention();
+    out << label("retention") << SanitizeForTerminal(r.policy()) << "  oldest message "
+        << (r.has_oldest_message() ? when(r.oldest_message()) : "none") << "  journal "
+        << FormatBytes(r.journal_bytes()) << "\n";
+    out << indent << "removed " << r.removed() << " since start";
+    if (r.has_last_removal()) {
+      out << ", last removal " << when(r.last_removal()) << " (" << r.last_removed() << ")";
+    }
+    if (!r.waiting_for().empty()) {
+      out << "\n" << indent << "waits: " << SanitizeForTerminal(r.waiting_for());
+    }
+    if (!r.last_error().empty()) {
+      out << "\n" << indent
+          << output.Paint("last run failed: " + SanitizeForTerminal(r.last_error()), Style::kRed);
+    }
+    out << "\n";
+  }
+
   if (d.channels().empty()) {
     out << label("channels") << "none yet\n";
   } else {
@@ -120,6 +151,7 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
                  {.header = "dir", .min_width = 3},
                  {.header = "messages", .align = Table::Align::kRight, .shrinkable = false},
                  {.header = "failed", .align = Table::Align::kRight, .shrinkable = false},
+                 {.header = "unresolved", .align = Table::Align::kRight, .shrinkable = false},
                  {.header = "handler", .shrinkable = false},
                  {.header = "sender", .shrinkable = false}});
     for (const auto& c : d.channels()) {
@@ -127,6 +159,7 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
                     {DirectionName(c.direction())},
                     {std::to_string(c.messages())},
                     {std::to_string(c.failed()), c.failed() > 0 ? Style::kRed : Style::kNone},
+                    {std::to_string(c.unresolved()), c.unresolved() > 0 ? Style::kRed : Style::kNone},
                     {c.has_handler() ? "yes" : "-"},
                     {c.has_sender() ? "yes" : "-"}});
     }
@@ -160,7 +193,8 @@ void RegisterStatusCommand(CommandRegistry& registry) {
       .summary = "the agent, its journal's health and its channels",
       .help = "Shows the service and instance the console is connected to, the agent's\n"
               "version and uptime, the journal (backend, durability, records committed,\n"
-              "queued and dropped, last error), every channel with its message and\n"
+              "queued and dropped, last error), retention (policy, oldest message, the\n"
+              "journal's size, what was removed), every channel with its message and\n"
               "failure counts, the registered handlers and senders, and the transports\n"
               "(RabbitMQ bindings and senders, HTTP endpoints) with their counters.\n"
               "\n"

@@ -129,8 +129,12 @@ std::string RenderDryRun(const v1::DryRunSummary& s, v1::ReflowTarget target,
   std::ostringstream out;
   out << "dry run: " << s.messages() << (s.messages() == 1 ? " message" : " messages") << " ("
       << s.keys() << (s.keys() == 1 ? " key" : " keys") << ") would be replayed to "
-      << TargetName(target) << "; " << s.excluded()
-      << " excluded (other direction)\n";
+      << TargetName(target) << "; " << s.excluded() << " excluded (other direction)";
+  if (s.resolved() > 0) {
+    out << "; " << s.resolved() << " resolved left out (a copy already ended ok; include-resolved replays them)";
+  }
+  if (s.older() > 0) out << "; " << s.older() << " older of the same key left out (latest-per-key)";
+  out << "\n";
   auto groups = [&](const char* title,
                     const google::protobuf::RepeatedPtrField<v1::CountMessagesResponse::Group>& g) {
     if (g.empty()) return;

@@ -49,13 +49,18 @@ Table MessageTable() {
 }
 
 void AddMessageRow(Table& table, const v1::Message& m) {
+  // A resolved message says so, and by which copy, ahead of its error.
+  const bool resolved = !m.resolved_by().empty();
   table.AddRow({{m.id()},
                 {Recorded(m)},
                 {DirectionName(m.direction())},
                 {m.channel()},
                 {m.key()},
-                {OutcomeName(m.outcome()), OutcomeStyle(m.outcome())},
-                {m.error(), Style::kRed}});
+                {std::string(OutcomeName(m.outcome())) + (resolved ? ", resolved" : ""),
+                 resolved ? Style::kGreen : OutcomeStyle(m.outcome())},
+                {resolved ? "resolved by " + m.resolved_by() + (m.error().empty() ? "" : "; " + m.error())
+                          : m.error(),
+                 resolved ? Style::kNone : Style::kRed}});
 }
 
 std::string RenderPayload(const std::string& payload, const std::string& content_type) {
@@ -85,6 +90,8 @@ std::string RenderMessageDetail(const v1::GetMessageResponse& response, const Ou
   field("attempt", std::to_string(m.attempt()));
   field("correlation", OrDash(m.correlation_id()));
   field("causation", OrDash(m.causation_id()));
+  field("resolved", m.resolved_by().empty() ? "no" : "yes, by " + m.resolved_by(),
+        m.resolved_by().empty() ? Style::kNone : Style::kGreen);
   field("origin", OrDash(m.origin_id()));
   field("job", OrDash(m.job_id()));
   field("flow variant", OrDash(m.flow_variant()));

@@ -88,6 +88,8 @@ ParsedOptions ParseOptions(const std::vector<std::string>& args, const char* env
       o.help = true;
     } else if (arg == "--version") {
       o.version = true;
+    } else if (arg == "--man") {
+      o.man = true;
     } else if (!arg.empty() && arg[0] == '-') {
       parsed.error = "unknown option " + arg;
       return parsed;

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "rate_limiter.h"
+#include "reprise/base/clock.h"
+#include "reprise/base/ulid.h"
 #include "reprise/store/instance.h"
 
 namespace reprise {
@@ -35,6 +37,58 @@ Status ValidateSpec(const JobSpec& spec) {
     return InvalidArgument("reflow: concurrency " + std::to_string(spec.concurrency) +
                            " is more than the maximum of " + std::to_string(kMaxConcurrency));
   }
+  return Status::Ok();
+}
+
+// What a pin is bound to: the spec's selection, so that a token cannot pin
+// another filter or target. FNV-1a, stable across builds and processes.
+uint64_t SelectionFingerprint(const JobSpec& spec) {
+  const std::string text = spec.kind + '\0' + spec.filter + '\0' + std::to_string(static_cast<int>(spec.target)) +
+                           '\0' + std::to_string(spec.limit) + (spec.include_resolved ? "R" : "r") +
+                           (spec.latest_per_key ? "L" : "l");
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// A pin: "1.BEFORE_ID.COUNT.ISSUED_MS.FINGERPRINT" (ULIDs have no dots).
+std::string EncodePin(const JobSpec& spec, uint64_t count, int64_t issued_ms) {
+  return "1." + spec.before_id + "." + std::to_string(count) + "." + std::to_string(issued_ms) + "." +
+         std::to_string(SelectionFingerprint(spec));
+}
+
+// Sets spec.before_id and spec.expect_total from spec.pin.
+Status ApplyPin(JobSpec& spec, std::chrono::seconds lifetime) {
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    const size_t dot = spec.pin.find('.', at);
+    parts.push_back(spec.pin.substr(at, dot == std::string::npos ? std::string::npos : dot - at));
+    if (dot == std::string::npos) break;
+    at = dot + 1;
+  }
+  auto number = [](const std::string& s, uint64_t* out) {
+    if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    *out = std::stoull(s);
+    return true;
+  };
+  uint64_t count = 0, issued_ms = 0, fingerprint = 0;
+  if (parts.size() != 5 || parts[0] != "1" || !IsUlid(parts[1]) || !number(parts[2], &count) ||
+      !number(parts[3], &issued_ms) || !number(parts[4], &fingerprint)) {
+    return InvalidArgument("pin \"" + spec.pin.substr(0, 80) +
+                           "\" is not one a dry run issued; pass DryRunSummary.pin as it came, or run the dry run again");
+  }
+  if (fingerprint != SelectionFingerprint(spec)) {
+    return InvalidArgument("the pin is of another dry run (its filter, target or options differ); run the dry run of "
+                           "this reflow and pass its pin");
+  }
+  const int64_t age_ms = NowUs() / 1000 - static_cast<int64_t>(issued_ms);
+  if (age_ms > std::chrono::duration_cast<std::chrono::milliseconds>(lifetime).count()) {
+    return FailedPrecondition("the dry run is " + std::to_string(age_ms / 1000) + " s old, older than the " +
+                              std::to_string(lifetime.count()) +
+                              " s a pin lasts: what it counted may be stale; run the dry run again");
+  }
+  spec.before_id = parts[1];
+  spec.expect_total = count;
   return Status::Ok();
 }
 
@@ -82,9 +136,14 @@ ReflowEngine::~ReflowEngine() {
   }
 }
 
-StatusOr<JobPlan> ReflowEngine::DryRun(const JobSpec& spec) {
-  REPRISE_RETURN_IF_ERROR(ValidateSpec(spec));
-  return journal_->jobs().PlanJob(spec);
+StatusOr<JobPlan> ReflowEngine::DryRun(const JobSpec& input) {
+  REPRISE_RETURN_IF_ERROR(ValidateSpec(input));
+  JobSpec spec = input;
+  const int64_t now_ms = NowUs() / 1000;
+  spec.before_id = UlidLowerBound(now_ms + 1);  // every id made up to now
+  REPRISE_ASSIGN_OR_RETURN(auto plan, journal_->jobs().PlanJob(spec));
+  plan.pin = EncodePin(spec, plan.messages, now_ms);
+  return plan;
 }
 
 StatusOr<JobRecord> ReflowEngine::Start(const JobSpec& input) {
@@ -92,6 +151,7 @@ StatusOr<JobRecord> ReflowEngine::Start(const JobSpec& input) {
   if (spec.concurrency == 0) spec.concurrency = 1;
   spec.service = options_.service;
   REPRISE_RETURN_IF_ERROR(ValidateSpec(spec));
+  if (!spec.pin.empty()) REPRISE_RETURN_IF_ERROR(ApplyPin(spec, options_.pin_lifetime));
   {
     std::lock_guard<std::mutex> lock(mu_);
     ReapFinished();
@@ -135,6 +195,10 @@ void ReflowEngine::Launch(JobRecord record) {
   ReapFinished();
   if (running_.count(job->record.id)) return;  // already runs here
   running_[job->record.id] = job;
+  if (options_.log) {
+    options_.log("job " + job->record.id + " runs here (" + std::to_string(job->record.total) +
+                 " items, " + std::to_string(job->record.done) + " done)");
+  }
   job->thread = std::thread([this, job] {
     pthread_setname_np(pthread_self(), "reprise-job");
     Run(job);
@@ -248,6 +312,14 @@ void ReflowEngine::Run(std::shared_ptr<Running> job) {
     final_state = JobState::kCancelled;
   } else if (!reason.empty()) {
     final_state = JobState::kStopped;  // max_failures
+  }
+  if (options_.log) {
+    const JobRecord& r = job->record;
+    std::string line = "job " + r.id + " ";
+    line += final_state == JobState::kRunning
+                ? "paused as the process stops (resumable)"
+                : std::string(JobStateName(final_state)) + (reason.empty() ? "" : ": " + reason);
+    options_.log(line);
   }
   if (final_state != JobState::kRunning) {
     Status set = journal_->jobs().SetJobState(job->record.id, final_state, reason);

@@ -1,6 +1,6 @@
 #include "reprise/store/instance.h"
 
-#include "postgres/journal.h"
+#include "postgres/open.h"
 #include "reprise/base/journal_url.h"
 #include "sqlite/instances.h"
 

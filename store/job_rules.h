@@ -29,6 +29,31 @@ inline Direction TargetDirection(ReflowTarget t) {
   return t == ReflowTarget::kDownstream ? Direction::kOut : Direction::kIn;
 }
 
+// Which part of what a job's filter matches a selection query returns:
+// what the job replays, or one that a dry run reports as left out.
+enum class SelectionPart { kReplayed, kOtherDirection, kResolved, kOlder };
+
+// Whether a job leaves resolved messages out: a reflow does unless told
+// otherwise; a migration (every input of its keys) and a re-derive do not.
+inline bool LeavesResolvedOut(const JobSpec& spec) { return spec.kind == kReflowJob && !spec.include_resolved; }
+
+// The condition SelectionFor adds for `part` beyond its filter, "" for
+// none; `never` is the dialect's false.
+inline std::string PartCondition(const JobSpec& spec, SelectionPart part, std::string_view never) {
+  if (part == SelectionPart::kOlder && !spec.latest_per_key) return " AND " + std::string(never);
+  if (!LeavesResolvedOut(spec)) return part == SelectionPart::kResolved ? " AND " + std::string(never) : "";
+  return part == SelectionPart::kResolved ? " AND resolved_by IS NOT NULL" : " AND resolved_by IS NULL";
+}
+
+// The filter text SelectionFor compiles for `part`: with latest_per_key,
+// the spec's filter and `latest` (kOlder: and `not latest`).
+inline std::string PartFilter(const JobSpec& spec, SelectionPart part) {
+  if (!spec.latest_per_key) return spec.filter;
+  const std::string latest = part == SelectionPart::kOlder ? "not latest" : "latest";
+  if (spec.filter.find_first_not_of(" \t\r\n") == std::string::npos) return latest;
+  return "(" + spec.filter + ") and " + latest;
+}
+
 // Of the claimable items (pending, their key free), in selection order and
 // given by their keys, the indexes a claim takes: at most claim.max, from at
 // most ceil(keys / claim.share) keys in order of first appearance. With a
@@ -50,6 +75,13 @@ inline std::vector<size_t> ClaimShare(const std::vector<std::string>& keys, cons
     taken.push_back(i);
   }
   return taken;
+}
+
+// CreateJob of a pinned selection that no longer counts what its dry run did.
+inline Status SelectionChanged(uint64_t counted, uint64_t now) {
+  return FailedPrecondition("the selection changed since the dry run: it counted " + std::to_string(counted) +
+                            ", now " + std::to_string(now) +
+                            " match (outcomes changed among the messages it covered); run the dry run again");
 }
 
 inline Status JobNotFound(std::string_view id) {

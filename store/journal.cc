@@ -1,6 +1,6 @@
 #include "reprise/store/journal.h"
 
-#include "postgres/journal.h"
+#include "postgres/open.h"
 #include "reprise/base/journal_url.h"
 #include "sqlite/journal.h"
 

@@ -18,7 +18,8 @@ namespace reprise {
 // payload itself when it is read (kPayloadColumn).
 inline constexpr std::string_view kMessageColumns[] = {
     "id",          "direction", "channel", "message_key", "correlation_id", "causation_id", "headers", "content_type",
-    "recorded_at", "outcome",   "error",   "attempt",     "origin_id",      "job_id",       "flow_variant"};
+    "recorded_at", "outcome",   "error",   "attempt",     "origin_id",      "job_id",       "flow_variant",
+    "resolved_by"};
 inline constexpr int kPayloadColumn = static_cast<int>(std::size(kMessageColumns)) + 1;
 
 // The outcome a column holds as its value; pending for a value that names
@@ -55,7 +56,8 @@ Message ReadMessageRow(const Row& row, int at, bool with_payload) {
   m.origin_id = row.text(at + 12);
   m.job_id = row.text(at + 13);
   m.flow_variant = row.text(at + 14);
-  m.payload_size = static_cast<uint64_t>(row.integer(at + 15));
+  m.resolved_by = row.text(at + 15);
+  m.payload_size = static_cast<uint64_t>(row.integer(at + 16));
   if (with_payload) m.payload = row.bytes(at + kPayloadColumn);
   return m;
 }

@@ -13,6 +13,7 @@
 
 #include "ledger.h"
 #include "reprise/agent/agent.h"
+#include "reprise/base/version.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ options:
   --redact-viewers       viewer tokens see message metadata only, no payloads
   --insecure             allow a non-loopback --listen without TLS and tokens
   --help                 this text
+  --version              the version of Reprise it embeds
 )";
 
 bool ParseDouble(const char* s, double* out) {
@@ -67,6 +69,9 @@ int main(int argc, char** argv) {
     double d = 0;
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("reprise-demo %s (api reprise.v1)\n", reprise::kVersion);
       return 0;
     } else if (a == "--listen") {
       agent_options.listen = value();

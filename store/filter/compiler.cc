@@ -80,6 +80,12 @@ class Compiler {
     if (std::holds_alternative<Or>(e.node)) return Chain<Or>(e, " OR ");
     const Not& n = std::get<Not>(e.node);
     if (!n.operand) return InvalidArgument("filter: \"not\" without an operand");
+    // `not resolved` as `resolved_by IS NULL`, the words of the SQLite
+    // journal's partial index of unresolved outcomes.
+    if (const auto* c = std::get_if<Comparison>(&n.operand->node)) {
+      REPRISE_ASSIGN_OR_RETURN(auto field, internal::ResolveField(c->field, c->column));
+      if (field.spec->kind == FieldKind::kFlag) return Compare(*c, /*negated=*/true);
+    }
     REPRISE_ASSIGN_OR_RETURN(auto inner, Node(*n.operand));
     // IS NOT TRUE is NOT COALESCE(x, FALSE) in postfix form: postfix keeps
     // SQLite's fixed-size parser stack from growing with each level.
@@ -112,6 +118,9 @@ class Compiler {
         return "COALESCE(" + PayloadText(path) + ", '')";
       }
       case FieldKind::kRecorded: break;
+      case FieldKind::kFlag:
+        if (field.canonical == "latest") break;
+        return "CASE WHEN " + column + " IS NULL THEN 'false' ELSE 'true' END";
     }
     return InvalidArgument(
         "filter: cannot group by " + field.canonical +
@@ -165,7 +174,7 @@ class Compiler {
     return out;
   }
 
-  StatusOr<Sql> Compare(const Comparison& c) {
+  StatusOr<Sql> Compare(const Comparison& c, bool negated = false) {
     REPRISE_ASSIGN_OR_RETURN(auto field, internal::ResolveField(c.field, c.column));
     REPRISE_RETURN_IF_ERROR(internal::CheckOp(field, c.op, c.column));
     if (c.values.empty() || (c.op != Op::kIn && c.values.size() != 1)) {
@@ -200,6 +209,11 @@ class Compiler {
       case FieldKind::kHeader: return CompareText(HeaderValue(field), true, c);
       case FieldKind::kPayload: return ComparePayload(field, c);
       case FieldKind::kRecorded: return CompareTime(c);
+      case FieldKind::kFlag: {
+        const bool want = (*internal::FlagValue(c.values[0].text) != (c.op == Op::kNe)) != negated;
+        if (field.canonical == "latest") return Sql{(want ? "NOT " : "") + NewerExists(), false};
+        return Sql{column + (want ? " IS NOT NULL" : " IS NULL"), false};
+      }
       case FieldKind::kDirection:
       case FieldKind::kOutcome:
       case FieldKind::kAttempt: {
@@ -261,6 +275,20 @@ class Compiler {
       case Op::kMatch: return Match(coalesced, c.values[0].text);
       default: return {coalesced + " " + SqlOp(c.op) + " " + BindText(c.values[0].text), false};
     }
+  }
+
+  // `latest` is `NOT` this: a later message of the row's channel, key and
+  // direction exists. The SQLite journal finds the key's later messages in
+  // its key index (a seek per run; seq is the order of writing), PostgreSQL
+  // in its key index (message_key, id).
+  std::string NewerExists() const {
+    if (opt_.sqlite_journal && !pg()) {
+      return "EXISTS (SELECT 1 FROM message_keys k JOIN messages n ON n.seq = k.seq "
+             "WHERE k.run IN (SELECT run FROM key_runs) AND k.message_key = messages.message_key "
+             "AND k.seq > messages.seq AND n.channel = messages.channel AND n.direction = messages.direction)";
+    }
+    return "EXISTS (SELECT 1 FROM messages n WHERE n.message_key = messages.message_key "
+           "AND n.id > messages.id AND n.channel = messages.channel AND n.direction = messages.direction)";
   }
 
   // The SQLite journal's correlation index leaves out the messages that are

@@ -23,6 +23,7 @@ enum class FieldKind {
   kAttempt,       // integer
   kHeader,        // header.NAME: a key of the headers JSON object
   kPayload,       // payload.PATH: a value inside a JSON payload
+  kFlag,          // true or false; the field alone means `= true`
 };
 
 struct FieldSpec {
@@ -57,6 +58,8 @@ Status CheckValue(const ResolvedField& field, const Value& value);
 
 // 1..2 for direction, 1..4 for outcome (case-insensitive); nullopt if unknown.
 std::optional<int64_t> EnumCode(FieldKind kind, std::string_view text);
+// true or false (case-insensitive); nullopt for anything else.
+std::optional<bool> FlagValue(std::string_view text);
 
 // The span of time a value names: [start_us, end_us). A date names its whole
 // (UTC) day, 10:00:00Z its whole second, a relative time one microsecond.

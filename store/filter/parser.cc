@@ -165,6 +165,7 @@ std::string_view OpsFor(FieldKind kind) {
     case FieldKind::kOutcome: return "=, != or in";
     case FieldKind::kAttempt: return "=, !=, <, <=, >, >= or in";
     case FieldKind::kRecorded: return "<, <=, >, >=, = or !=";
+    case FieldKind::kFlag: return "= or != (true or false), or the field alone";
     default: return "=, !=, <, <=, >, >=, ~ or in";
   }
 }
@@ -296,6 +297,10 @@ const std::vector<FieldSpec>& FieldSpecs() {
        "the flow variant that handled the message"},
       {"content_type", "content_type", FieldKind::kOptionalText,
        "payload content type, e.g. application/json"},
+      {"resolved", "resolved_by", FieldKind::kFlag,
+       "true once a later copy of it (or a re-derived output replacing it) ended ok"},
+      {"latest", "", FieldKind::kFlag,
+       "true for the newest message of its channel, key and direction (state, not events)"},
       {"header", "headers", FieldKind::kHeader, "header.NAME: the value of header NAME"},
       {"payload", "payload", FieldKind::kPayload,
        "payload.PATH: a value in a JSON payload, e.g. payload.amount, payload.items.0.sku"},
@@ -351,6 +356,12 @@ std::optional<int64_t> EnumCode(FieldKind kind, std::string_view text) {
       if (EqualsIgnoreCase(text, kDirectionNames[i])) return static_cast<int64_t>(i + 1);
     }
   }
+  return std::nullopt;
+}
+
+std::optional<bool> FlagValue(std::string_view text) {
+  if (EqualsIgnoreCase(text, "true")) return true;
+  if (EqualsIgnoreCase(text, "false")) return false;
   return std::nullopt;
 }
 
@@ -418,6 +429,7 @@ Status CheckOp(const ResolvedField& field, Op op, int column) {
       break;
     case FieldKind::kAttempt: ok = op != Op::kMatch; break;
     case FieldKind::kRecorded: ok = op != Op::kMatch && op != Op::kIn; break;
+    case FieldKind::kFlag: ok = op == Op::kEq || op == Op::kNe; break;
     default: break;
   }
   if (ok) return Status::Ok();
@@ -445,6 +457,11 @@ Status CheckValue(const ResolvedField& field, const Value& value) {
       if (!close.empty()) message += "; did you mean \"" + close + "\"?";
       return InvalidArgument(message);
     }
+    case FieldKind::kFlag:
+      if (FlagValue(value.text)) return Status::Ok();
+      return InvalidArgument("filter: " + field.canonical + " is true or false" + Col(value.column) +
+                             ", found " + Quoted(value.text) + "; e.g. not " + field.canonical + " or " +
+                             field.canonical + " = false");
     case FieldKind::kAttempt: {
       auto n = ParseInteger(value.text);
       if (n && *n >= 0 && *n <= std::numeric_limits<int32_t>::max()) return Status::Ok();
@@ -510,7 +527,7 @@ const std::vector<FieldInfo>& Fields() {
 
 const std::vector<std::string>& Keywords() {
   static const std::vector<std::string> kKeywords = [] {
-    std::vector<std::string> words = {"and", "or", "not", "in", "out"};
+    std::vector<std::string> words = {"and", "or", "not", "in", "out", "true", "false"};
     words.insert(words.end(), std::begin(kOutcomeNames), std::end(kOutcomeNames));
     return words;
   }();
@@ -702,6 +719,7 @@ class Parser {
       case internal::FieldKind::kRecorded:
         return "write a time like 2026-11-23T10:00:00Z, a date like 2026-11-23, or -2h";
       case internal::FieldKind::kAttempt: return "write a whole number, e.g. attempt > 1";
+      case internal::FieldKind::kFlag: return "write true or false";
       default: return "write a value, in quotes if it contains spaces or symbols";
     }
   }
@@ -752,6 +770,13 @@ class Parser {
       negated = true;
       Take();
       Take();
+    } else if (field.spec->kind == internal::FieldKind::kFlag) {
+      // The field alone: `resolved` is `resolved = true`.
+      cmp.op = Op::kEq;
+      cmp.values.push_back(Value{Value::Kind::kWord, "true", field_tok.column});
+      out.expr = MakeExpr(std::move(cmp));
+      out.depth = 0;
+      return Status::Ok();
     } else if (AtKeyword("not")) {
       return InvalidArgument("filter: expected \"in\" after \"not\"" + Column(t.column) +
                              "; to negate a comparison put not before it: not " + cmp.field +

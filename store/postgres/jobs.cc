@@ -46,9 +46,10 @@ JobRecord ReadJob(const Result& r, int i) {
 // The selection of a job: ids of matching messages with the target's
 // direction, oldest first, at most `limit`; for a re-derive, the newest
 // matching message of each key, in either direction. Parameters fill `p`.
-StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_direction = false) {
+StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, SelectionPart part = SelectionPart::kReplayed) {
+  const bool other_direction = part == SelectionPart::kOtherDirection;
   REPRISE_ASSIGN_OR_RETURN(auto compiled,
-                           filter::Compile(spec.filter, {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
+                           filter::Compile(PartFilter(spec, part), {filter::Dialect::kPostgres, NowUs(), p.size() + 1}));
   p.All(compiled.params);
   const bool rederive = spec.kind == kRederiveJob;
   std::string sql;
@@ -66,12 +67,17 @@ StatusOr<std::string> SelectionFor(const JobSpec& spec, Params& p, bool other_di
     p.Text(json::EncodeStrings(spec.keys));
   }
   if (spec.originals_only) sql += " AND origin_id IS NULL";
+  if (!spec.before_id.empty()) {
+    sql += " AND id < " + p.Next();
+    p.Text(spec.before_id);
+  }
+  sql += PartCondition(spec, part, "false");
   if (rederive) {
     // One row per key, the newest; then in selection (id) order like any job.
     sql = "SELECT * FROM (" + sql + " ORDER BY message_key, id DESC) k";
   }
   sql += " ORDER BY id";
-  if (!other_direction && spec.limit > 0) sql += " LIMIT " + std::to_string(spec.limit);
+  if (part == SelectionPart::kReplayed && spec.limit > 0) sql += " LIMIT " + std::to_string(spec.limit);
   return sql;
 }
 
@@ -82,8 +88,10 @@ class PgJobStore final : public JobStore {
   StatusOr<JobPlan> PlanJob(const JobSpec& spec) override {
     Params p;
     REPRISE_ASSIGN_OR_RETURN(auto sel, SelectionFor(spec, p));
-    Params po;
-    REPRISE_ASSIGN_OR_RETURN(auto other, SelectionFor(spec, po, true));
+    Params po, pr, pold;
+    REPRISE_ASSIGN_OR_RETURN(auto other, SelectionFor(spec, po, SelectionPart::kOtherDirection));
+    REPRISE_ASSIGN_OR_RETURN(auto resolved, SelectionFor(spec, pr, SelectionPart::kResolved));
+    REPRISE_ASSIGN_OR_RETURN(auto older, SelectionFor(spec, pold, SelectionPart::kOlder));
     REPRISE_ASSIGN_OR_RETURN(auto c, pool_->Borrow());
     // One snapshot for every figure of the plan.
     Transaction tx(c);
@@ -96,6 +104,10 @@ class PgJobStore final : public JobStore {
     plan.keys = static_cast<uint64_t>(totals.integer(0, 1));
     REPRISE_ASSIGN_OR_RETURN(auto excluded, c.Exec("SELECT count(*) FROM (" + other + ") s", po, "plan job"));
     plan.excluded = static_cast<uint64_t>(excluded.integer(0, 0));
+    REPRISE_ASSIGN_OR_RETURN(auto left_resolved, c.Exec("SELECT count(*) FROM (" + resolved + ") s", pr, "plan job"));
+    plan.resolved = static_cast<uint64_t>(left_resolved.integer(0, 0));
+    REPRISE_ASSIGN_OR_RETURN(auto left_older, c.Exec("SELECT count(*) FROM (" + older + ") s", pold, "plan job"));
+    plan.older = static_cast<uint64_t>(left_older.integer(0, 0));
     for (auto [group, out] :
          {std::pair{std::string("channel"), &plan.by_channel},
           std::pair{OutcomeNameSql() + " COLLATE \"C\"", &plan.by_outcome}}) {
@@ -155,6 +167,7 @@ class PgJobStore final : public JobStore {
                            id + " RETURNING " + kJobColumns,
                        ps, "create job"));
     JobRecord record = ReadJob(r, 0);
+    if (spec.expect_total && *spec.expect_total != record.total) return SelectionChanged(*spec.expect_total, record.total);
     REPRISE_RETURN_IF_ERROR(tx.Commit());
     return record;
   }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "postgres/open.h"
 #include "postgres/util.h"
 #include "reprise/base/journal_url.h"
 #include "reprise/store/change_feed.h"
@@ -22,16 +23,10 @@ namespace reprise {
 // them); it is removed before libpq sees the URL.
 enum class PgAppend { kCopy, kInsert, kPipeline };
 
-// Opens (creating and migrating the schema) the journal at a postgresql://
-// URL (base/journal_url.h). UNAVAILABLE when the server cannot be reached.
-StatusOr<std::unique_ptr<Journal>> OpenPostgresJournal(const JournalUrl& url);
-
 std::unique_ptr<JobStore> NewPgJobStore(pg::Pool* pool);
 std::unique_ptr<AuditStore> NewPgAuditStore(pg::Pool* pool);
 std::unique_ptr<FlowStore> NewPgFlowStore(pg::Pool* pool);
 std::unique_ptr<InstanceStore> NewPgInstanceStore(pg::Pool* pool);
-// ReadLiveInstances (instance.h) through a connection of its own to `url`.
-StatusOr<std::vector<InstanceRecord>> ReadPgLiveInstances(const JournalUrl& url, std::string_view service);
 // LISTEN/NOTIFY on a connection of its own to `libpq_url` (postgres/change_feed.cc).
 std::unique_ptr<ChangeFeed> NewPgChangeFeed(std::string libpq_url);
 

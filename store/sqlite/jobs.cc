@@ -78,8 +78,9 @@ struct Selection {
   std::vector<filter::SqlValue> params;
 };
 
-StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = false) {
-  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(spec.filter, {filter::Dialect::kSqlite, NowUs(), 1,
+StatusOr<Selection> SelectionFor(const JobSpec& spec, SelectionPart part = SelectionPart::kReplayed) {
+  const bool other_direction = part == SelectionPart::kOtherDirection;
+  REPRISE_ASSIGN_OR_RETURN(auto compiled, filter::Compile(PartFilter(spec, part), {filter::Dialect::kSqlite, NowUs(), 1,
                                                                         /*sqlite_journal=*/true}));
   Selection sel;
   sel.params = compiled.params;
@@ -101,13 +102,18 @@ StatusOr<Selection> SelectionFor(const JobSpec& spec, bool other_direction = fal
                                         std::to_string(sel.params.size()) + "))");
   }
   if (spec.originals_only) sel.sql += " AND origin_id IS NULL";
+  if (!spec.before_id.empty()) {
+    sel.params.emplace_back(std::in_place_type<std::string>, spec.before_id);
+    sel.sql += " AND id < ?" + std::to_string(sel.params.size());
+  }
+  sel.sql += PartCondition(spec, part, "0");
   if (rederive) {
     // SQLite returns the other columns from the row holding max(id).
     sel.sql = "SELECT max(id) AS id, message_key, channel, outcome, seq FROM (" + sel.sql +
               ") GROUP BY message_key";
   }
   sel.sql += " ORDER BY id";
-  if (!other_direction && spec.limit > 0) sel.sql += " LIMIT " + std::to_string(spec.limit);
+  if (part == SelectionPart::kReplayed && spec.limit > 0) sel.sql += " LIMIT " + std::to_string(spec.limit);
   return sel;
 }
 
@@ -127,7 +133,9 @@ class SqliteJobStore final : public JobStore {
 
   StatusOr<JobPlan> PlanJob(const JobSpec& spec) override {
     REPRISE_ASSIGN_OR_RETURN(auto sel, SelectionFor(spec));
-    auto other = SelectionFor(spec, true);
+    REPRISE_ASSIGN_OR_RETURN(auto other, SelectionFor(spec, SelectionPart::kOtherDirection));
+    REPRISE_ASSIGN_OR_RETURN(auto resolved, SelectionFor(spec, SelectionPart::kResolved));
+    REPRISE_ASSIGN_OR_RETURN(auto older, SelectionFor(spec, SelectionPart::kOlder));
     auto r = conns_->BorrowReader();
     if (!r.ok()) return r.status();
     JobPlan plan;
@@ -140,11 +148,14 @@ class SqliteJobStore final : public JobStore {
     plan.messages = static_cast<uint64_t>(sqlite3_column_int64(totals.get(), 0));
     plan.keys = static_cast<uint64_t>(sqlite3_column_int64(totals.get(), 1));
 
-    Stmt excluded;
-    REPRISE_RETURN_IF_ERROR(excluded.Prepare(r.db(), "SELECT count(*) FROM (" + other->sql + ")"));
-    BindAll(excluded, other->params);
-    if (int rc = sqlite3_step(excluded.get()); rc != SQLITE_ROW) return SqliteError(r.db(), rc, "plan job");
-    plan.excluded = static_cast<uint64_t>(sqlite3_column_int64(excluded.get(), 0));
+    for (auto [part, out] : {std::pair{&other, &plan.excluded}, std::pair{&resolved, &plan.resolved},
+                             std::pair{&older, &plan.older}}) {
+      Stmt left_out;
+      REPRISE_RETURN_IF_ERROR(left_out.Prepare(r.db(), "SELECT count(*) FROM (" + part->sql + ")"));
+      BindAll(left_out, part->params);
+      if (int rc = sqlite3_step(left_out.get()); rc != SQLITE_ROW) return SqliteError(r.db(), rc, "plan job");
+      *out = static_cast<uint64_t>(sqlite3_column_int64(left_out.get(), 0));
+    }
 
     for (auto [group, out] :
          {std::pair{std::string("channel"), &plan.by_channel}, std::pair{OutcomeNameSql(), &plan.by_outcome}}) {
@@ -593,6 +604,9 @@ class SqliteJobStore final : public JobStore {
       if (int rc2 = sqlite3_step(item.get()); rc2 != SQLITE_DONE) return SqliteError(db, rc2, "select job items");
     }
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "select job items");
+    if (spec.expect_total && *spec.expect_total != static_cast<uint64_t>(total)) {
+      return SelectionChanged(*spec.expect_total, static_cast<uint64_t>(total));
+    }
 
     Stmt set_total;
     REPRISE_RETURN_IF_ERROR(set_total.Prepare(db, "UPDATE jobs SET total = ?2 WHERE id = ?1"));

@@ -310,10 +310,12 @@ TEST_F(ConsoleTmuxTest, ReflowAsksShowsProgressAndCompletes) {
   ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
   EXPECT_EQ(pane.find("job 1  [#"), std::string::npos) << "the progress line is replaced";
 
-  // Answering no starts nothing. (The 40 copies are inbound too.)
+  // Answering no starts nothing. (The 40 copies are inbound too; the 40
+  // originals they resolved are left out.)
   tmux->Type("reflow direction = in");
   tmux->Keys({"Enter"});
-  ASSERT_TRUE(tmux->WaitForLastLine("Reflow 80 messages (5 keys) to self? [y/N]", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitFor("40 resolved left out", &pane)) << pane;
+  ASSERT_TRUE(tmux->WaitForLastLine("Reflow 40 messages (5 keys) to self? [y/N]", &pane)) << pane;
   tmux->Keys({"Enter"});
   ASSERT_TRUE(tmux->WaitFor("not started", &pane)) << pane;
   ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;

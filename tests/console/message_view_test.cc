@@ -134,6 +134,7 @@ TEST_F(MessageViewTest, StatusRendering) {
   c->set_direction(v1::IN);
   c->set_messages(120);
   c->set_failed(3);
+  c->set_unresolved(2);
   c->set_has_handler(true);
   d.add_handlers("payments.received");
   std::string text = RenderStatus(d, plain_);
@@ -142,7 +143,8 @@ TEST_F(MessageViewTest, StatusRendering) {
         "uptime      1h 2m 5s\n", "journal     sqlite:/var/lib/ledger.journal",
         "recorded 10  committed 9  queued 1  dropped 2", "health FAILING, last error: disk full\n",
         "1 record(s) wait in the queue and are written when the fault clears\n",
-        "  payments.received  in        120       3  yes      -\n",
+        "  channel            dir  messages  failed  unresolved  handler  sender\n",
+        "  payments.received  in        120       3           2  yes      -\n",
         "handlers    payments.received\n", "senders     none\n"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n---\n" << text;
   }

@@ -8,7 +8,10 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <mutex>
 #include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
 
 #include "reprise/agent/agent.h"
 #include "reprise/v1/agent.grpc.pb.h"
@@ -174,6 +177,7 @@ TEST_F(JournalFaultTest, IoErrorInProcessModeFailsCallsClearlyAndKeepsTheirRecor
     EXPECT_NE(r.status.message().find("not committed yet"), std::string::npos)
         << r.status.ToString();
     EXPECT_NE(r.status.message().find("I/O error"), std::string::npos) << r.status.ToString();
+    EXPECT_FALSE(r.handled) << "the handler must not run before the record is committed";
     refused.push_back(r.id);
   }
   v1::JournalHealth h = WaitForHealth(false);
@@ -193,7 +197,9 @@ TEST_F(JournalFaultTest, IoErrorInProcessModeFailsCallsClearlyAndKeepsTheirRecor
     v1::GetMessageResponse resp;
     EXPECT_TRUE(stub_->GetMessage(&ctx, req, &resp).ok()) << id;
   }
-  EXPECT_TRUE(Deliver(13).status.ok()) << "recording resumed";
+  DeliverResult resumed = Deliver(13);
+  EXPECT_TRUE(resumed.status.ok()) << "recording resumed";
+  EXPECT_TRUE(resumed.handled);
   agent_.reset();
   EXPECT_EQ(IntegrityCheck(), "ok");
 }
@@ -215,6 +221,82 @@ TEST_F(JournalFaultTest, UnderTheDropPolicyAFaultDropsWhatDoesNotFitAndCountsIt)
   EXPECT_EQ(CountAll() + h.dropped(), 5u + kDuring) << "every message is written or counted";
   EXPECT_EQ(h.committed() + h.dropped(), 5u + kDuring);
   EXPECT_NE(ConsoleStatus().find("dropped " + std::to_string(h.dropped())), std::string::npos);
+}
+
+// Health through a stock grpc.health.v1 client: the Reprise service is
+// NOT_SERVING while the journal fails, and SERVING again once it recovers.
+// The server as a whole ("") stays SERVING: reads still work.
+// The log tells of the episode once as it starts and once as it ends.
+TEST_F(JournalFaultTest, HealthIsNotServingWhileTheJournalFailsAndTheLogSaysSoOnce) {
+  std::mutex mu;
+  std::vector<std::string> lines;  // guarded by mu
+  Start({.durability = Durability::kAsync,
+         .log_sink = [&](const LogEvent& e) {
+           std::lock_guard<std::mutex> lock(mu);
+           lines.push_back(std::string(LogLevelName(e.level)) + " " + std::string(e.component) +
+                           ": " + std::string(e.message));
+         }});
+  auto health = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(agent_->listen_address(), grpc::InsecureChannelCredentials()));
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status st = health->Check(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.status();
+  };
+  auto journal_lines = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<std::string> out;
+    for (const std::string& l : lines) {
+      if (l.find(" journal: ") != std::string::npos) out.push_back(l);
+    }
+    return out;
+  };
+  using Serving = grpc::health::v1::HealthCheckResponse;
+  const std::string kService = "reprise.v1.Agent";
+  for (int i = 0; i < 5; ++i) Deliver(i);
+  ASSERT_TRUE(agent_->Flush().ok());
+  EXPECT_EQ(check(kService), Serving::SERVING);
+
+  FaultVfs::Inject(FaultVfs::kDiskFull);
+  for (int i = 5; i < 10; ++i) Deliver(i);
+  ASSERT_FALSE(WaitForHealth(false).healthy());
+  // Describe says the journal fails: the health service agrees within a second.
+  Serving::ServingStatus seen = Serving::SERVING;
+  const auto failing = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - failing < 1s) {
+    seen = check(kService);
+    if (seen == Serving::NOT_SERVING) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(seen, Serving::NOT_SERVING);
+  EXPECT_EQ(check(""), Serving::SERVING) << "the server itself is up";
+  std::this_thread::sleep_for(1500ms);  // the writer retries meanwhile
+  EXPECT_EQ(check(kService), Serving::NOT_SERVING);
+  EXPECT_GT(Health().write_failures(), 1u) << "several retries...";
+  ASSERT_EQ(journal_lines().size(), 1u) << "...logged once";
+  EXPECT_EQ(journal_lines()[0].rfind("error journal: writes failing: ", 0), 0u)
+      << journal_lines()[0];
+  EXPECT_NE(journal_lines()[0].find("full"), std::string::npos) << journal_lines()[0];
+
+  FaultVfs::Clear();
+  ASSERT_TRUE(FlushAfterRecovery().ok());
+  ASSERT_TRUE(WaitForHealth(true).healthy());
+  seen = Serving::NOT_SERVING;
+  const auto recovered = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - recovered < 1s) {
+    seen = check(kService);
+    if (seen == Serving::SERVING) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(seen, Serving::SERVING);
+  const auto logged = journal_lines();
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[1].rfind("info journal: writes recovered after ", 0), 0u) << logged[1];
+  EXPECT_NE(logged[1].find("failed writes (last: "), std::string::npos) << logged[1];
 }
 
 // A journal file full of garbage: the host does not start, and says why and

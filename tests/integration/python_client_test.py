@@ -12,6 +12,11 @@ with a temporary SQLite journal and checks, over the wire only:
   get_not_found   GetMessage of an unknown id is NOT_FOUND
   health          grpc.health.v1 reports SERVING for "" and "reprise.v1.Agent"
   reflection      server reflection lists reprise.v1.Agent and grpc.health.v1.Health
+  pinned          while the demo's traffic adds failures, a job started with a dry run's pin
+                  replays exactly the dry run's count; a stale pin is refused
+  reflow_twice    with the downstream healed, reflowing the failed balance updates leaves
+                  them resolved: a second dry run has nothing to replay unless
+                  include_resolved, ListMessages and Describe say so
 
 Run by ctest (test python_grpc_client) as:
   /usr/bin/python3 python_client_test.py --proto-dir REPO/agent/proto --demo PATH/reprise-demo
@@ -252,9 +257,99 @@ def run_checks(channel, stubs):
             check(want in names, f"reflection lists {names}, without {want}")
         return ", ".join(sorted(names))
 
+    def pinned():
+        failed = 'outcome = failed and channel = "balance.updated"'
+
+        def reflow(**options):
+            return agent.StartReflow(agent_pb2.StartReflowRequest(filter=failed, target=agent_pb2.DOWNSTREAM,
+                                                                  **options),
+                                     timeout=RPC_TIMEOUT)
+        for attempt in range(5):
+            plan = reflow(dry_run=True).dry_run
+            check(plan.pin, "the dry run returned no pin")
+            time.sleep(1.0)  # the traffic records more failures meanwhile
+            later = reflow(dry_run=True).dry_run
+            check(later.messages > plan.messages,
+                  f"no new failures within a second ({plan.messages}, then {later.messages}): no traffic?")
+            try:
+                job = reflow(pin=plan.pin).job
+            except grpc.RpcError as e:
+                # An outcome changed among the messages the dry run covered:
+                # refused rather than replaying another count. Try again.
+                check(e.code() == grpc.StatusCode.FAILED_PRECONDITION and "changed" in e.details(),
+                      f"start with a pin: {e.code()} {e.details()!r}")
+                continue
+            check(job.total == plan.messages,
+                  f"the job selected {job.total}, the dry run counted {plan.messages} (a later one {later.messages})")
+
+            def finished():
+                j = agent.GetJob(agent_pb2.GetJobRequest(id=job.id), timeout=RPC_TIMEOUT)
+                return j if j.state != agent_pb2.RUNNING else None
+            done = eventually(f"job {job.id} ends", finished, timeout=60)
+            check(done.done == plan.messages, f"job {job.id} replayed {done.done} of {plan.messages}")
+            parts = plan.pin.split(".")
+            parts[3] = str(int(parts[3]) - 11 * 60 * 1000)
+            try:
+                reflow(pin=".".join(parts))
+                raise CheckFailed("a pin 11 minutes old was accepted")
+            except grpc.RpcError as e:
+                check(e.code() == grpc.StatusCode.FAILED_PRECONDITION and "run the dry run again" in e.details(),
+                      f"a stale pin: {e.code()} {e.details()!r}")
+            return (f"dry run {plan.messages}, {later.messages} a second later; job {job.id} replayed "
+                    f"{done.done} (attempt {attempt + 1})")
+        raise CheckFailed("five dry runs in a row were refused at start as changed")
+
+    def reflow_twice():
+        failed = 'outcome = failed and channel = "balance.updated"'
+
+        def failures():
+            r = agent.CountMessages(agent_pb2.CountMessagesRequest(filter=failed), timeout=RPC_TIMEOUT)
+            return r.total
+        eventually("the demo records failed balance updates", failures)
+        agent.InvokeKnob(agent_pb2.InvokeKnobRequest(name="downstream.set",
+                                                     args={"failure_percent": "0"}),
+                         timeout=RPC_TIMEOUT)
+        time.sleep(0.5)  # a send under way when the knob turned may still fail
+
+        def reflow(**options):
+            return agent.StartReflow(agent_pb2.StartReflowRequest(filter=failed, target=agent_pb2.DOWNSTREAM,
+                                                                  **options),
+                                     timeout=RPC_TIMEOUT)
+        first = reflow(dry_run=True).dry_run
+        check(first.messages > 0, f"the first dry run selects nothing: {first}")
+        job = reflow().job
+
+        def finished():
+            j = agent.GetJob(agent_pb2.GetJobRequest(id=job.id), timeout=RPC_TIMEOUT)
+            return j if j.state != agent_pb2.RUNNING else None
+        done = eventually(f"job {job.id} ends", finished, timeout=60)
+        check(done.state == agent_pb2.COMPLETED and done.failed == 0,
+              f"job {job.id}: {agent_pb2.JobState.Name(done.state)}, {done.failed} failed")
+        second = reflow(dry_run=True).dry_run
+        check(second.messages == 0, f"the second dry run selects {second.messages}, expected 0 (all resolved)")
+        check(second.resolved >= done.total,
+              f"the second dry run says {second.resolved} resolved, the job replayed {done.total}")
+        included = reflow(dry_run=True, include_resolved=True).dry_run
+        check(included.messages == second.resolved,
+              f"include_resolved selects {included.messages}, expected the {second.resolved} resolved")
+        listed = agent.ListMessages(agent_pb2.ListMessagesRequest(filter=failed + " and resolved", page_size=1),
+                                    timeout=RPC_TIMEOUT).messages
+        check(listed and ULID_RE.match(listed[0].resolved_by),
+              f"a resolved message does not say by which copy: {listed}")
+        copy = agent.GetMessage(agent_pb2.GetMessageRequest(id=listed[0].resolved_by), timeout=RPC_TIMEOUT)
+        check(copy.message.outcome == agent_pb2.OK and copy.message.job_id == job.id,
+              f"the resolving message {copy.message.id} is not an ok copy from job {job.id}")
+        d = agent.Describe(agent_pb2.DescribeRequest(), timeout=RPC_TIMEOUT)
+        balance = [c for c in d.channels if c.channel == "balance.updated"]
+        check(balance and balance[0].failed > 0 and balance[0].unresolved == 0,
+              f"Describe: balance.updated failed/unresolved {[(c.failed, c.unresolved) for c in balance]}")
+        return (f"job {job.id} replayed {done.total}; then 0 to replay, {second.resolved} resolved "
+                f"({included.messages} with include_resolved)")
+
     return [("describe", describe), ("list_failed", list_failed),
             ("invalid_filter", invalid_filter), ("get_not_found", get_not_found),
-            ("health", health_check), ("reflection", reflection_list)]
+            ("health", health_check), ("reflection", reflection_list), ("pinned", pinned),
+            ("reflow_twice", reflow_twice)]
 
 
 def main():

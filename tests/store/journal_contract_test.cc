@@ -89,6 +89,13 @@ std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
 
 class JournalContract : public ContractBase {
  protected:
+  // A message of channel "a", key "k", recorded at `us`.
+  Message MakeAt(int64_t us) {
+    Message m = Make("a", "k");
+    m.recorded_at_us = us;
+    m.id = ids_.Next(us / 1000);
+    return m;
+  }
   Message Make(std::string channel, std::string key, Outcome outcome = Outcome::kOk,
                std::string payload = "{}") {
     Message m;
@@ -147,6 +154,65 @@ TEST_P(JournalContract, WritesAndReadsBackEveryField) {
   EXPECT_EQ(r.origin_id, "origin-1");
   EXPECT_EQ(r.job_id, "17");
   EXPECT_EQ(r.flow_variant, "v2");
+}
+
+// Resolution is kept when the journal records an ok: through an outcome
+// update or a message written ok, for a copy, a copy of a copy (which
+// resolves the original too) and a re-derived output (its supersedes
+// header). The first resolution stays.
+TEST_P(JournalContract, AnOkCopyResolvesItsOriginalsUpTheChain) {
+  Message original = Make("a", "k", Outcome::kFailed);
+  Message other = Make("a", "k2", Outcome::kFailed);
+  Write({original, other});
+  Message copy = Make("a", "k", Outcome::kFailed);
+  copy.origin_id = original.id;
+  Message copy_of_copy = Make("a", "k", Outcome::kPending);
+  copy_of_copy.origin_id = copy.id;
+  Write({copy, copy_of_copy});
+  auto count = [&](const std::string& f) {
+    auto rows = journal_->Count(f, "");
+    EXPECT_TRUE(rows.ok()) << f << ": " << rows.status().ToString();
+    return rows.ok() && !rows->empty() ? rows->front().count : 0;
+  };
+  EXPECT_EQ(count("outcome = failed and not resolved"), 3u) << "a failed copy resolves nothing";
+
+  WriteBatch ok;
+  ok.outcomes.push_back({.id = copy_of_copy.id, .outcome = Outcome::kOk});
+  ASSERT_TRUE(journal_->Write(ok, false).ok());
+  for (const Message* m : {&original, &copy}) {
+    auto got = journal_->Get(m->id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->message.resolved_by, copy_of_copy.id) << m->id;
+  }
+  EXPECT_EQ(count("outcome = failed and not resolved"), 1u);
+  EXPECT_EQ(count("outcome = failed and resolved = false"), 1u);
+  EXPECT_EQ(count("resolved"), 2u);
+  EXPECT_EQ(count("resolved != false"), 2u);
+  EXPECT_EQ(count("not (resolved = false)"), 2u);
+  auto open = journal_->List({.filter = "outcome = failed and not resolved"});
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open->messages.size(), 1u);
+  EXPECT_EQ(open->messages[0].id, other.id);
+  EXPECT_TRUE(open->messages[0].resolved_by.empty());
+
+  Message rederived = Make("a", "k2", Outcome::kOk);
+  rederived.headers = {{"reprise-supersedes", other.id}};
+  Message later_copy = Make("a", "k", Outcome::kOk);
+  later_copy.origin_id = original.id;
+  Write({rederived, later_copy});
+  EXPECT_EQ(journal_->Get(other.id)->message.resolved_by, rederived.id);
+  EXPECT_EQ(journal_->Get(original.id)->message.resolved_by, copy_of_copy.id) << "the first resolution stays";
+  EXPECT_EQ(count("outcome = failed and not resolved"), 0u);
+  auto grouped = journal_->Count("outcome = failed", "resolved");
+  ASSERT_TRUE(grouped.ok()) << grouped.status().ToString();
+  ASSERT_EQ(grouped->size(), 1u);
+  EXPECT_EQ(grouped->front().group, "true");
+
+  auto channels = journal_->Channels();
+  ASSERT_TRUE(channels.ok());
+  ASSERT_EQ(channels->size(), 1u);
+  EXPECT_EQ(channels->front().failed, 3u);
+  EXPECT_EQ(channels->front().unresolved, 0u);
 }
 
 TEST_P(JournalContract, UnknownIdIsNotFoundAndNamesTheId) {
@@ -354,7 +420,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   ASSERT_TRUE(j.ok());
   // SQLite's v11 (solo claims), v12 (key entries without the id) and v13
   // (roots out of the correlation index) have no PostgreSQL counterpart.
-  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 14 : 11);
+  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 16 : 13);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 
@@ -371,12 +437,7 @@ TEST_P(JournalContract, RefusesAJournalFromANewerVersion) {
 TEST_P(JournalContract, RetentionDropsWholeDaysBeforeTheCutoff) {
   constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
   const int64_t day1 = 1795132800000000;  // 2026-11-20T00:00:00Z
-  auto at = [&](int64_t us) {
-    Message m = Make("a", "k");
-    m.recorded_at_us = us;
-    m.id = ids_.Next(us / 1000);
-    return m;
-  };
+  auto at = [&](int64_t us) { return MakeAt(us); };
   // Three messages on day 1, two on day 2, one now.
   Write({at(day1 + 1), at(day1 + kDayUs / 2), at(day1 + kDayUs - 1), at(day1 + kDayUs),
          at(day1 + kDayUs + 5), Make("a", "k")});
@@ -393,6 +454,58 @@ TEST_P(JournalContract, RetentionDropsWholeDaysBeforeTheCutoff) {
   EXPECT_EQ(journal_->Count("", "")->front().count, 4u);
   EXPECT_EQ(*journal_->DropBefore(day1 + 2 * kDayUs), 3u);
   EXPECT_EQ(journal_->Count("", "")->front().count, 1u);
+}
+
+// Retention's steps: SQLite removes at most the step's count of the oldest
+// rows before the cutoff; PostgreSQL drops whole days that end by it.
+TEST_P(JournalContract, RetentionRemovesTheOldestInBoundedStepsAndReportsTheExtent) {
+  constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
+  const int64_t day1 = 1795132800000000;  // 2026-11-20T00:00:00Z
+  auto at = [&](int64_t us) { return MakeAt(us); };
+  auto none = journal_->Extent();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->oldest_us, 0);
+  EXPECT_EQ(*journal_->RemoveOldest(NowUs(), 10), 0u) << "an empty journal";
+  // Three messages on day 1, one on day 2, one now.
+  Write({at(day1 + 1), at(day1 + 2), at(day1 + 3), at(day1 + kDayUs + 1), Make("a", "k")});
+  auto extent = journal_->Extent();
+  ASSERT_TRUE(extent.ok()) << extent.status().ToString();
+  EXPECT_EQ(extent->oldest_us, day1 + 1);
+  EXPECT_GT(extent->bytes, 0u);
+  EXPECT_EQ(*journal_->RemoveOldest(day1 + 1, 10), 0u) << "nothing before the cutoff";
+
+  const bool sqlite = GetParam() == "sqlite";
+  const int64_t cutoff = day1 + kDayUs + kDayUs / 2;
+  uint64_t removed = 0;
+  int steps = 0;
+  for (;;) {
+    auto n = journal_->RemoveOldest(cutoff, 2);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    if (sqlite) {
+      EXPECT_LE(*n, 2u) << "a step is bounded";
+    }
+    removed += *n;
+    ++steps;
+  }
+  // SQLite: all four before the cutoff, two at a time. PostgreSQL: day 1
+  // only, as day 2 is partly after the cutoff.
+  EXPECT_EQ(removed, sqlite ? 4u : 3u);
+  EXPECT_EQ(steps, sqlite ? 2 : 1);
+  EXPECT_EQ(journal_->Count("", "")->front().count, sqlite ? 1u : 2u);
+  extent = journal_->Extent();
+  ASSERT_TRUE(extent.ok());
+  if (sqlite) {
+    EXPECT_GT(extent->oldest_us, cutoff);
+  } else {
+    EXPECT_EQ(extent->oldest_us, day1 + kDayUs + 1);
+  }
+  // The newest message stays whatever the cutoff (SQLite's seqs never start over).
+  if (sqlite) {
+    EXPECT_EQ(*journal_->RemoveOldest(NowUs() + kDayUs, 10), 0u);
+    Write({Make("a", "k")});
+    EXPECT_EQ(journal_->Count("", "")->front().count, 2u);
+  }
 }
 
 class AuditContract : public ContractBase {
@@ -670,6 +783,91 @@ TEST_P(JobContract, PlanCountsWithoutWriting) {
   EXPECT_EQ(jobs().PlanJob({.filter = "chanel = a"}).status().code(), StatusCode::kInvalidArgument);
 }
 
+// A reflow leaves resolved messages out and its plan counts them; asked
+// to, it includes them. A migration replays every input regardless.
+TEST_P(JobContract, AReflowLeavesResolvedMessagesOutUnlessToldOtherwise) {
+  auto seeded = Seed();
+  Message copy = Make("a", "k1");
+  copy.origin_id = seeded[3].id;  // the failed one
+  Write({copy});
+  auto plan = jobs().PlanJob({.filter = "channel = a and outcome = failed"});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 0u);
+  EXPECT_EQ(plan->resolved, 1u);
+  plan = jobs().PlanJob({.filter = "channel = a and outcome = failed", .include_resolved = true});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->messages, 1u);
+  EXPECT_EQ(plan->resolved, 0u);
+  auto job = jobs().CreateJob({.filter = "channel = a and outcome = failed"}, "");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total, 0u);
+  job = jobs().CreateJob({.filter = "channel = a and outcome = failed", .include_resolved = true}, "");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total, 1u);
+  job = jobs().CreateJob({.kind = std::string(kMigrationJob), .filter = "channel = a and outcome = failed"}, "");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total, 1u);
+}
+
+// State-carrying messages: an account's failed balance followed by an ok
+// one is not the newest of its key, so latest-per-key leaves it out (and
+// says so), while an account whose newest balance failed is replayed.
+TEST_P(JobContract, LatestPerKeySelectsOnlyTheNewestOfEachChannelAndKey) {
+  Message stale = Make("balance", "account:1", Outcome::kFailed);
+  Message newer = Make("balance", "account:1", Outcome::kOk);
+  Message newest_failed = Make("balance", "account:2", Outcome::kFailed);
+  Message other_channel = Make("audit", "account:1");  // does not hide account:1's balance
+  Write({stale, newest_failed, newer, other_channel});
+  auto count = [&](const std::string& f) {
+    auto rows = journal_->Count(f, "");
+    EXPECT_TRUE(rows.ok()) << f << ": " << rows.status().ToString();
+    return rows.ok() && !rows->empty() ? rows->front().count : 0;
+  };
+  EXPECT_EQ(count("latest"), 3u);
+  EXPECT_EQ(count("outcome = failed and latest"), 1u);
+  EXPECT_EQ(count("outcome = failed and not latest"), 1u);
+  auto page = journal_->List({.filter = "channel = balance and latest"});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_EQ(page->messages[0].id, newest_failed.id);
+  EXPECT_EQ(page->messages[1].id, newer.id);
+
+  auto plan = jobs().PlanJob({.filter = "outcome = failed", .latest_per_key = true});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 1u);
+  EXPECT_EQ(plan->older, 1u);
+  auto job = jobs().CreateJob({.filter = "outcome = failed", .latest_per_key = true}, "");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_EQ(job->total, 1u);
+  auto items = jobs().ClaimItems(job->id, {.instance = "x", .max = 10});
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].message.id, newest_failed.id);
+  plan = jobs().PlanJob({.filter = "outcome = failed"});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->messages, 2u);
+  EXPECT_EQ(plan->older, 0u) << "without latest_per_key nothing is left out as older";
+}
+
+// A pinned selection: messages from after the bound never join, and a
+// count that differs from the dry run's creates nothing.
+TEST_P(JobContract, APinnedSelectionReplaysWhatItsDryRunCountedOrNothing) {
+  Seed();
+  const std::string bound = UlidLowerBound(NowUs() / 1000 + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  Write({Make("a", "k7", Outcome::kFailed)});  // after the dry run
+  auto plan = jobs().PlanJob({.filter = "channel = a", .before_id = bound});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->messages, 5u);
+  auto changed = jobs().CreateJob({.filter = "channel = a", .before_id = bound, .expect_total = 4}, "");
+  EXPECT_EQ(changed.status().code(), StatusCode::kFailedPrecondition) << changed.status().ToString();
+  EXPECT_NE(changed.status().message().find("counted 4, now 5"), std::string::npos) << changed.status().message();
+  EXPECT_TRUE(jobs().ListJobs(10)->empty()) << "a refused job leaves nothing behind";
+  auto job = jobs().CreateJob({.filter = "channel = a", .before_id = bound, .expect_total = 5}, "");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->total, 5u);
+}
+
 TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
   auto seeded = Seed();
   auto job = jobs().CreateJob({.filter = "channel = a", .reason = "replay", .created_by = "alice"},
@@ -710,7 +908,7 @@ TEST_P(JobContract, CreateFixesTheSelectionAndClaimsInOrder) {
 
 TEST_P(JobContract, SelectionByKeysOriginalsAndLimit) {
   auto seeded = Seed();
-  Message copy = Make("a", "k1");
+  Message copy = Make("a", "k1", Outcome::kFailed);  // failed: seeded[1] stays unresolved
   copy.origin_id = seeded[1].id;
   Write({copy});
   auto job = jobs().CreateJob({.filter = "channel = a", .limit = 2, .keys = {"k1"}, .originals_only = true}, "");
@@ -1363,6 +1561,8 @@ TEST_P(FilterContract, EveryFieldAndOperatorRuns) {
       {"outcome", {"ok"}},
       {"direction", {"out"}},
       {"attempt", {"2"}},
+      {"resolved", {"true", "false"}},
+      {"latest", {"true", "false"}},
       {"recorded", {"-2h", "2026-11-23", "2026-11-23T10:00:00.5+01:00"}},
   };
   for (const Case& c : cases) {

@@ -62,6 +62,10 @@ class FaultyJournal final : public Journal {
     return real_->Count(f, g);
   }
   StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override { return real_->DropBefore(cutoff_us); }
+  StatusOr<uint64_t> RemoveOldest(int64_t cutoff_us, size_t max) override {
+    return real_->RemoveOldest(cutoff_us, max);
+  }
+  StatusOr<JournalExtent> Extent() override { return real_->Extent(); }
   StatusOr<std::vector<ChannelInfo>> Channels() override { return real_->Channels(); }
   StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
     return real_->Keys(f, max);

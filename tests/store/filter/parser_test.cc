@@ -161,6 +161,25 @@ TEST(FilterParse, EveryField) {
   EXPECT_EQ(Canon("attempt > 1"), "attempt > 1");
 }
 
+// A flag is true or false; the field alone means true, so `not resolved`
+// reads as it sounds.
+TEST(FilterParse, Flags) {
+  EXPECT_EQ(Canon("resolved"), "resolved = true");
+  EXPECT_EQ(Canon("not resolved"), "not resolved = true");
+  EXPECT_EQ(Canon("outcome = failed and not resolved"), "(outcome = failed and not resolved = true)");
+  EXPECT_EQ(Canon("(resolved) or key = a"), "(resolved = true or key = a)");
+  EXPECT_EQ(Canon("Resolved != FALSE"), "resolved != FALSE");
+  EXPECT_EQ(Error("resolved = maybe"),
+            "filter: resolved is true or false at column 12, found \"maybe\"; e.g. not resolved or "
+            "resolved = false");
+  EXPECT_EQ(Error("resolved > true"),
+            "filter: operator \">\" does not apply to resolved at column 10; use = or != (true or false), "
+            "or the field alone");
+  EXPECT_EQ(Error("resolved key = a"),
+            "filter: unexpected \"key\" at column 10; expected \"and\", \"or\" or the end of the filter; did you "
+            "forget \"and\" or \"or\" before \"key\"?");
+}
+
 TEST(FilterParse, TimeFormats) {
   for (const char* t :
        {"2026-11-23", "2026-11-23T10:00:00Z", "2026-11-23t10:00:00z", "2026-11-23T10:00:00.5Z",
@@ -205,7 +224,7 @@ TEST(FilterErrors, UnknownFieldExactText) {
             "filter: unknown field \"colour\" at column 1; use one of id, direction, channel, key, "
             "correlation, "
             "causation, origin, job, outcome, error, recorded, attempt, variant, content_type, "
-            "header.NAME, "
+            "resolved, latest, header.NAME, "
             "payload.PATH");
 }
 
@@ -539,6 +558,7 @@ TEST(FilterFields, TableCoversTheLanguage) {
                                           (f.name == "outcome"     ? "ok"
                                            : f.name == "direction" ? "in"
                                            : f.name == "recorded"  ? "-1h"
+                                           : f.name == "resolved" || f.name == "latest" ? "true"
                                                                    : "1");
     EXPECT_TRUE(Parse(probe).ok()) << probe << ": " << Parse(probe).status().message();
   }

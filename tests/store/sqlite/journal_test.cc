@@ -258,20 +258,80 @@ std::string PlanOf(sqlite3* db, std::string_view filter_text) {
 // Schema v9 leaves ok rows out of the outcome index; the filter compiler
 // states the index's condition, so queries for the other outcomes still
 // search it rather than scan the table.
-TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
+// Each of `filters`, on a fresh journal, searches `index` and scans nothing.
+void ExpectFiltersSearch(const std::string& index, std::initializer_list<const char*> filters) {
   TempDir dir;
-  const std::string path = dir.File("o.journal");
+  const std::string path = dir.File("plan.journal");
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  for (const char* f : {"outcome = failed", "outcome = pending", "outcome in (failed, skipped)",
-                        "outcome = failed and recorded > 2026-01-01"}) {
+  for (const char* f : filters) {
     const std::string plan = PlanOf(db, f);
-    EXPECT_NE(plan.find("INDEX messages_by_outcome"), std::string::npos) << f << "\n" << plan;
+    EXPECT_NE(plan.find("INDEX " + index), std::string::npos) << f << "\n" << plan;
     EXPECT_EQ(plan.find("SCAN messages"), std::string::npos) << f << "\n" << plan;
   }
   sqlite3_close(db);
+}
+
+TEST(SqliteJournalTest, OutcomeFiltersSearchThePartialOutcomeIndex) {
+  ExpectFiltersSearch("messages_by_outcome", {"outcome = failed", "outcome = pending",
+                                              "outcome in (failed, skipped)",
+                                              "outcome = failed and recorded > 2026-01-01"});
+}
+
+// Schema v14's index of unresolved outcomes serves `outcome = failed and
+// not resolved` as the outcome index serves `outcome = failed`: a search,
+// never a scan or a look at each failed row.
+TEST(SqliteJournalTest, UnresolvedFiltersSearchTheUnresolvedIndex) {
+  ExpectFiltersSearch("messages_unresolved", {"outcome = failed and not resolved",
+                                              "outcome = failed and resolved = false",
+                                              "not resolved and outcome in (failed, skipped)"});
+}
+
+// A journal from before v14 gets resolved_by for the messages whose copy
+// (or copy of a copy) had ended ok.
+TEST(SqliteJournalTest, TheResolutionMigrationBackfillsOkCopies) {
+  TempDir dir;
+  const std::string path = dir.File("r.journal");
+  UlidGenerator ids;
+  Message original = NewMessage(ids, 1000, "c", "k");
+  original.outcome = Outcome::kFailed;
+  Message copy = NewMessage(ids, 1001, "c", "k");
+  copy.origin_id = original.id;
+  copy.outcome = Outcome::kFailed;
+  Message copy_of_copy = NewMessage(ids, 1002, "c", "k");
+  copy_of_copy.origin_id = copy.id;
+  copy_of_copy.outcome = Outcome::kOk;
+  Message unresolved = NewMessage(ids, 1003, "c", "k2");
+  unresolved.outcome = Outcome::kFailed;
+  {
+    auto j = Journal::Open("sqlite:" + path);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    ASSERT_TRUE((*j)->Write({.messages = {original, copy, copy_of_copy, unresolved}}, false).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX messages_unresolved;"
+                         "ALTER TABLE messages DROP COLUMN resolved_by;"
+                         "DROP INDEX messages_by_transport_id;"
+                         "DELETE FROM schema_migrations WHERE version >= 14;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto j = Journal::Open("sqlite:" + path);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  for (const Message* m : {&original, &copy}) {
+    auto got = (*j)->Get(m->id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->message.resolved_by, copy_of_copy.id);
+  }
+  auto open = (*j)->List({.filter = "outcome = failed and not resolved"});
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open->messages.size(), 1u);
+  EXPECT_EQ(open->messages[0].id, unresolved.id);
 }
 
 // Schema v13 leaves a message that is its own correlation out of the
@@ -394,6 +454,8 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "CREATE INDEX messages_by_correlation ON messages (correlation_id)"
                          "  WHERE correlation_id IS NOT NULL;"
                          "DROP INDEX messages_by_transport_id;"
+                         "DROP INDEX messages_unresolved;"
+                         "ALTER TABLE messages DROP COLUMN resolved_by;"
                          "DELETE FROM schema_migrations WHERE version >= 9;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
@@ -402,7 +464,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
 
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  EXPECT_EQ((*j)->SchemaVersion(), 14);
+  EXPECT_EQ((*j)->SchemaVersion(), 16);
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   EXPECT_EQ(CountOf(db, "SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0)
       << "v12 drops the id from the key entries";

@@ -27,6 +27,8 @@
 #include <vector>
 
 #include "reprise/agent/knob.h"
+#include "reprise/agent/log.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/store/message.h"
 
@@ -43,10 +45,10 @@ enum class Durability { kAsync, kProcess, kPower };
 enum class OverloadPolicy { kBlock, kDrop };
 
 // "async", "process", "power"; "block", "drop": as flags and Describe spell them.
-std::string_view DurabilityName(Durability d);
-std::optional<Durability> ParseDurability(std::string_view s);
-std::string_view OverloadPolicyName(OverloadPolicy p);
-std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
+REPRISE_EXPORT std::string_view DurabilityName(Durability d);
+REPRISE_EXPORT std::optional<Durability> ParseDurability(std::string_view s);
+REPRISE_EXPORT std::string_view OverloadPolicyName(OverloadPolicy p);
+REPRISE_EXPORT std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s);
 
 struct AgentOptions {
   // Instances of one service share its jobs in a fleet (docs/fleet.md).
@@ -94,10 +96,24 @@ struct AgentOptions {
   std::chrono::milliseconds heartbeat_every{1000};
   std::chrono::milliseconds gone_after{5000};
   std::chrono::milliseconds lease{10000};
+  // Retention (docs/operations.md#retention): messages recorded more than
+  // `retain_for` ago are removed (0: none by age), and the oldest ones while
+  // the journal takes more than `retain_bytes` (0: no bound), at most
+  // `retention_step` messages per write transaction, a run every
+  // `retention_every`. A run waits while a job is unfinished (it may need
+  // them). Flows, jobs and the audit trail are not messages: they stay.
+  std::chrono::seconds retain_for{30 * 24 * 3600};
+  uint64_t retain_bytes = 0;
+  std::chrono::milliseconds retention_every{60000};
+  size_t retention_step = 500;
+  // The log (reprise/agent/log.h): events at or above `log_level` go to
+  // `log_sink`, or as lines to stderr when it is empty.
+  LogLevel log_level = LogLevel::kInfo;
+  LogSink log_sink;
 };
 
 // What a handler sees besides the message: where to put what it produces.
-class Context {
+class REPRISE_EXPORT Context {
  public:
   virtual ~Context() = default;
   // The message being handled.
@@ -122,7 +138,7 @@ using Handler = std::function<Status(const Message& in, Context& ctx)>;
 // A key's inbound messages, oldest first, streamed from the journal page by
 // page (a key with millions of messages need not fit in memory). Original
 // messages only: reflowed copies replay the same inputs.
-class Inputs {
+class REPRISE_EXPORT Inputs {
  public:
   virtual ~Inputs() = default;
   // The next message, with its payload; false at the end or on an error
@@ -158,10 +174,15 @@ struct DeliverOptions {
 struct DeliverResult {
   std::string id;  // id of the recorded inbound message
   Status status;   // what the handler returned (or the exception it threw)
+  // False when the handler did not run: the payload was refused (no id), or
+  // in process and power durability the inbound record could not be
+  // committed first (it stays queued); `status` says why. A transport tells
+  // "retry later" from "the handler failed" by it.
+  bool handled = false;
 };
 
 // How recording into the journal goes.
-struct RecordingStats {
+struct REPRISE_EXPORT RecordingStats {
   uint64_t recorded = 0;       // accepted onto the queue
   uint64_t committed = 0;      // written to the journal
   uint64_t dropped = 0;        // refused by the drop policy
@@ -195,10 +216,23 @@ struct TransportStatus {
   std::vector<std::pair<std::string, uint64_t>> counters;
 };
 
+// What retention did (AgentOptions.retain_*).
+struct RetentionStats {
+  uint64_t removed = 0;       // messages removed since start
+  int64_t last_run_us = 0;    // when the last run ended; 0: none yet
+  uint64_t last_removed = 0;  // messages that run removed
+  int64_t last_removal_us = 0;  // when a run last removed messages; 0: none since start
+  std::string waiting_for;    // why the last run removed nothing on purpose ("job 17 is unfinished")
+  std::string last_error;     // the last run's error, "" when it went well
+  int64_t oldest_us = 0;      // the journal's oldest message after the last run; 0: none
+  uint64_t journal_bytes = 0;  // space the journal takes, after the last run
+};
+
 // Counters for Describe and monitoring.
 struct AgentStats {
   RecordingStats recording;
   uint64_t refused_oversize = 0;
+  RetentionStats retention;
   // The fleet registry: this instance's last heartbeat that the journal
   // took (0: none yet), and the last error of registering or heartbeating.
   int64_t last_heartbeat_us = 0;
@@ -206,7 +240,7 @@ struct AgentStats {
   std::vector<TransportStatus> transports;  // by name
 };
 
-class Agent {
+class REPRISE_EXPORT Agent {
  public:
   // Opens the journal, starts the recorder and the gRPC server.
   static StatusOr<std::unique_ptr<Agent>> Start(AgentOptions options);

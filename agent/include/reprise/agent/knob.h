@@ -11,12 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
 
 enum class ArgType { kString, kInt, kBool, kDuration, kEnum };
-std::string_view ArgTypeName(ArgType t);  // "string", "int", "bool", "duration", "enum"
+REPRISE_EXPORT std::string_view ArgTypeName(ArgType t);  // "string", "int", "bool", "duration", "enum"
 
 struct KnobArg {
   std::string name;
@@ -28,7 +29,7 @@ struct KnobArg {
 
 // Validated arguments of one invocation. Getters of absent optional
 // arguments return the given fallback.
-class Args {
+class REPRISE_EXPORT Args {
  public:
   bool Has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
   std::string String(std::string_view name, std::string fallback = "") const;

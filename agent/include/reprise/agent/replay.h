@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "reprise/agent/agent.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/store/message.h"
 
@@ -31,16 +32,16 @@ namespace reprise::replay {
 // Reads an export file. Blank lines are skipped; any other line that is not a
 // reprise.v1.Message in JSON is an error naming the file and the line:
 // `failed.jsonl:3: ...`.
-StatusOr<std::vector<Message>> LoadExport(const std::string& path);
+REPRISE_EXPORT StatusOr<std::vector<Message>> LoadExport(const std::string& path);
 // The same for text already in memory; `source` names it in errors.
-StatusOr<std::vector<Message>> ParseExport(std::string_view text,
-                                           std::string_view source = "export");
+REPRISE_EXPORT StatusOr<std::vector<Message>> ParseExport(std::string_view text,
+                                                          std::string_view source = "export");
 
 // One message as an export line (JSON, no trailing newline), exactly as the
 // console writes it.
-std::string ExportLine(const Message& message);
+REPRISE_EXPORT std::string ExportLine(const Message& message);
 // Writes messages as an export file (replacing it), one line each.
-Status WriteExport(const std::string& path, const std::vector<Message>& messages);
+REPRISE_EXPORT Status WriteExport(const std::string& path, const std::vector<Message>& messages);
 
 // What happened when a message was replayed through a handler.
 struct ReplayResult {
@@ -68,25 +69,27 @@ struct ReplayOptions {
 // it (see ReplayOptions). Emitted messages get the fields the agent would give
 // them before recording (direction out, causation, correlation, job, content
 // type) but no id and no record time, and nothing is sent.
-ReplayResult Replay(const Message& recorded, const Handler& handler,
-                    const ReplayOptions& options = {});
+REPRISE_EXPORT ReplayResult Replay(const Message& recorded, const Handler& handler,
+                                   const ReplayOptions& options = {});
 // Replays each message in order through the same handler.
-std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handler& handler,
-                                 const ReplayOptions& options = {});
+REPRISE_EXPORT std::vector<ReplayResult> Replay(const std::vector<Message>& recorded,
+                                                const Handler& handler,
+                                                const ReplayOptions& options = {});
 // Replays each message through the handler of its channel, like an agent
 // with these handlers registered (a channel missing here is skipped).
 using Handlers = std::map<std::string, Handler, std::less<>>;
-std::vector<ReplayResult> Replay(const std::vector<Message>& recorded, const Handlers& handlers,
-                                 const ReplayOptions& options = {});
+REPRISE_EXPORT std::vector<ReplayResult> Replay(const std::vector<Message>& recorded,
+                                                const Handlers& handlers,
+                                                const ReplayOptions& options = {});
 
 // Whether the replay ended as recorded: same outcome, same error text.
-bool Reproduces(const Message& recorded, const ReplayResult& replayed);
+REPRISE_EXPORT bool Reproduces(const Message& recorded, const ReplayResult& replayed);
 // "" when it reproduces; otherwise what differs, for a test failure:
 // `message 01J... (payments.received, account:42): recorded failed "invalid
 // amount", replayed ok`. Meant for EXPECT_EQ(Mismatch(m, r), "").
-std::string Mismatch(const Message& recorded, const ReplayResult& replayed);
+REPRISE_EXPORT std::string Mismatch(const Message& recorded, const ReplayResult& replayed);
 
 // For gtest: prints a ReplayResult readably when an assertion shows one.
-void PrintTo(const ReplayResult& result, std::ostream* os);
+REPRISE_EXPORT void PrintTo(const ReplayResult& result, std::ostream* os);
 
 }  // namespace reprise::replay

@@ -7,17 +7,20 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions
 // ("ouctome"), which are the most common typo.
-size_t EditDistance(std::string_view a, std::string_view b);
+REPRISE_EXPORT size_t EditDistance(std::string_view a, std::string_view b);
 
 // The candidate closest to `typed`, ignoring ASCII case, or "" when none is
 // close enough to be a typo: one edit for words of up to three characters
 // ("ok" must not suggest "in"), two for longer ones, and never as many edits
 // as the candidate has characters.
-std::string ClosestName(std::string_view typed, const std::vector<std::string_view>& candidates);
+REPRISE_EXPORT std::string ClosestName(std::string_view typed,
+                                       const std::vector<std::string_view>& candidates);
 
 // Any range of strings (std::vector<std::string>, std::set, ...).
 template <typename Names>

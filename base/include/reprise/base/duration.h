@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
@@ -14,6 +15,6 @@ namespace reprise {
 // The duration `text` writes; INVALID_ARGUMENT for anything else, negative
 // durations included, and OUT_OF_RANGE beyond ~292,000 years (what an
 // int64 of microseconds holds).
-StatusOr<std::chrono::microseconds> ParseDuration(std::string_view text);
+REPRISE_EXPORT StatusOr<std::chrono::microseconds> ParseDuration(std::string_view text);
 
 }  // namespace reprise

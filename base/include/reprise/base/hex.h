@@ -4,11 +4,13 @@
 #include <string>
 #include <string_view>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 // The two hex digits of `byte`, appended to `out`.
-void AppendHex(std::string& out, unsigned char byte);
+REPRISE_EXPORT void AppendHex(std::string& out, unsigned char byte);
 // Every byte of `bytes` as two hex digits: "\x01\xab" -> "01ab".
-std::string HexEncode(std::string_view bytes);
+REPRISE_EXPORT std::string HexEncode(std::string_view bytes);
 
 }  // namespace reprise

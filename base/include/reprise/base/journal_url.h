@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
@@ -28,6 +29,6 @@ struct JournalUrl {
 };
 
 // INVALID_ARGUMENT, saying what a journal URL looks like, for anything else.
-StatusOr<JournalUrl> ParseJournalUrl(std::string_view url);
+REPRISE_EXPORT StatusOr<JournalUrl> ParseJournalUrl(std::string_view url);
 
 }  // namespace reprise

@@ -13,6 +13,8 @@
 #include <utility>
 #include <variant>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 enum class StatusCode : int {
@@ -36,9 +38,9 @@ enum class StatusCode : int {
 };
 
 // "INVALID_ARGUMENT", "NOT_FOUND", ... as gRPC spells them.
-std::string_view StatusCodeName(StatusCode code);
+REPRISE_EXPORT std::string_view StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] REPRISE_EXPORT Status {
  public:
   Status() = default;  // OK
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}

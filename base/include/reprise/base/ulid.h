@@ -9,11 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 // Generates strictly increasing ULIDs within one process, even when the clock
 // stands still or steps back. Thread-safe.
-class UlidGenerator {
+class REPRISE_EXPORT UlidGenerator {
  public:
   UlidGenerator();
   // A new id for a record made at `unix_ms`.
@@ -28,9 +30,9 @@ class UlidGenerator {
 
 // The smallest ULID whose time is `unix_ms`: every id recorded at or after
 // that millisecond sorts >= this string.
-std::string UlidLowerBound(int64_t unix_ms);
+REPRISE_EXPORT std::string UlidLowerBound(int64_t unix_ms);
 // The millisecond time encoded in a ULID, or -1 if `id` is not a ULID.
-int64_t UlidTimeMs(std::string_view id);
-bool IsUlid(std::string_view id);
+REPRISE_EXPORT int64_t UlidTimeMs(std::string_view id);
+REPRISE_EXPORT bool IsUlid(std::string_view id);
 
 }  // namespace reprise

@@ -19,6 +19,7 @@ struct Options {
   std::string tls_ca, tls_cert, tls_key;  // --tls-ca, --tls-cert, --tls-key (PEM files)
   bool help = false;                      // --help
   bool version = false;                   // --version
+  bool man = false;                       // --man (not in --help): the man page, for the build
   // Fleet mode: the journal whose registry lists the instances (docs/fleet.md).
   std::string fleet;                      // --fleet JOURNAL_URL
   std::string service;                    // --service NAME

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/store/job.h"
 #include "reprise/store/journal.h"
 
@@ -43,7 +45,7 @@ struct DispatchResult {
 };
 
 // What the engine needs from the process it replays into.
-class Dispatcher {
+class REPRISE_EXPORT Dispatcher {
  public:
   virtual ~Dispatcher() = default;
   // Replays `original` as a new record with origin = original.id and job =
@@ -73,10 +75,16 @@ struct EngineOptions {
   // every `tick`, which is also how soon a cancel made elsewhere is seen.
   std::chrono::milliseconds lease{10000};
   std::chrono::milliseconds tick{250};
+  // Told, one line each, when a job starts or resumes here and when it ends
+  // (the agent's log); may be empty.
+  std::function<void(const std::string& line)> log;
+  // A dry run's pin (JobPlan::pin) is honoured this long; an older one is
+  // refused: the operator confirmed figures that are stale by then.
+  std::chrono::seconds pin_lifetime{600};
 };
 
 // A job's state with live figures.
-struct JobProgress {
+struct REPRISE_EXPORT JobProgress {
   JobRecord job;
   double rate = 0;         // deliveries per second, recent
   double eta_seconds = 0;  // 0 when unknown
@@ -85,7 +93,7 @@ struct JobProgress {
   double rate_share = 0;
 };
 
-class ReflowEngine {
+class REPRISE_EXPORT ReflowEngine {
  public:
   // `journal` and `dispatcher` must outlive the engine.
   ReflowEngine(Journal* journal, Dispatcher* dispatcher, EngineOptions options);
@@ -93,9 +101,14 @@ class ReflowEngine {
   ReflowEngine(const ReflowEngine&) = delete;
   ReflowEngine& operator=(const ReflowEngine&) = delete;
 
-  // What `spec` would replay; writes nothing.
+  // What `spec` would replay; writes nothing. The selection is pinned at
+  // this moment (messages recorded from now on are not in it) and the plan
+  // carries a token, `pin`, for Start.
   StatusOr<JobPlan> DryRun(const JobSpec& spec);
-  // Validates `spec`, fixes the selection, and starts the job.
+  // Validates `spec`, fixes the selection, and starts the job. With
+  // spec.pin (a DryRun's, for the same spec, younger than pin_lifetime) the
+  // job replays exactly what that dry run counted, or is refused
+  // (FAILED_PRECONDITION) when that is no longer what matches.
   StatusOr<JobRecord> Start(const JobSpec& spec);
   // Joins the unfinished jobs of this service that do not run here yet:
   // jobs left running by a previous process, and jobs other instances of a

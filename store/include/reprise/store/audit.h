@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
@@ -37,7 +38,7 @@ struct AuditPage {
 };
 
 // Thread-safe.
-class AuditStore {
+class REPRISE_EXPORT AuditStore {
  public:
   virtual ~AuditStore() = default;
   // Appends a record (committed before returning); returns its id.

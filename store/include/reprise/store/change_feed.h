@@ -11,6 +11,7 @@
 
 #include <functional>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
@@ -20,7 +21,7 @@ enum class ChangeTopic {
   kJobs,   // a job's state changed (cancelled, stopped, completed, ...)
 };
 
-class ChangeFeed {
+class REPRISE_EXPORT ChangeFeed {
  public:
   using Callback = std::function<void(ChangeTopic)>;
   // Stops listening; no callback runs once the destructor has returned.

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise::filter {
@@ -31,9 +32,9 @@ struct FieldInfo {
   std::string description;  // one line
   bool is_prefix = false;   // header.NAME, payload.PATH
 };
-const std::vector<FieldInfo>& Fields();
+REPRISE_EXPORT const std::vector<FieldInfo>& Fields();
 // Keywords and enumerated values a completer may offer after a field/operator.
-const std::vector<std::string>& Keywords();  // and, or, not, in, failed, ok, ...
+REPRISE_EXPORT const std::vector<std::string>& Keywords();  // and, or, not, in, failed, ok, ...
 
 // AST ---------------------------------------------------------------------
 enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kMatch /* ~ */, kIn };
@@ -65,11 +66,11 @@ struct Expr {
 // Parses `text`. An empty or all-blank filter yields nullptr (matches all).
 // Errors are INVALID_ARGUMENT with the column and, where one is close, a
 // suggestion: `filter: unknown field "chanel" at column 1; did you mean "channel"?`
-StatusOr<ExprPtr> Parse(std::string_view text);
+REPRISE_EXPORT StatusOr<ExprPtr> Parse(std::string_view text);
 
 // Canonical text of an AST (every and/or group in parentheses, so precedence
 // is explicit; `not` binds to what follows); used by tests and audit.
-std::string ToString(const Expr& e);
+REPRISE_EXPORT std::string ToString(const Expr& e);
 
 // Compilation -----------------------------------------------------------------
 enum class Dialect { kSqlite, kPostgres };
@@ -100,12 +101,12 @@ struct CompileOptions {
 
 // Compiles a parsed filter against the journal's `messages` table (columns are
 // listed in docs/architecture.md). `expr` may be nullptr (matches all).
-StatusOr<CompiledFilter> Compile(const Expr* expr, const CompileOptions& options);
+REPRISE_EXPORT StatusOr<CompiledFilter> Compile(const Expr* expr, const CompileOptions& options);
 // Parse + Compile.
-StatusOr<CompiledFilter> Compile(std::string_view text, const CompileOptions& options);
+REPRISE_EXPORT StatusOr<CompiledFilter> Compile(std::string_view text, const CompileOptions& options);
 
 // The SQL expression to group counts by `field` (e.g. "channel", "outcome",
 // "header.tenant"); INVALID_ARGUMENT with a suggestion for an unknown field.
-StatusOr<CompiledFilter> CompileGroupBy(std::string_view field, const CompileOptions& options);
+REPRISE_EXPORT StatusOr<CompiledFilter> CompileGroupBy(std::string_view field, const CompileOptions& options);
 
 }  // namespace reprise::filter

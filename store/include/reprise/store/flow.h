@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
@@ -67,7 +68,7 @@ struct FlowAssignmentPage {
 
 // Thread-safe; also safe across processes sharing one journal (each change is
 // one write transaction).
-class FlowStore {
+class REPRISE_EXPORT FlowStore {
  public:
   virtual ~FlowStore() = default;
 

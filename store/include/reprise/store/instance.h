@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise {
@@ -18,7 +19,7 @@ enum class InstanceState : int {
   kLive = 1,
   kGone = 2,
 };
-std::string_view InstanceStateName(InstanceState s);  // "live" / "gone"
+REPRISE_EXPORT std::string_view InstanceStateName(InstanceState s);  // "live" / "gone"
 
 struct InstanceRecord {
   std::string id;       // "host:pid" unless the host chose one
@@ -35,7 +36,7 @@ struct InstanceRecord {
 };
 
 // Thread-safe like Journal.
-class InstanceStore {
+class REPRISE_EXPORT InstanceStore {
  public:
   virtual ~InstanceStore() = default;
   // Registers (or re-registers) `instance` as live, heartbeat now.
@@ -58,6 +59,7 @@ class InstanceStore {
 // A SQLite file is opened read-only and a PostgreSQL journal through a
 // connection of its own; neither's schema is created or migrated.
 // `sqlite::memory:` names no journal another process could share.
-StatusOr<std::vector<InstanceRecord>> ReadLiveInstances(std::string_view journal_url, std::string_view service);
+REPRISE_EXPORT StatusOr<std::vector<InstanceRecord>> ReadLiveInstances(std::string_view journal_url,
+                                                                      std::string_view service);
 
 }  // namespace reprise

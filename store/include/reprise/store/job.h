@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -20,8 +21,8 @@ enum class ReflowTarget : int {
   kSelf = 1,        // inbound messages, into their channel's handler
   kDownstream = 2,  // outbound messages, through their channel's sender
 };
-std::string_view ReflowTargetName(ReflowTarget t);  // "self" / "downstream"
-std::optional<ReflowTarget> ParseReflowTarget(std::string_view s);
+REPRISE_EXPORT std::string_view ReflowTargetName(ReflowTarget t);  // "self" / "downstream"
+REPRISE_EXPORT std::optional<ReflowTarget> ParseReflowTarget(std::string_view s);
 
 enum class JobState : int {
   kRunning = 1,
@@ -30,7 +31,7 @@ enum class JobState : int {
   kCompleted = 4,
   kStopped = 5,  // ended early: max_failures exceeded
 };
-std::string_view JobStateName(JobState s);  // "running", "cancelling", ...
+REPRISE_EXPORT std::string_view JobStateName(JobState s);  // "running", "cancelling", ...
 inline bool IsFinal(JobState s) {
   return s == JobState::kCancelled || s == JobState::kCompleted || s == JobState::kStopped;
 }
@@ -41,7 +42,7 @@ inline constexpr std::string_view kRederiveJob = "rederive";
 inline constexpr std::string_view kMigrationJob = "migration";
 
 // What an operator asked for.
-struct JobSpec {
+struct REPRISE_EXPORT JobSpec {
   std::string kind = std::string(kReflowJob);  // kReflowJob, kRederiveJob or kMigrationJob
   std::string filter;
   ReflowTarget target = ReflowTarget::kSelf;
@@ -62,6 +63,21 @@ struct JobSpec {
   // job, which keeps its fixed selection instead):
   std::vector<std::string> keys;  // only messages of these keys, when not empty
   bool originals_only = false;    // skip reflowed copies (origin set)
+  // A reflow leaves resolved messages out (their copy already ended ok)
+  // unless this is set. Migrations and re-derives select regardless.
+  bool include_resolved = false;
+  // Only the newest message of each channel, key and direction among those
+  // the filter matches (the filter field `latest`): for state-carrying
+  // channels, where replaying an older message would set a receiver back.
+  bool latest_per_key = false;
+  // A pinned selection (what a dry run counted): only messages whose id is
+  // below `before_id`, and CreateJob fails, creating nothing, unless
+  // exactly `expect_total` match.
+  std::string before_id;
+  std::optional<uint64_t> expect_total;
+  // The token a dry run issued (JobPlan::pin): the reflow engine's Start
+  // pins the selection to what that dry run counted.
+  std::string pin;
 };
 
 struct JobRecord {
@@ -121,13 +137,18 @@ struct JobPlan {
   uint64_t messages = 0;
   uint64_t keys = 0;
   uint64_t excluded = 0;  // matched the filter but have the other direction
+  uint64_t resolved = 0;  // matched the filter but resolved: left out (JobSpec::include_resolved)
+  uint64_t older = 0;     // matched the filter but a newer message of their key exists (latest_per_key)
   std::vector<CountRow> by_channel;
   std::vector<CountRow> by_outcome;
   std::vector<Message> sample;  // oldest first, without payloads
+  // Set by the reflow engine: pass it as JobSpec::pin to replay exactly
+  // these `messages`.
+  std::string pin;
 };
 
 // Job storage, part of the journal. Thread-safe like Journal.
-class JobStore {
+class REPRISE_EXPORT JobStore {
  public:
   virtual ~JobStore() = default;
 

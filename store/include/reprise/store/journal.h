@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/store/change_feed.h"
 #include "reprise/store/message.h"
@@ -29,7 +30,7 @@ struct OutcomeUpdate {
 };
 
 // One group commit: written in a single transaction, all or nothing.
-struct WriteBatch {
+struct REPRISE_EXPORT WriteBatch {
   std::vector<Message> messages;
   std::vector<OutcomeUpdate> outcomes;  // applied after `messages`
   bool empty() const { return messages.empty() && outcomes.empty(); }
@@ -70,6 +71,7 @@ struct ChannelInfo {
   Direction direction = Direction::kIn;
   uint64_t messages = 0;
   uint64_t failed = 0;
+  uint64_t unresolved = 0;  // failed and not resolved
 };
 
 class AuditStore;  // audit.h
@@ -77,7 +79,14 @@ class FlowStore;   // flow.h
 class InstanceStore;  // instance.h
 class JobStore;    // job.h
 
-class Journal {
+// The span of a journal's messages.
+struct JournalExtent {
+  int64_t oldest_us = 0;  // the oldest message's record time; 0: no messages
+  uint64_t bytes = 0;     // space in use by the journal (SQLite: pages not free; PostgreSQL: the
+                          // messages partitions with their indexes)
+};
+
+class REPRISE_EXPORT Journal {
  public:
   // Opens the journal named by `url`:
   //   sqlite:PATH            (the embedded default; the file is created)
@@ -118,6 +127,14 @@ class Journal {
   // returns how many messages went. PostgreSQL drops the days' partitions;
   // SQLite deletes their rows.
   virtual StatusOr<uint64_t> DropBefore(int64_t cutoff_us) = 0;
+  // Retention in small steps, holding the writer briefly: removes at most
+  // `max_messages` of the oldest messages, all recorded before `cutoff_us`,
+  // and returns how many went. SQLite deletes a run of the oldest rows (later
+  // writes reuse their pages, so the file stops growing); PostgreSQL drops
+  // the whole day partitions that end by the cutoff, whatever their size.
+  virtual StatusOr<uint64_t> RemoveOldest(int64_t cutoff_us, size_t max_messages) = 0;
+  // What retention looks at: the oldest message and the space messages take.
+  virtual StatusOr<JournalExtent> Extent() = 0;
 
   // Jobs (reflows) kept in the same journal; see job.h.
   virtual JobStore& jobs() = 0;

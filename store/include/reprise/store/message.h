@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "reprise/base/export.h"
+
 namespace reprise {
 
 enum class Direction : int { kIn = 1, kOut = 2 };
@@ -17,10 +19,10 @@ inline constexpr std::string_view kOutcomeNames[] = {"pending", "ok", "failed", 
 
 // "in"/"out" and "pending"/"ok"/"failed"/"skipped": the spelling used by the
 // filter language, the console and the docs.
-std::string_view DirectionName(Direction d);
-std::string_view OutcomeName(Outcome o);
-std::optional<Direction> ParseDirection(std::string_view s);
-std::optional<Outcome> ParseOutcome(std::string_view s);
+REPRISE_EXPORT std::string_view DirectionName(Direction d);
+REPRISE_EXPORT std::string_view OutcomeName(Outcome o);
+REPRISE_EXPORT std::optional<Direction> ParseDirection(std::string_view s);
+REPRISE_EXPORT std::optional<Outcome> ParseOutcome(std::string_view s);
 
 using Headers = std::map<std::string, std::string, std::less<>>;
 
@@ -47,6 +49,10 @@ struct Message {
   std::string origin_id;  // set on reflowed copies: the message replayed
   std::string job_id;     // set on records a job produced
   std::string flow_variant;  // the variant that handled it, when a flow applied
+  // Set by the journal when the message is resolved: the id of the later
+  // message that resolved it (a reflowed copy, or a copy of a copy, that
+  // ended ok; or a re-derived output that superseded it and ended ok).
+  std::string resolved_by;
 };
 
 }  // namespace reprise

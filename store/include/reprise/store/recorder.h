@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reprise/base/export.h"
 #include "reprise/store/journal.h"
 
 namespace reprise {
@@ -48,7 +49,7 @@ struct RecorderOptions {
   size_t max_batch_records = 4096;     // per group commit
 };
 
-struct RecorderStats {
+struct REPRISE_EXPORT RecorderStats {
   uint64_t recorded = 0;     // accepted onto the queue
   uint64_t committed = 0;    // written to the journal
   uint64_t dropped = 0;      // refused by the drop policy
@@ -73,7 +74,7 @@ struct RecorderStats {
 // A message by reference: Record copies its bytes straight into the queue's
 // memory (no string per field, no allocation per record on the caller's
 // thread). The viewed strings need only live for the call.
-struct MessageView {
+struct REPRISE_EXPORT MessageView {
   std::string_view id, channel, key, correlation_id, causation_id, payload, content_type, error,
       origin_id, job_id, flow_variant;
   const Headers* headers = nullptr;
@@ -86,7 +87,7 @@ struct MessageView {
   static MessageView Of(const Message& m);
 };
 
-class Recorder {
+class REPRISE_EXPORT Recorder {
  public:
   // `journal` must outlive the Recorder.
   Recorder(Journal* journal, RecorderOptions options);
