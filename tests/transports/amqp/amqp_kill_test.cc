@@ -18,19 +18,30 @@ using namespace std::chrono_literals;
 
 class AmqpKillTest : public ::testing::TestWithParam<std::string> {
  protected:
+  // Starts the host and waits for its "ready". The lines it printed before
+  // are kept for LinesUntil: the consumer thread may handle a delivery
+  // already queued before the main thread prints "ready".
   std::optional<Subprocess> StartHost() {
+    early_lines_.clear();
     auto host = Subprocess::Start({REPRISE_AMQP_TEST_HOST, Broker().url(), queue_, journal_, GetParam()});
     EXPECT_TRUE(host.has_value());
     if (!host) return host;
-    auto ready = host->WaitForLine("ready", 60s);
-    EXPECT_TRUE(ready.has_value()) << host->ReadAllStderr(1s);
+    while (auto line = host->ReadLine(60s)) {
+      if (*line == "ready") return host;
+      early_lines_.push_back(*line);
+    }
+    ADD_FAILURE() << "the host never said ready: " << host->ReadAllStderr(1s);
     return host;
   }
 
-  // The host's lines up to one containing `needle` (included); empty when
-  // it never came.
-  static std::vector<std::string> LinesUntil(Subprocess& host, const std::string& needle) {
+  // The host's lines since its start, "ready" left out, up to one
+  // containing `needle` (included); empty when it never came.
+  std::vector<std::string> LinesUntil(Subprocess& host, const std::string& needle) {
     std::vector<std::string> lines;
+    for (const std::string& line : early_lines_) {
+      lines.push_back(line);
+      if (line.find(needle) != std::string::npos) return lines;
+    }
     while (auto line = host.ReadLine(30s)) {
       lines.push_back(*line);
       if (line->find(needle) != std::string::npos) return lines;
@@ -45,6 +56,7 @@ class AmqpKillTest : public ::testing::TestWithParam<std::string> {
   }
 
   TempDir dir_;
+  std::vector<std::string> early_lines_;  // printed before "ready" by the last StartHost
   std::string journal_ = "sqlite:" + dir_.File("host.journal");
   std::string queue_ = UniqueQueue("kill");
 };
@@ -60,7 +72,7 @@ TEST_P(AmqpKillTest, KilledBetweenCommitAndAckTheRedeliveryIsASecondAttempt) {
   {
     auto host = StartHost();
     ASSERT_TRUE(host.has_value());
-    ASSERT_TRUE(host->WaitForLine("blocking B", 30s).has_value());
+    ASSERT_FALSE(LinesUntil(*host, "blocking B").empty());
     // Once A's outcome is in the journal, its ack is all that is missing.
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
