@@ -38,9 +38,6 @@ std::string ListColumns() {
       "", "COALESCE(payload_size, (SELECT length(p.payload) FROM messages AS p WHERE p.seq = messages.seq))");
 }
 
-// kTransportIdHeader of a row, as messages_by_transport_id indexes it.
-constexpr const char* kTransportIdExpr = "json_extract(headers, '$.\"reprise-transport-id\"')";
-
 // Schema migrations, applied in order; index i brings the schema to version i+1.
 // v8 (the key index in runs) and v12 (its entries without the message id,
 // merged thirty-two to one), nullptr here, are built for the journal's size
@@ -277,7 +274,7 @@ const char* const kMigrations[] = {
     // (work in progress on another branch).
     "SELECT 1",
     // v16: a transport delivery's attempts by channel and the transport's
-    // own id (Attempts, kTransportIdExpr): only rows that carry one.
+    // own id (Attempts, sqlite::kAttemptsFromWhere): only rows that carry one.
     R"sql(
     CREATE INDEX messages_by_transport_id ON messages (channel, json_extract(headers, '$."reprise-transport-id"'))
       WHERE json_extract(headers, '$."reprise-transport-id"') IS NOT NULL;
@@ -472,8 +469,7 @@ class SqliteJournal final : public Journal {
     if (!r.ok()) return r.status();
     Stmt stmt;
     REPRISE_RETURN_IF_ERROR(stmt.Prepare(
-        r.db(), "SELECT " + ListColumns() + " FROM messages WHERE channel = ?1 AND " + kTransportIdExpr +
-                    " = ?2 AND " + kTransportIdExpr + " IS NOT NULL ORDER BY id LIMIT " +
+        r.db(), "SELECT " + ListColumns() + " FROM " + sqlite::kAttemptsFromWhere + " ORDER BY id LIMIT " +
                     std::to_string(kMaxAttempts)));
     stmt.BindText(1, channel);
     stmt.BindText(2, transport_id);
