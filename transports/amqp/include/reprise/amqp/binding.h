@@ -18,6 +18,7 @@
 
 #include "reprise/agent/agent.h"
 #include "reprise/amqp/connection.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 
 namespace reprise::amqp {
@@ -53,7 +54,7 @@ struct BindingOptions {
 // Consumes on a thread of its own, reconnecting with back-off when the
 // connection drops. Thread-safe: Stats and WaitConnected from any thread.
 // The agent must outlive the binding.
-class Binding {
+class REPRISE_EXPORT Binding {
  public:
   // Checks the options, registers the binding with the agent
   // (AddTransport) and starts consuming; a broker not reachable yet is

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "reprise/base/export.h"
+
 namespace reprise::amqp {
 
 struct ConnectionOptions {
@@ -32,6 +34,6 @@ struct ConnectionOptions {
 };
 
 // `url` without its password, for logs and Describe.
-std::string RedactedUrl(const std::string& url);
+REPRISE_EXPORT std::string RedactedUrl(const std::string& url);
 
 }  // namespace reprise::amqp

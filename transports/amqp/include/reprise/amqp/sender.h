@@ -16,6 +16,7 @@
 
 #include "reprise/agent/agent.h"
 #include "reprise/amqp/connection.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/store/message.h"
 
@@ -36,7 +37,7 @@ struct SenderOptions {
 
 // Thread-safe: Send from any number of threads; each rabbitmq-c connection
 // is used by one thread at a time. The agent must outlive the sender.
-class Sender {
+class REPRISE_EXPORT Sender {
  public:
   // Registers itself as the channel's sender (Agent::Send) and with
   // AddTransport; connects on first use.
