@@ -123,12 +123,18 @@ int RunConsole(int argc, char** argv) {
     return ExitCode(connected);
   }
   const auto& d = session.describe();
-  std::cout << "reprise " << kVersion << " connected to "
-            << output.Paint(SanitizeForTerminal(d.service()), Style::kBold);
-  if (!d.instance().empty()) std::cout << " (" << SanitizeForTerminal(d.instance()) << ")";
-  std::cout << " at " << address;
-  if (!options.fleet.empty()) std::cout << " (fleet mode: status and knob run on every live instance)";
-  std::cout << ". Type help for commands; Tab completes; Ctrl-D quits.\n";
+  const std::string service = SanitizeForTerminal(d.service());
+  std::string banner = "reprise " + std::string(kVersion) + " connected to " + service;
+  if (!d.instance().empty()) banner += " (" + SanitizeForTerminal(d.instance()) + ")";
+  banner += " at " + address;
+  if (!options.fleet.empty()) banner += " (fleet mode: status and knob run on every live instance)";
+  banner = WrapText(banner + ". Type help for commands; Tab completes; Ctrl-D quits.", output.width());
+  // The service in bold: painted after wrapping, which measures plain text.
+  const size_t at = banner.find(service, banner.find("connected to"));
+  if (!service.empty() && at != std::string::npos) {
+    banner.replace(at, service.size(), output.Paint(service, Style::kBold));
+  }
+  std::cout << banner << "\n";
   ReadlineLineReader reader(DefaultHistoryPath(), [&shell](std::string_view line) {
     return shell.CompleteLine(line);
   });

@@ -1,4 +1,5 @@
 // find FILTER [limit N]: messages, newest first, a page at a time.
+#include <algorithm>
 #include <charconv>
 
 #include "reprise/console/commands.h"
@@ -37,8 +38,9 @@ CommandStatus Find(Session& session, const TokenizedLine& line) {
   v1::ListMessagesResponse collected;  // everything shown, when not paging
   size_t shown = 0;
   bool more = false;
+  size_t lines_per_row = 1;  // wrapped rows take more: the next page asks for fewer
   while (true) {
-    size_t want = paging ? pager.page_rows() : kMaxPageSize;
+    size_t want = paging ? std::max<size_t>(1, pager.page_rows() / lines_per_row) : kMaxPageSize;
     if (limit != 0) want = std::min(want, limit - shown);
     request.set_page_size(static_cast<uint32_t>(std::min<size_t>(want, kMaxPageSize)));
     v1::ListMessagesResponse page;
@@ -50,7 +52,11 @@ CommandStatus Find(Session& session, const TokenizedLine& line) {
       if (page.messages_size() > 0) {
         Table table = MessageTable();
         for (const auto& m : page.messages()) AddMessageRow(table, m);
-        out.out() << table.Render(out.width(), out) << std::flush;
+        const std::string text = table.Render(out.width(), out);
+        const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) - 1;
+        const size_t rows = static_cast<size_t>(page.messages_size());
+        lines_per_row = std::max(lines_per_row, (lines + rows - 1) / rows);
+        out.out() << text << std::flush;
       }
     } else {
       for (auto& m : *page.mutable_messages()) *collected.add_messages() = std::move(m);

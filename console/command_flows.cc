@@ -2,7 +2,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
 
 #include "reprise/console/commands.h"
 #include "reprise/console/format.h"
@@ -31,13 +30,6 @@ std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items) {
 
 std::string When(const google::protobuf::Timestamp& t) {
   return FormatTimestamp(t.seconds(), t.nanos());
-}
-
-std::string Indent(const std::string& text) {
-  std::istringstream lines(text);
-  std::string out;
-  for (std::string l; std::getline(lines, l);) out += "  " + l + "\n";
-  return out;
 }
 
 CommandStatus Flows(Session& session, const TokenizedLine& line) {
@@ -107,7 +99,6 @@ CommandStatus FlowShow(Session& session, const std::string& name) {
   field("updated", When(f.updated_at()) + " UTC by " + (f.updated_by().empty() ? "-" : f.updated_by()));
   field("reason", f.reason().empty() ? "-" : f.reason());
   field("declared here", f.declared_here() ? "yes" : "no");
-  size_t inner = out.width() > 2 ? out.width() - 2 : 1;
   out.out() << "\n" << out.Paint("assignments (" + std::to_string(f.assignments()) + ")", Style::kBold)
             << "\n";
   if (response.assignments().empty()) {
@@ -115,7 +106,7 @@ CommandStatus FlowShow(Session& session, const std::string& name) {
   } else {
     Table table({{.header = "key"}, {.header = "variant", .shrinkable = false}});
     for (const auto& a : response.assignments()) table.AddRow({{a.key()}, {a.variant()}});
-    out.out() << Indent(table.Render(inner, out));
+    out.out() << table.Render(out.width(), out, 2);
     if (!response.next_page_token().empty()) {
       out.out() << "  " << out.Paint("-- first " + std::to_string(response.assignments_size()) +
                                          " shown (--json flow show gives the page token) --",
@@ -136,7 +127,7 @@ CommandStatus FlowShow(Session& session, const std::string& name) {
       table.AddRow({{std::to_string(c.version())}, {When(c.at())}, {c.who()}, {c.reason()},
                     {c.change()}});
     }
-    out.out() << Indent(table.Render(inner, out));
+    out.out() << table.Render(out.width(), out, 2);
   }
   return CommandStatus::Ok();
 }

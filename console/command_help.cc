@@ -99,15 +99,15 @@ CommandStatus Help(Session& session, const TokenizedLine& line) {
     return CommandStatus::Ok();
   }
   if (line.tokens.size() == 1) {
-    out.out() << registry.Overview() << "Type \"help filter\" for the filter language.\n";
+    out.out() << registry.Overview(out.width()) << "Type \"help filter\" for the filter language.\n";
     return CommandStatus::Ok();
   }
   const std::string& topic = line.tokens[1].text;
   if (topic == kFilterTopic) {
-    out.out() << FilterHelp(session);
+    out.out() << WrapText(FilterHelp(session), out.width());
     return CommandStatus::Ok();
   }
-  out.out() << registry.HelpFor(topic);
+  out.out() << WrapText(registry.HelpFor(topic), out.width());
   return CommandStatus::Ok();
 }
 
@@ -118,7 +118,7 @@ void RegisterHelpCommands(CommandRegistry& registry) {
       .name = "help",
       .synopsis = "[COMMAND|filter]",
       .summary = "list commands, or explain one command or the filter language",
-      .help = "help            one line per command\n"
+      .help = "help            a row per command, laid out to the terminal width\n"
               "help find       usage, details and examples of a command\n"
               "help filter     the filter language and the agent's fields\n"
               "\n"

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "reprise/base/did_you_mean.h"
+#include "reprise/console/table.h"
 #include "reprise/v1/access.h"
 
 namespace reprise::console {
@@ -61,20 +62,13 @@ std::vector<std::string> CommandRegistry::Names() const {
   return names;
 }
 
-std::string CommandRegistry::Overview() const {
-  std::vector<std::string> heads;
-  size_t width = 0;
+std::string CommandRegistry::Overview(size_t width) const {
+  Table table({{.header = ""}, {.header = "", .min_width = 20}});
   for (const auto& c : commands_) {
-    heads.push_back(c.synopsis.empty() ? c.name : c.name + " " + c.synopsis);
-    width = std::max(width, heads.back().size());
+    table.AddRow({{c.synopsis.empty() ? c.name : c.name + " " + c.synopsis}, {c.summary}});
   }
-  std::string out = "Commands:\n";
-  for (size_t i = 0; i < commands_.size(); ++i) {
-    out += "  " + heads[i] + std::string(width - heads[i].size() + 3, ' ') +
-           commands_[i].summary + "\n";
-  }
-  out += "\nType \"help COMMAND\" for details and examples.\n";
-  return out;
+  return "Commands:\n" + table.Render(width, 2) +
+         "\nType \"help COMMAND\" for details and examples.\n";
 }
 
 std::string CommandRegistry::HelpFor(std::string_view name) const {

@@ -163,8 +163,7 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
                     {c.has_handler() ? "yes" : "-"},
                     {c.has_sender() ? "yes" : "-"}});
     }
-    std::istringstream lines(table.Render(output.width() > 2 ? output.width() - 2 : 1, output));
-    for (std::string l; std::getline(lines, l);) out << "  " << l << "\n";
+    out << table.Render(output.width(), output, 2);
   }
   out << label("handlers") << Join(d.handlers()) << "\n";
   out << label("senders") << Join(d.senders()) << "\n";

@@ -1,5 +1,6 @@
 #include "reprise/console/format.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -372,6 +373,77 @@ std::string TruncateToWidth(std::string_view text, size_t width) {
     i += len;
   }
   return out + "\xE2\x80\xA6";  // …
+}
+
+std::vector<std::string> WrapToWidth(std::string_view text, size_t width) {
+  width = std::max<size_t>(width, 1);
+  std::vector<std::string> lines(1);
+  size_t used = 0;  // columns on lines.back()
+  for (size_t i = 0; i < text.size();) {
+    const size_t word_start = text.find_first_not_of(' ', i);
+    if (word_start == std::string_view::npos) break;  // trailing blanks
+    const size_t gap = word_start - i;
+    size_t word_end = text.find(' ', word_start);
+    if (word_end == std::string_view::npos) word_end = text.size();
+    const std::string_view word = text.substr(word_start, word_end - word_start);
+    const size_t w = DisplayWidth(word);
+    i = word_end;
+    if (used > 0 && used + gap + w <= width) {
+      lines.back().append(gap, ' ');
+      lines.back().append(word);
+      used += gap + w;
+      continue;
+    }
+    if (used > 0) {
+      lines.emplace_back();
+      used = 0;
+    } else if (lines.size() == 1) {
+      // Leading blanks of the text are kept (indentation); a break drops them.
+      used = std::min(gap, width - 1);
+      lines.back().append(used, ' ');
+    }
+    if (used + w <= width) {
+      lines.back().append(word);
+      used += w;
+      continue;
+    }
+    // Longer than a line: broken between code points.
+    for (size_t k = 0; k < word.size();) {
+      uint32_t cp = 0;
+      size_t len = DecodeUtf8(word, k, &cp);
+      const size_t cw = len == 0 ? 1 : CodePointWidth(cp);
+      if (len == 0) len = 1;
+      if (used > 0 && used + cw > width) {
+        lines.emplace_back();
+        used = 0;
+      }
+      lines.back().append(word.substr(k, len));
+      used += cw;
+      k += len;
+    }
+  }
+  return lines;
+}
+
+std::string WrapText(std::string_view text, size_t width) {
+  std::string out;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    if (DisplayWidth(line) <= width) {
+      out.append(line);
+    } else {
+      const size_t indent = std::min(line.find_first_not_of(' '), width / 2);
+      const std::string margin(indent, ' ');
+      for (const std::string& part : WrapToWidth(line.substr(indent), width - indent)) {
+        out += (out.empty() || out.back() == '\n' ? "" : "\n") + margin + part;
+      }
+    }
+    if (end < text.size()) out += '\n';
+  }
+  return out;
 }
 
 std::string AsciiLower(std::string_view text) {

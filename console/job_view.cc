@@ -21,13 +21,6 @@ Style StateStyle(v1::JobState state) {
   }
 }
 
-std::string Indent(const std::string& text) {
-  std::istringstream lines(text);
-  std::string out;
-  for (std::string l; std::getline(lines, l);) out += "  " + l + "\n";
-  return out;
-}
-
 }  // namespace
 
 std::string JobStateName(v1::JobState state) {
@@ -144,7 +137,7 @@ std::string RenderDryRun(const v1::DryRunSummary& s, v1::ReflowTarget target,
       table.AddRow({{group.value().empty() ? "(none)" : group.value()},
                     {std::to_string(group.count())}});
     }
-    out << Indent(table.Render(output.width() > 2 ? output.width() - 2 : 1, output));
+    out << table.Render(output.width(), output, 2);
   };
   groups("channel", s.by_channel());
   groups("outcome", s.by_outcome());
@@ -152,7 +145,7 @@ std::string RenderDryRun(const v1::DryRunSummary& s, v1::ReflowTarget target,
     out << "sample (oldest first):\n";
     Table table = MessageTable();
     for (const auto& m : s.sample()) AddMessageRow(table, m);
-    out << Indent(table.Render(output.width() > 2 ? output.width() - 2 : 1, output));
+    out << table.Render(output.width(), output, 2);
   }
   return out.str();
 }

@@ -213,7 +213,9 @@ class PgJobStore final : public JobStore {
     if (locked.rows() == 0) return std::vector<JobItem>();  // no such job: nothing to claim
     // Items in flight whose lease ran out or whose claimer is no live
     // instance: a copy with a final outcome finished, so the item is done;
-    // any other goes back to pending, marked redelivery.
+    // one with a pending copy goes back to pending, marked redelivery (it
+    // may have been dispatched); one without a copy never was, and goes back
+    // as it was.
     Params ps;
     ps.Int(n);
     ps.Text(std::to_string(n));
@@ -228,7 +230,8 @@ class PgJobStore final : public JobStore {
         "finished AS (UPDATE job_items i SET state = 2, copy_id = s.copy, outcome = s.outcome "
         "FROM stuck s WHERE i.job_id = $1 AND i.seq = s.seq AND s.copy IS NOT NULL AND s.outcome != 1 "
         "RETURNING s.outcome, s.redelivery), "
-        "again AS (UPDATE job_items i SET state = 0, redelivery = true, claimed_by = NULL, lease_until = NULL "
+        "again AS (UPDATE job_items i SET state = 0, redelivery = i.redelivery OR s.copy IS NOT NULL, "
+        "claimed_by = NULL, lease_until = NULL "
         "FROM stuck s WHERE i.job_id = $1 AND i.seq = s.seq AND (s.copy IS NULL OR s.outcome = 1) RETURNING 1) "
         "UPDATE jobs SET done = done + (SELECT count(*) FROM finished), "
         "failed = failed + (SELECT count(*) FROM finished WHERE outcome = 3), "

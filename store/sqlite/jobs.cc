@@ -694,9 +694,10 @@ class SqliteJobStore final : public JobStore {
 
   // Items in flight whose lease ran out or whose claimer is no live instance
   // (it died, or never registered): a copy recorded with a final outcome
-  // finished before the claimer went away, so the item is completed; any
-  // other may or may not have reached the handler or downstream, so it goes
-  // back to pending, marked redelivery.
+  // finished before the claimer went away, so the item is completed; one
+  // with a copy still pending may or may not have reached the handler or
+  // downstream, so it goes back to pending, marked redelivery; one without a
+  // copy was never dispatched and goes back as it was.
   // A solo claim (SoloClaim) is settled the same way, item by item, and
   // then dropped. Returns the job's solo claim that is left (a live one, or
   // none).
@@ -755,8 +756,8 @@ class SqliteJobStore final : public JobStore {
         db, "UPDATE job_items SET state = 2, copy_id = ?3, outcome = ?4, "
             "claimed_by = CASE WHEN ?5 IS NULL THEN claimed_by ELSE ?5 END WHERE job_id = ?1 AND seq = ?2"));
     REPRISE_RETURN_IF_ERROR(again.Prepare(
-        db, "UPDATE job_items SET state = 0, redelivery = 1, claimed_by = NULL, lease_until = NULL "
-            "WHERE job_id = ?1 AND seq = ?2"));
+        db, "UPDATE job_items SET state = 0, redelivery = redelivery OR ?3, claimed_by = NULL, "
+            "lease_until = NULL WHERE job_id = ?1 AND seq = ?2"));
     uint64_t count = 0, failed = 0, redelivered = 0;
     for (const Row& row : rows) {
       bool finished = !row.copy.empty() && row.outcome != static_cast<int>(Outcome::kPending);
@@ -764,7 +765,12 @@ class SqliteJobStore final : public JobStore {
       sqlite3_reset(s.get());
       s.BindInt(1, job);
       s.BindInt(2, row.seq);
-      if (finished) {
+      if (!finished) {
+        // A copy is recorded before its dispatch (committed first in process
+        // and power durability): without one, the item never left (in async
+        // durability: as far as the journal knows).
+        s.BindInt(3, row.copy.empty() ? 0 : 1);
+      } else {
         s.BindText(3, row.copy);
         s.BindInt(4, row.outcome);
         s.BindOptionalText(5, row.solo ? solo.by : "");

@@ -12,7 +12,9 @@ namespace reprise::console {
 namespace {
 
 using testing::RunReprise;
+using testing::LastColumnCells;
 using testing::SplitLines;
+using testing::Squeezed;
 
 template <typename Proto>
 Proto ParseJson(const std::string& line) {
@@ -75,7 +77,8 @@ TEST_F(ConsoleBinaryTest, FindFailedListsWhatCountCounts) {
   uint64_t failed = ParseJson<v1::CountMessagesResponse>(count.out).total();
   ASSERT_GT(failed, 0u) << "the test host seeds failures";
 
-  auto r = Reprise({"-c", "find outcome = failed"});
+  // Wide enough for a line per row (FindFitsTheWidthGivenByColumns wraps).
+  auto r = Reprise({"-c", "find outcome = failed"}, "", {"COLUMNS=250"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = SplitLines(r.out);
   ASSERT_EQ(lines.size(), failed + 1) << r.out;
@@ -91,7 +94,7 @@ TEST_F(ConsoleBinaryTest, FindFailedListsWhatCountCounts) {
 }
 
 TEST_F(ConsoleBinaryTest, FindLimitSaysHowToSeeMore) {
-  auto r = Reprise({"-c", "find direction = in limit 3"});
+  auto r = Reprise({"-c", "find direction = in limit 3"}, "", {"COLUMNS=250"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = SplitLines(r.out);
   ASSERT_EQ(lines.size(), 5u) << r.out;
@@ -106,8 +109,15 @@ TEST_F(ConsoleBinaryTest, FindFitsTheWidthGivenByColumns) {
       EXPECT_LE(DisplayWidth(line), static_cast<size_t>(std::stoi(columns))) << line;
     }
   }
+  // Narrow, the errors wrap under their column, whole.
   auto narrow = Reprise({"-c", "find outcome = failed"}, "", {"COLUMNS=80"});
-  EXPECT_NE(narrow.out.find("\xE2\x80\xA6"), std::string::npos) << "cut cells end in …";
+  auto failed = FindJson("outcome = failed");
+  auto errors = LastColumnCells(narrow.out, "error");
+  ASSERT_EQ(errors.size(), static_cast<size_t>(failed.messages_size())) << narrow.out;
+  for (int i = 0; i < failed.messages_size(); ++i) {
+    EXPECT_EQ(Squeezed(errors[i]), Squeezed(failed.messages(i).error())) << narrow.out;
+  }
+  EXPECT_GT(SplitLines(narrow.out).size(), errors.size() + 1) << "some rows take more than a line";
 }
 
 TEST_F(ConsoleBinaryTest, ShowPrettyPrintsJsonPayloadWithHeaders) {

@@ -72,4 +72,38 @@ inline std::vector<std::string> SplitLines(const std::string& text) {
   return lines;
 }
 
+// The cells of a rendered table's last column (headed `header`), a row's
+// wrapped lines joined with a space: the table starts at the first line
+// holding `header` (after `from`, a byte offset) and a row at a line whose
+// first column is not blank; it ends at an empty line, a "-- " line or a
+// line of `end_marker`.
+inline std::vector<std::string> LastColumnCells(const std::string& text, const std::string& header,
+                                                const std::string& end_marker = "\x01") {
+  std::vector<std::string> cells;
+  size_t at = std::string::npos;
+  for (const std::string& line : SplitLines(text)) {
+    if (at == std::string::npos) {
+      if (line.find(header) != std::string::npos) at = line.find(header);
+      continue;
+    }
+    if (line.empty() || line.rfind("-- ", 0) == 0 || line.rfind(end_marker, 0) == 0) break;
+    const std::string part = line.size() > at ? line.substr(at) : "";
+    if (line[0] != ' ') {
+      cells.push_back(part);
+    } else if (!cells.empty()) {
+      cells.back() += " " + part;
+    }
+  }
+  return cells;
+}
+
+// `text` without blanks: wrapped text compared with what was wrapped.
+inline std::string Squeezed(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ' ') out += c;
+  }
+  return out;
+}
+
 }  // namespace reprise::console::testing

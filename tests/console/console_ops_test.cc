@@ -26,11 +26,11 @@ Proto ParseJson(const std::string& line) {
   return proto;
 }
 
-reprise::testing::CommandResult At(const testing::TestHost& host,
-                                   const std::vector<std::string>& args) {
+reprise::testing::CommandResult At(const testing::TestHost& host, const std::vector<std::string>& args,
+                                   const std::vector<std::string>& env = {}) {
   std::vector<std::string> all = {"--agent", host.address()};
   all.insert(all.end(), args.begin(), args.end());
-  return RunReprise(all);
+  return RunReprise(all, "", env);
 }
 
 bool Contains(const std::string& text, const std::string& needle) {
@@ -88,7 +88,7 @@ TEST(ConsoleReflowTest, DryRunThenReflowTheFixAndFollowTheCopies) {
   ASSERT_EQ(by_origin.exit_code, 0) << by_origin.err;
   EXPECT_TRUE(Contains(by_origin.out, copy.id())) << by_origin.out;
 
-  auto jobs = At(host, {"-c", "jobs"});
+  auto jobs = At(host, {"-c", "jobs"}, {"COLUMNS=250"});  // a line per job
   ASSERT_EQ(jobs.exit_code, 0) << jobs.err;
   auto lines = SplitLines(jobs.out);
   ASSERT_EQ(lines.size(), 2u) << jobs.out;

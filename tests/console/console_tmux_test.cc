@@ -12,6 +12,9 @@
 #include <thread>
 
 #include "console_harness.h"
+#include "reprise/console/command_registry.h"
+#include "reprise/console/commands.h"
+#include "reprise/console/format.h"
 
 namespace reprise::console {
 namespace {
@@ -438,6 +441,80 @@ TEST_F(ConsoleTmuxTest, TabCompletesKnobNamesAndArguments) {
   tmux->Type("flow show te");
   tmux->Keys({"Tab"});
   ASSERT_TRUE(tmux->WaitForLastLine("test-host> flow show test.flow", &pane)) << pane;
+}
+
+// The words of `text` (split at blanks), in order.
+std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// True when `words` appear in `in` in order (others may come between).
+bool InOrder(const std::vector<std::string>& words, const std::vector<std::string>& in) {
+  size_t at = 0;
+  for (const std::string& w : in) {
+    if (at < words.size() && w == words[at]) ++at;
+  }
+  return at == words.size();
+}
+
+TEST_F(ConsoleTmuxTest, HelpAndFindFitTheTerminalWidthAndWrapWhatIsLong) {
+  CommandRegistry registry;
+  RegisterBuiltinCommands(registry);
+  for (int width : {80, 160}) {
+    SCOPED_TRACE("width " + std::to_string(width));
+    auto tmux = StartConsole(width, 150);
+    std::string pane;
+    // capture-pane -J joins what the terminal wrapped: a line longer than
+    // the window would show here as one.
+    auto expect_fits = [width](const std::string& text) {
+      for (const auto& line : testing::SplitLines(text)) {
+        EXPECT_LE(DisplayWidth(line), static_cast<size_t>(width)) << line;
+      }
+    };
+    // On a cleared screen: `command`'s output, up to the next prompt.
+    auto run = [&](const std::string& command, const std::string& needle) {
+      tmux->Keys({"C-l"});  // readline clears the screen
+      ASSERT_TRUE(tmux->WaitUntil([](const std::string& p) { return p == kPrompt; }, &pane)) << pane;
+      tmux->Type(command);
+      tmux->Keys({"Enter"});
+      ASSERT_TRUE(tmux->WaitFor(needle, &pane)) << pane;
+      ASSERT_TRUE(tmux->WaitForLastLine(kPrompt, &pane)) << pane;
+      expect_fits(pane);
+    };
+    // The banner fits too; the shell's command line that started the
+    // console is ours, and goes.
+    ASSERT_TRUE(tmux->WaitFor("Ctrl-D quits.", &pane)) << pane;
+    expect_fits(pane.substr(pane.find("\nreprise ") + 1));
+    ASSERT_NO_FATAL_FAILURE(run("help", "Type \"help filter\""));
+    // Every command's synopsis and summary are all there, word for word.
+    const std::vector<std::string> shown = Words(pane);
+    for (const auto& c : registry.commands()) {
+      EXPECT_TRUE(InOrder(Words(c.summary), shown)) << c.name << ": " << c.summary << "\n" << pane;
+      EXPECT_TRUE(InOrder(Words(c.name + " " + c.synopsis), shown)) << c.name << "\n" << pane;
+    }
+    if (width == 80) {
+      EXPECT_EQ(pane.find("  reflow FILTER [to self|downstream] [rate N] [concurrency N]"), std::string::npos)
+          << "the long synopsis wraps under its column\n" << pane;
+    }
+
+    ASSERT_NO_FATAL_FAILURE(run("find outcome = failed", "boom"));
+    // The errors, whole, under their column.
+    auto errors = testing::LastColumnCells(pane, "error", kPrompt);
+    ASSERT_FALSE(errors.empty()) << pane;
+    size_t handler_errors = 0;
+    for (const std::string& e : errors) {
+      const std::string s = testing::Squeezed(e);
+      if (s == testing::Squeezed("handler for payments.received threw: boom: the handler threw")) ++handler_errors;
+      else if (s != testing::Squeezed("downstream timeout after 5s") &&
+               s != testing::Squeezed("invalid amount \"bad\": expected a decimal number")) {
+        ADD_FAILURE() << "unexpected or cut error \"" << e << "\"\n" << pane;
+      }
+    }
+    EXPECT_GT(handler_errors, 0u) << pane;
+  }
 }
 
 }  // namespace

@@ -130,3 +130,39 @@ TEST(FormatTest, WidthAndTruncation) {
 
 }  // namespace
 }  // namespace reprise::console
+
+namespace reprise::console {
+namespace {
+
+TEST(WrapToWidthTest, BreaksAtWordBoundaries) {
+  EXPECT_EQ(WrapToWidth("the quick brown fox", 10), (std::vector<std::string>{"the quick", "brown fox"}));
+  EXPECT_EQ(WrapToWidth("the quick brown fox", 9), (std::vector<std::string>{"the quick", "brown fox"}));
+  EXPECT_EQ(WrapToWidth("the quick brown fox", 8), (std::vector<std::string>{"the", "quick", "brown", "fox"}));
+  EXPECT_EQ(WrapToWidth("fits  as  is", 20), (std::vector<std::string>{"fits  as  is"}));
+  // Blanks at a break go; leading blanks stay.
+  EXPECT_EQ(WrapToWidth("  ab    cd  ", 5), (std::vector<std::string>{"  ab", "cd"}));
+}
+
+TEST(WrapToWidthTest, BreaksAWordLongerThanTheLineInsideIt) {
+  EXPECT_EQ(WrapToWidth("a 0123456789 b", 4), (std::vector<std::string>{"a", "0123", "4567", "89 b"}));
+  // Between code points, wide ones counting two.
+  EXPECT_EQ(WrapToWidth("日本語です", 4), (std::vector<std::string>{"日本", "語で", "す"}));
+  EXPECT_EQ(WrapToWidth("aé日", 2), (std::vector<std::string>{"aé", "日"}));
+}
+
+TEST(WrapToWidthTest, ZeroWidthAndEmptyTextEnd) {
+  EXPECT_EQ(WrapToWidth("ab c", 0), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(WrapToWidth("", 0), (std::vector<std::string>{""}));
+  EXPECT_EQ(WrapToWidth("", 10), (std::vector<std::string>{""}));
+  EXPECT_EQ(WrapToWidth("   ", 10), (std::vector<std::string>{""}));
+}
+
+TEST(WrapTextTest, WrapsOnlyLongLinesAndKeepsTheirIndent) {
+  EXPECT_EQ(WrapText("short\n    one two three four\nend\n", 14),
+            "short\n    one two\n    three four\nend\n");
+  EXPECT_EQ(WrapText("", 10), "");
+  EXPECT_EQ(WrapText("no newline at the end", 10), "no newline\nat the end");
+}
+
+}  // namespace
+}  // namespace reprise::console

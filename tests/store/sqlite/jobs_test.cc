@@ -103,12 +103,14 @@ class SqliteJobsTest : public ::testing::Test {
   }
   // Records a copy of `original` made by `job`, finished ok: what a claimer
   // leaves behind when it dies after delivering the item.
-  Message RecordFinishedCopy(const Message& original, const std::string& job) {
+  // A copy of `original` made by `job`, as its dispatch records it: pending
+  // until the handler or sender has run, then with the outcome.
+  Message RecordCopy(const Message& original, const std::string& job, Outcome outcome) {
     Message copy = original;
     copy.id = ids_.Next(NowMicros() / 1000);
     copy.origin_id = original.id;
     copy.job_id = job;
-    copy.outcome = Outcome::kOk;
+    copy.outcome = outcome;
     EXPECT_TRUE(journal_->Write({.messages = {copy}}, false).ok());
     return copy;
   }
@@ -195,8 +197,9 @@ TEST_F(SqliteJobsTest, ClaimsBesideItemsInFlightMarkEachItem) {
 
 // Released items of a solo claim are pending as they were, not redeliveries;
 // those of a claimer that died are settled as its marked items are: done
-// when their copy was recorded (and then they name the claimer), otherwise
-// claimed again, marked.
+// when their copy was recorded with an outcome (and then they name the
+// claimer), otherwise claimed again, marked when a pending copy says it was
+// dispatched.
 TEST_F(SqliteJobsTest, ASoloClaimIsReleasedCleanlyAndSettledWhenItsClaimerDies) {
   std::vector<Message> seeded = Seed({"a", "b", "c"});
   const std::string job = NewJob();
@@ -210,11 +213,13 @@ TEST_F(SqliteJobsTest, ASoloClaimIsReleasedCleanlyAndSettledWhenItsClaimerDies) 
   ASSERT_EQ(Seqs(*y), (std::vector<int64_t>{2, 3}));
   EXPECT_FALSE((*y)[0].redelivery || (*y)[1].redelivery) << "released, not abandoned";
 
-  // y recorded a finished copy of item 2, renewed its lease, then died.
+  // y recorded a finished copy of item 2, renewed its lease, dispatched
+  // item 3 (its copy still pending), then died.
   auto renewed = jobs().RenewLease(job, "y", 60s);
   ASSERT_TRUE(renewed.ok());
   EXPECT_GT(std::stoll(Rows("SELECT solo_lease_until FROM jobs WHERE id = " + job)), NowMicros() + 50'000'000);
-  const Message copy = RecordFinishedCopy(seeded[1], job);
+  const Message copy = RecordCopy(seeded[1], job, Outcome::kOk);
+  RecordCopy(seeded[2], job, Outcome::kPending);
   ASSERT_TRUE(journal_->instances().MarkGone("y", "no heartbeat").ok());
   auto x2 = jobs().ClaimItems(job, {.instance = "x", .max = 10});
   ASSERT_TRUE(x2.ok());
@@ -331,7 +336,7 @@ TEST_F(SqliteJobsTest, APeekDoesNotOvertakeAnOwnItemWhoseLeaseRanOut) {
   auto next = jobs().ClaimPeekedItems(job, {.instance = "x", .max = 10}, *peeked);
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   ASSERT_EQ(Seqs(*next), (std::vector<int64_t>{1, 2, 3}));
-  EXPECT_TRUE((*next)[0].redelivery);
+  EXPECT_FALSE((*next)[0].redelivery) << "no copy of it was recorded: it was never dispatched";
   EXPECT_FALSE((*next)[1].redelivery);
 }
 
@@ -347,7 +352,7 @@ TEST_F(SqliteJobsTest, AClaimTakesItsShareOfTheKeysAndLeavesTheRestToOthers) {
   EXPECT_EQ(Seqs(*y), (std::vector<int64_t>{3, 6}));
 }
 
-TEST_F(SqliteJobsTest, AnExpiredLeaseIsClaimedAgainMarkedAndTheLateOwnerIsIgnored) {
+TEST_F(SqliteJobsTest, AnExpiredLeaseIsClaimedAgainMarkedWhereDispatchedAndTheLateOwnerIsIgnored) {
   Seed({"a", "b"});
   const std::string job = NewJob();
   auto x = jobs().ClaimItems(job, {.instance = "x", .max = 10, .lease = 1000ms});
@@ -356,18 +361,21 @@ TEST_F(SqliteJobsTest, AnExpiredLeaseIsClaimedAgainMarkedAndTheLateOwnerIsIgnore
   auto early = jobs().ClaimItems(job, {.instance = "y", .max = 10});
   ASSERT_TRUE(early.ok());
   EXPECT_TRUE(early->empty()) << "a live lease is not taken";
+  // x dispatched the first item (its copy pending), not the second.
+  RecordCopy((*x)[0].message, job, Outcome::kPending);
   std::this_thread::sleep_for(1100ms);
   auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
   ASSERT_TRUE(y.ok());
   ASSERT_EQ(y->size(), 2u);
-  EXPECT_TRUE((*y)[0].redelivery && (*y)[1].redelivery);
+  EXPECT_TRUE((*y)[0].redelivery) << "dispatched: it may have been delivered";
+  EXPECT_FALSE((*y)[1].redelivery) << "never dispatched";
   // x wakes up late: its results no longer count.
   ASSERT_TRUE(jobs().CompleteItems(job, "x", Ok(*x)).ok());
   ASSERT_TRUE(jobs().CompleteItems(job, "y", Ok(*y)).ok());
   auto end = jobs().GetJob(job);
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->done, 2u);
-  EXPECT_EQ(end->redelivered, 2u);
+  EXPECT_EQ(end->redelivered, 1u);
 }
 
 TEST_F(SqliteJobsTest, RenewedLeasesHoldAndAGoneClaimerLosesThemAtOnce) {
@@ -387,12 +395,12 @@ TEST_F(SqliteJobsTest, RenewedLeasesHoldAndAGoneClaimerLosesThemAtOnce) {
   EXPECT_TRUE(held->empty()) << "renewed leases are still x's";
 
   // x recorded a finished copy of the first item, then died.
-  RecordFinishedCopy(seeded[0], job);
+  RecordCopy(seeded[0], job, Outcome::kOk);
   ASSERT_TRUE(journal_->instances().MarkGone("x", "no heartbeat").ok());
   auto y = jobs().ClaimItems(job, {.instance = "y", .max = 10});
   ASSERT_TRUE(y.ok());
   ASSERT_EQ(Seqs(*y), (std::vector<int64_t>{2})) << "the finished copy counts, it is not repeated";
-  EXPECT_TRUE((*y)[0].redelivery);
+  EXPECT_FALSE((*y)[0].redelivery) << "x never dispatched it (no copy)";
   auto mid = jobs().GetJob(job);
   ASSERT_TRUE(mid.ok());
   EXPECT_EQ(mid->done, 1u);

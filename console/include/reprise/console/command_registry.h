@@ -128,8 +128,9 @@ class CommandRegistry {
   // Names and aliases, sorted (for completion).
   std::vector<std::string> Names() const;
 
-  // `help` without arguments: one line per command.
-  std::string Overview() const;
+  // `help` without arguments: a row per command (synopsis and summary),
+  // laid out to `width` columns.
+  std::string Overview(size_t width) const;
   // `help NAME`; empty when there is no such command.
   std::string HelpFor(std::string_view name) const;
   // Closest command name to a misspelling (or "" when nothing is close).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace reprise::console {
 
@@ -49,6 +50,16 @@ size_t DisplayWidth(std::string_view text);
 
 // `text` cut to at most `width` columns, ending in "…" when it was cut.
 std::string TruncateToWidth(std::string_view text, size_t width);
+
+// `text` as lines of at most `width` columns (0 counts as 1), broken at
+// spaces; a word longer than a line is broken inside it, between code
+// points. Blanks at a break are dropped; leading ones are kept. At least one
+// line (empty for empty text).
+std::vector<std::string> WrapToWidth(std::string_view text, size_t width);
+
+// Each line of `text` longer than `width` columns wrapped (WrapToWidth),
+// its continuation lines indented like the line itself.
+std::string WrapText(std::string_view text, size_t width);
 
 // `text` with ASCII letters in lower case (other bytes as they are): how
 // the console shows the API's enum names ("FAILED" -> "failed").

@@ -50,8 +50,9 @@ class REPRISE_EXPORT Dispatcher {
   virtual ~Dispatcher() = default;
   // Replays `original` as a new record with origin = original.id and job =
   // `job_id`: into its channel's handler (self) or through its channel's
-  // sender (downstream). `redelivery` marks an item that was in flight when
-  // a previous run crashed (it may have been delivered already).
+  // sender (downstream). `redelivery` marks an item that a previous run
+  // dispatched (its copy was recorded) and then crashed: it may have been
+  // delivered already.
   virtual DispatchResult Redeliver(const Message& original, ReflowTarget target,
                                    const std::string& job_id, bool redelivery) = 0;
   // Re-derives `key` with the deriver `deriver` for job `job_id`: failed

@@ -103,7 +103,7 @@ inline constexpr size_t kChangedKeysSample = 20;
 struct JobItem {
   int64_t seq = 0;           // position in the job's selection (oldest first)
   Message message;           // the original, with payload
-  bool redelivery = false;   // it was in flight when an instance died or crashed
+  bool redelivery = false;   // it may have been dispatched before an instance died or crashed
 };
 
 // Who claims items, how many, and for how long. An item stays claimed until
@@ -172,7 +172,9 @@ class REPRISE_EXPORT JobStore {
   // its key is in flight elsewhere. Items in flight whose lease ran out, or
   // whose claimer is not a live instance in the registry (it died), are
   // settled first: one whose copy was recorded with a final outcome is
-  // completed; the others are claimed again, marked redelivery.
+  // completed; the others are claimed again, marked redelivery when a copy
+  // of theirs was recorded (it may have been dispatched: copies are recorded
+  // before their dispatch), unmarked when none was. A mark stays once set.
   virtual StatusOr<std::vector<JobItem>> ClaimItems(std::string_view job_id,
                                                     const ItemClaim& claim) = 0;
   // Reads ahead, for a lone instance (claim.share 1), what its next claim
