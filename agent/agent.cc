@@ -5,7 +5,10 @@
 #include <errno.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "agent_core.h"
 #include "api_server.h"
@@ -160,6 +163,14 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const override {
     return capture_.recorder().WaitCommitted(mark, timeout);
   }
+  void AddTransport(std::string_view name, std::function<TransportStatus()> status) override {
+    std::lock_guard lock(transports_mu_);
+    transports_[std::string(name)] = std::move(status);
+  }
+  void RemoveTransport(std::string_view name) override {
+    std::lock_guard lock(transports_mu_);
+    transports_.erase(std::string(name));
+  }
   Status ResumeJobs() override { return jobs_->Resume(); }
   std::string listen_address() const override { return api_ ? api_->listen_address() : ""; }
   std::string metrics_address() const override {
@@ -171,6 +182,11 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
     s.refused_oversize = capture_.refused_oversize();
     if (retention_) s.retention = retention_->Stats();
     if (membership_) membership_->Stats(&s);
+    std::lock_guard lock(transports_mu_);
+    for (const auto& [name, status] : transports_) {
+      s.transports.push_back(status());
+      s.transports.back().name = name;
+    }
     return s;
   }
 
@@ -220,6 +236,8 @@ class AgentImpl final : public Agent, public AgentCore, public Dispatcher {
   std::unique_ptr<ChangeFeed> changes_;    // null on SQLite; stopped first in ~AgentImpl
   std::unique_ptr<FleetMembership> membership_;  // from JoinFleet on
   std::unique_ptr<ApiServer> api_;         // null without `listen`
+  mutable std::mutex transports_mu_;
+  std::map<std::string, std::function<TransportStatus()>> transports_;  // guarded by transports_mu_
   std::unique_ptr<JournalWatch> watch_;    // from WatchJournal on; stopped first
   std::unique_ptr<Retention> retention_;   // from StartRetention on; stopped first
   std::unique_ptr<MetricsServer> metrics_server_;  // with metrics_listen; stopped before all

@@ -250,6 +250,7 @@ grpc::ServerUnaryReactor* ApiService::Describe(grpc::CallbackServerContext* ctx,
 
   v1::FleetHealth* fleet = response->mutable_fleet();
   ToProto(stats, fleet);
+  for (const TransportStatus& t : stats.transports) ToProto(t, response->add_transports());
   if (auto live = core_->journal().instances().ListInstances(opts.service, false); live.ok()) {
     fleet->set_live_instances(static_cast<uint32_t>(live->size()));
   } else if (fleet->heartbeat_error().empty()) {

@@ -1,5 +1,6 @@
 #include "capture.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <mutex>
@@ -81,7 +82,8 @@ std::optional<OverloadPolicy> ParseOverloadPolicy(std::string_view s) {
 }
 
 Capture::Capture(const AgentOptions& options, Journal* journal, const FlowRegistry* flows)
-    : max_payload_bytes_(options.max_payload_bytes),
+    : journal_(journal),
+      max_payload_bytes_(options.max_payload_bytes),
       synchronous_(options.durability != Durability::kAsync),
       flows_(flows),
       recorder_(journal, {.durability = ToRecorder(options.durability),
@@ -140,12 +142,48 @@ DeliverResult Capture::Deliver(std::string_view channel, std::string_view key,
     result.status = st;
     return result;
   }
+  const std::string transport_id = options.transport_id;
+  const bool redelivered = options.redelivered;
   Message in = NewMessage(Direction::kIn, channel, key, payload, std::move(options));
   result.id = in.id;
+  if (!transport_id.empty()) {
+    in.headers[std::string(kTransportIdHeader)] = transport_id;
+    if (redelivered) {
+      in.headers["reprise-redelivery"] = "transport";
+      // Its first attempt may still be only in the intent log: let the
+      // journal see it first.
+      AwaitRecorded();
+    }
+    if (LinkAttempts(in, transport_id)) {
+      // An earlier attempt was handled ok: this one is only recorded.
+      in.outcome = Outcome::kSkipped;
+      if (recorder_.Record(in).ok()) counts_.CountMessage(in.channel, Direction::kIn);
+      return result;
+    }
+  }
   HandleResult handled = Handle(in);
   result.status = std::move(handled.status);
   result.handled = handled.handled;
   return result;
+}
+
+bool Capture::LinkAttempts(Message& in, const std::string& transport_id) {
+  // A failed lookup records the delivery as a first attempt: a duplicate in
+  // the journal is better than a delivery not handled.
+  auto attempts = journal_->Attempts(in.channel, transport_id);
+  if (!attempts.ok() || attempts->empty()) return false;
+  const Message& first = attempts->front();
+  in.origin_id = first.origin_id.empty() ? first.id : first.origin_id;
+  in.correlation_id = first.correlation_id;
+  in.attempt = 1;
+  for (const Message& a : *attempts) in.attempt = std::max(in.attempt, a.attempt + 1);
+  for (const Message& a : *attempts) {
+    if (a.outcome == Outcome::kOk) {
+      in.error = "already handled ok as " + a.id + "; the handler did not run again";
+      return true;
+    }
+  }
+  return false;
 }
 
 Capture::HandleResult Capture::Handle(const Message& in) {

@@ -96,6 +96,10 @@ class Capture {
   // the handler emitted, then sends those through their senders.
   HandleResult Handle(const Message& in);
   OutcomeUpdate SendOne(const Message& out);
+  // Makes `in` a further attempt of the journal's earlier attempts of the
+  // delivery `transport_id` on its channel, if any: attempt n+1, origin the
+  // first. True when one of them was handled ok (`in` then says so).
+  bool LinkAttempts(Message& in, const std::string& transport_id);
   void FillNewMessage(Message& m);
   Handler FindHandler(const std::string& channel) const;
   Sender FindSender(const std::string& channel) const;
@@ -103,6 +107,7 @@ class Capture {
   // the call; in async it stays queued and the call goes on.
   bool Synchronous() const { return synchronous_; }
 
+  Journal* const journal_;
   const size_t max_payload_bytes_;
   const bool synchronous_;
   const FlowRegistry* const flows_;

@@ -100,6 +100,20 @@ void ToProto(const AgentStats& stats, v1::FleetHealth* out) {
   if (stats.last_heartbeat_us > 0) SetTimestamp(stats.last_heartbeat_us, out->mutable_last_heartbeat());
 }
 
+void ToProto(const TransportStatus& in, v1::Transport* out) {
+  out->set_name(in.name);
+  out->set_kind(in.kind);
+  out->set_endpoint(in.endpoint);
+  out->set_channel(in.channel);
+  out->set_connected(in.connected);
+  out->set_last_error(in.last_error);
+  for (const auto& [name, value] : in.counters) {
+    v1::TransportCounter* c = out->add_counters();
+    c->set_name(name);
+    c->set_value(value);
+  }
+}
+
 void ToProto(std::string_view policy, const RetentionStats& stats, const JournalExtent& extent,
              v1::RetentionStatus* out) {
   out->set_policy(std::string(policy));

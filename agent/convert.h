@@ -34,6 +34,8 @@ void SetTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Tim
 void ToProto(const AgentOptions& options, const AgentStats& stats, v1::JournalHealth* out);
 // This instance's last heartbeat in the fleet's registry, and its error.
 void ToProto(const AgentStats& stats, v1::FleetHealth* out);
+// A transport's status as Agent::AddTransport's callback reported it.
+void ToProto(const TransportStatus& in, v1::Transport* out);
 // Retention: its policy in words, what it did, and the journal's extent now.
 void ToProto(std::string_view policy, const RetentionStats& stats, const JournalExtent& extent,
              v1::RetentionStatus* out);

@@ -143,6 +143,8 @@ void RunThroughput(const Settings& s, Report& r, double* async_rate);
 void RunPostgres(const Settings& s, Report& r);
 void RunQueries(const Settings& s, Report& r);
 void RunReflow(const Settings& s, Report& r);
+// RabbitMQ through the agent against a raw rabbitmq-c loop (bench/amqp.cc).
+void RunAmqp(const Settings& s, Report& r);
 // HTTP requests/s through reprise_http's endpoint against it without recording.
 void RunHttp(const Settings& s, Report& r);
 void RunMemory(const Settings& s, Report& r, double journal_rate);

@@ -3,7 +3,7 @@
 //
 //   reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]
 // Sections: capture, queries, throughput, postgres (the PostgreSQL row of
-// throughput alone), reflow, retention, memory, http.
+// throughput alone), reflow, retention, memory, http, amqp.
 #include <unistd.h>
 
 #include <cstring>
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: reprise-bench [--quick | --smoke] [--dir DIR] [--out DIR] [--only SECTION,...]\n"
-                   "  sections: capture, queries, throughput, postgres, reflow, retention, memory, http\n");
+                   "  sections: capture, queries, throughput, postgres, reflow, retention, memory, http, amqp\n");
       return 2;
     }
   }
@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   if (want("retention")) { std::printf("retention\n"); RunRetention(s, report); }
   if (want("memory")) { std::printf("memory\n"); RunMemory(s, report, async_rate); }
   if (want("http")) { std::printf("http\n"); RunHttp(s, report); }
+  if (want("amqp")) { std::printf("amqp\n"); RunAmqp(s, report); }
 
   reprise::Status st = report.Write(s.out, Machine(), mode);
   if (!st.ok()) {

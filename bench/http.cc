@@ -50,6 +50,8 @@ class NoRecordingAgent final : public Agent {
   uint64_t RecordedMark() const override { return 0; }
   uint64_t CommittedMark() const override { return 0; }
   bool WaitCommitted(uint64_t, std::chrono::milliseconds) const override { return true; }
+  void AddTransport(std::string_view, std::function<TransportStatus()>) override {}
+  void RemoveTransport(std::string_view) override {}
   Status ResumeJobs() override { return Status::Ok(); }
   std::string listen_address() const override { return ""; }
   std::string metrics_address() const override { return ""; }

@@ -35,6 +35,9 @@ class NullJournal final : public Journal {
   StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
     return inner_->Keys(f, max);
   }
+  StatusOr<std::vector<Message>> Attempts(std::string_view c, std::string_view t) override {
+    return inner_->Attempts(c, t);
+  }
   JobStore& jobs() override { return inner_->jobs(); }
   AuditStore& audit() override { return inner_->audit(); }
   FlowStore& flows() override { return inner_->flows(); }

@@ -14,9 +14,12 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/RepriseConfigVersion.cmake
 install(FILES ${CMAKE_BINARY_DIR}/RepriseConfig.cmake ${CMAKE_BINARY_DIR}/RepriseConfigVersion.cmake
         DESTINATION ${REPRISE_CMAKE_DIR} COMPONENT dev)
 
-# reprise.pc: every public library, dependents first (for static linking),
-# relocatable (prefix found from the file's own place).
+# reprise.pc: every public library but the transports, dependents first (for
+# static linking), relocatable (prefix found from the file's own place). Each
+# transport has a .pc of its own that requires reprise, so that a host that
+# uses neither needs neither cpp-httplib nor rabbitmq-c.
 get_property(libs GLOBAL PROPERTY REPRISE_PUBLIC_LIBRARIES)
+list(REMOVE_ITEM libs reprise_http reprise_amqp)
 list(REVERSE libs)
 list(TRANSFORM libs PREPEND -l)
 list(JOIN libs " " REPRISE_PC_LIBS)
@@ -36,6 +39,21 @@ file(RELATIVE_PATH REPRISE_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfi
 string(REGEX REPLACE "/$" "" REPRISE_PC_TO_PREFIX "${REPRISE_PC_TO_PREFIX}")
 configure_file(cmake/reprise.pc.in ${CMAKE_BINARY_DIR}/reprise.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/reprise.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+# reprise-http.pc, reprise-amqp.pc: a static host also links the transport's
+# client library.
+foreach(transport IN ITEMS "http;cpp-httplib;HTTP transport (endpoint and webhook sender)"
+                           "amqp;librabbitmq;RabbitMQ transport (bindings and senders)")
+  list(GET transport 0 REPRISE_PC_PART)
+  list(GET transport 1 dependency)
+  list(GET transport 2 REPRISE_PC_DESCRIPTION)
+  set(REPRISE_PC_REQUIRES_PRIVATE "")
+  if(NOT BUILD_SHARED_LIBS)
+    set(REPRISE_PC_REQUIRES_PRIVATE ${dependency})
+  endif()
+  configure_file(cmake/reprise-transport.pc.in ${CMAKE_BINARY_DIR}/reprise-${REPRISE_PC_PART}.pc @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/reprise-${REPRISE_PC_PART}.pc
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+endforeach()
 
 # Stripping (`cmake --install --strip`, the packages) takes the static
 # libraries' debug information out too, as Debian's dh_strip does: most of
@@ -81,13 +99,17 @@ set(CPACK_DEBIAN_TOOLS_DESCRIPTION "Reprise console (reprise) and demo service (
  completion, and the ledger demo service.")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SHLIBDEPS ON)
 # What the installed headers and static libraries need to build a host.
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libgrpc++-dev, libprotobuf-dev, libsqlite3-dev, libssl-dev")
+# The transports' client libraries (their headers are not needed, but their
+# link libraries are, static or shared).
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+    "libgrpc++-dev, libprotobuf-dev, libsqlite3-dev, libssl-dev, librabbitmq-dev, libcpp-httplib-dev")
 if(REPRISE_WITH_POSTGRES)
   string(APPEND CPACK_DEBIAN_DEV_PACKAGE_DEPENDS ", libpq-dev")
 endif()
 if(BUILD_SHARED_LIBS)
   set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libreprise-dev (= ${PROJECT_VERSION})")
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
-      ${CMAKE_BINARY_DIR}/base ${CMAKE_BINARY_DIR}/store ${CMAKE_BINARY_DIR}/reflow ${CMAKE_BINARY_DIR}/agent)
+      ${CMAKE_BINARY_DIR}/base ${CMAKE_BINARY_DIR}/store ${CMAKE_BINARY_DIR}/reflow ${CMAKE_BINARY_DIR}/agent
+      ${CMAKE_BINARY_DIR}/transports/http ${CMAKE_BINARY_DIR}/transports/amqp)
 endif()
 include(CPack)

@@ -167,6 +167,22 @@ std::string RenderStatus(const v1::DescribeResponse& d, const Output& output) {
   }
   out << label("handlers") << Join(d.handlers()) << "\n";
   out << label("senders") << Join(d.senders()) << "\n";
+  // Transports (docs/transports.md#what-an-operator-sees): one line each,
+  // its counters, and its last error.
+  if (!d.transports().empty()) {
+    out << output.Paint("transports", Style::kBold) << "\n";
+    for (const auto& t : d.transports()) {
+      out << "  " << SanitizeForTerminal(t.name()) << "  " << SanitizeForTerminal(t.kind()) << "  "
+          << (t.connected() ? output.Paint("connected", Style::kNone)
+                            : output.Paint("not connected", Style::kRed))
+          << "  " << SanitizeForTerminal(t.endpoint());
+      if (!t.channel().empty()) out << " -> " << SanitizeForTerminal(t.channel());
+      out << "\n    ";
+      for (const auto& c : t.counters()) out << "  " << SanitizeForTerminal(c.name()) << " " << c.value();
+      out << "\n";
+      if (!t.last_error().empty()) out << "      last error: " << SanitizeForTerminal(t.last_error()) << "\n";
+    }
+  }
   return out.str();
 }
 
@@ -178,7 +194,8 @@ void RegisterStatusCommand(CommandRegistry& registry) {
               "version and uptime, the journal (backend, durability, records committed,\n"
               "queued and dropped, last error), retention (policy, oldest message, the\n"
               "journal's size, what was removed), every channel with its message and\n"
-              "failure counts, and the registered handlers and senders.\n"
+              "failure counts, the registered handlers and senders, and the transports\n"
+              "(RabbitMQ bindings and senders, HTTP endpoints) with their counters.\n"
               "\n"
               "With --json, prints the agent's Describe response.",
       .rpcs = {"Describe"},

@@ -27,7 +27,7 @@ namespace {
 
 using namespace pg;  // NOLINT: this file is the journal's PostgreSQL code
 
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 constexpr int64_t kDayUs = 86400LL * 1000 * 1000;
 // Serializes schema migrations of processes that open one journal at once.
 constexpr int64_t kMigrationLock = 0x7265707269736501;  // "reprise\1"
@@ -224,6 +224,12 @@ const char* const kMigrations[] = {
       SELECT target, min(copy) AS copy FROM up GROUP BY target) r
     WHERE t.id = r.target;
     CREATE INDEX messages_unresolved ON messages (outcome, id) WHERE resolved_by IS NULL;
+    )sql",
+    // v12: a transport delivery's attempts by channel and the transport's
+    // own id (Attempts): only rows that carry one.
+    R"sql(
+    CREATE INDEX messages_by_transport_id ON messages (channel, (headers ->> 'reprise-transport-id'))
+      WHERE headers ? 'reprise-transport-id';
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -774,6 +780,22 @@ class PgJournal final : public Journal {
                        p, "record outcomes"));
     for (int i = 0; i < r.rows(); ++i) resolutions.emplace_back(r.text(i, 0), r.text(i, 1));
     return Status::Ok();
+  }
+
+  StatusOr<std::vector<Message>> Attempts(std::string_view channel, std::string_view transport_id) override {
+    REPRISE_ASSIGN_OR_RETURN(auto c, pool_.Borrow());
+    Params p;
+    p.Text(channel);
+    p.Text(transport_id);
+    REPRISE_ASSIGN_OR_RETURN(
+        auto r, c.Exec("SELECT " + Columns() +
+                           " FROM messages WHERE channel = $1 AND headers ? 'reprise-transport-id' AND "
+                           "headers ->> 'reprise-transport-id' = $2 ORDER BY id LIMIT " +
+                           std::to_string(kMaxAttempts),
+                       p, "read a delivery's attempts"));
+    std::vector<Message> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMessage(r, i, 0, false));
+    return out;
   }
 
   // The messages whose `column` equals `value` (ReadLineage's primitive).

@@ -28,7 +28,7 @@ namespace {
 
 using namespace sqlite;  // NOLINT: this file is the journal's SQLite code
 
-constexpr int kSchemaVersion = 14;
+constexpr int kSchemaVersion = 15;
 
 // The columns for listings without payloads: payload_size saves reading the
 // payload. The subquery runs only for a row written without payload_size
@@ -270,6 +270,12 @@ const char* const kMigrations[] = {
     DROP TABLE resolutions;
     CREATE INDEX messages_unresolved ON messages (outcome, id) WHERE outcome <> 2 AND resolved_by IS NULL;
     )sql",
+    // v15: a transport delivery's attempts by channel and the transport's
+    // own id (Attempts, sqlite::kAttemptsFromWhere): only rows that carry one.
+    R"sql(
+    CREATE INDEX messages_by_transport_id ON messages (channel, json_extract(headers, '$."reprise-transport-id"'))
+      WHERE json_extract(headers, '$."reprise-transport-id"') IS NOT NULL;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -453,6 +459,22 @@ class SqliteJournal final : public Journal {
                                " keys match; narrow the filter (e.g. add `recorded > -1d`)");
     }
     return keys;
+  }
+
+  StatusOr<std::vector<Message>> Attempts(std::string_view channel, std::string_view transport_id) override {
+    auto r = conns_->BorrowReader();
+    if (!r.ok()) return r.status();
+    Stmt stmt;
+    REPRISE_RETURN_IF_ERROR(stmt.Prepare(
+        r.db(), "SELECT " + ListColumns() + " FROM " + sqlite::kAttemptsFromWhere + " ORDER BY id LIMIT " +
+                    std::to_string(kMaxAttempts)));
+    stmt.BindText(1, channel);
+    stmt.BindText(2, transport_id);
+    std::vector<Message> out;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) out.push_back(ReadMessage(stmt.get(), false));
+    if (rc != SQLITE_DONE) return SqliteError(r.db(), rc, "read a delivery's attempts");
+    return out;
   }
 
   StatusOr<uint64_t> DropBefore(int64_t cutoff_us) override {

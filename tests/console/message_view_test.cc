@@ -181,5 +181,30 @@ TEST_F(MessageViewTest, StatusRenderingOfAFaultAndItsRecovery) {
       << text;
 }
 
+TEST_F(MessageViewTest, StatusShowsTransportsWithCountersAndLastError) {
+  v1::DescribeResponse d;
+  EXPECT_EQ(RenderStatus(d, plain_).find("transports"), std::string::npos) << "none registered";
+  auto* t = d.add_transports();
+  t->set_name("amqp:payments");
+  t->set_kind("amqp");
+  t->set_endpoint("amqp://guest:****@127.0.0.1:5672/ queue payments");
+  t->set_channel("payments.received");
+  t->set_last_error("the broker closed the connection: 320 CONNECTION_FORCED");
+  for (auto [name, value] : {std::pair{"delivered", 7}, std::pair{"unacked", 2}}) {
+    auto* c = t->add_counters();
+    c->set_name(name);
+    c->set_value(value);
+  }
+  std::string text = RenderStatus(d, plain_);
+  for (const char* expected :
+       {"transports\n",
+        "  amqp:payments  amqp  not connected  amqp://guest:****@127.0.0.1:5672/ queue payments -> "
+        "payments.received\n",
+        "      delivered 7  unacked 2\n",
+        "      last error: the broker closed the connection: 320 CONNECTION_FORCED\n"}) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n---\n" << text;
+  }
+}
+
 }  // namespace
 }  // namespace reprise::console

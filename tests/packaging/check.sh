@@ -10,7 +10,8 @@
 # only). It installs both into temporary prefixes, makes the .debs with
 # `./dev package` and unpacks them, and against each of the three builds the
 # out-of-tree host (tests/packaging/host) with CMake and with pkg-config, runs
-# it and reaches it with the console. It checks the one version everywhere,
+# it and reaches it with the console; against the two installs, the same for
+# the transports' host (tests/packaging/transport_host). It checks the one version everywhere,
 # the headers, the man page and completion, and that the SQLite-only build
 # links neither libpq nor readline. The first failure stops it, saying what.
 set -euo pipefail
@@ -47,6 +48,7 @@ cmake --install "$STATIC" --prefix "$WORK/static" >"$WORK/install-static.log" \
 cmake --install "$SHARED" --prefix "$WORK/shared" >"$WORK/install-shared.log" \
   || fail "cmake --install $SHARED (log: $WORK/install-shared.log)"
 for f in bin/reprise bin/reprise-demo include/reprise/agent/agent.h include/reprise/base/version.h \
+         include/reprise/http/endpoint.h include/reprise/amqp/binding.h \
          share/reprise/proto/reprise/v1/agent.proto share/doc/reprise/LICENSE \
          share/man/man1/reprise.1.gz share/bash-completion/completions/reprise; do
   [[ -f "$WORK/static/$f" ]] || fail "cmake --install did not install $f"
@@ -126,6 +128,44 @@ check_host shared-pkg-config pkg-config "$WORK/shared" "$CONSOLE"
 for name in shared-cmake shared-pkg-config; do
   grep -q "libreprise_agent.so.${VERSION%%.*} => $WORK/shared/" < <(ldd "$WORK/$name/packaged-host") \
     || fail "$name: the host is not linked with the shared libreprise_agent of $WORK/shared"
+done
+
+# The transports' host ------------------------------------------------------------
+# check_transport_host NAME cmake|pkg-config PREFIX [--static]: builds
+# tests/packaging/transport_host (Reprise::http and Reprise::amqp, or
+# reprise-http and reprise-amqp) into $WORK/NAME against PREFIX and runs it.
+TRANSPORT_SRC="$ROOT/tests/packaging/transport_host"
+check_transport_host() {
+  local name="$1" how="$2" prefix="$3" static="${4:-}" out="$WORK/$1"
+  mkdir -p "$out"
+  if [[ "$how" == cmake ]]; then
+    { cmake -S "$TRANSPORT_SRC" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+        && cmake --build "$out"; } >"$out/build.log" 2>&1 \
+      || { cat "$out/build.log" >&2; fail "$name: the transport host does not build with find_package(Reprise COMPONENTS http amqp) from $prefix"; }
+  else
+    local pcdir
+    pcdir="$(dirname "$(find "$prefix" -name reprise-http.pc | head -n 1)")"
+    [[ -f "$pcdir/reprise-http.pc" && -f "$pcdir/reprise-amqp.pc" ]] \
+      || fail "$name: no reprise-http.pc and reprise-amqp.pc under $prefix"
+    PKG_CONFIG_PATH="$pcdir" make -s -C "$TRANSPORT_SRC" OUT="$out/transport-host" PKG_CONFIG_FLAGS="$static" \
+      >"$out/build.log" 2>&1 \
+      || { cat "$out/build.log" >&2; fail "$name: the transport host does not build with pkg-config from $pcdir"; }
+  fi
+  "$out/transport-host" "$out/host.journal" >"$out/run.out" 2>&1 && grep -q "^transports ok" "$out/run.out" \
+    || { cat "$out/run.out" >&2; fail "$name: the transport host failed"; }
+  echo "$name: $(grep "^transports ok" "$out/run.out")"
+}
+
+say "the transports' host against the static and the shared install"
+check_transport_host static-cmake-transports cmake "$WORK/static"
+check_transport_host static-pkg-config-transports pkg-config "$WORK/static" --static
+check_transport_host shared-cmake-transports cmake "$WORK/shared"
+check_transport_host shared-pkg-config-transports pkg-config "$WORK/shared"
+for name in shared-cmake-transports shared-pkg-config-transports; do
+  for part in http amqp; do
+    grep -q "libreprise_$part.so.${VERSION%%.*} => $WORK/shared/" < <(ldd "$WORK/$name/transport-host") \
+      || fail "$name: the host is not linked with the shared libreprise_$part of $WORK/shared"
+  done
 done
 
 # Shared libraries and the SQLite-only build -----------------------------------
@@ -209,5 +249,5 @@ done
 bash -c "source '$DEB/share/bash-completion/completions/reprise' && complete -p reprise" >/dev/null \
   || fail "the bash completion file does not register a completion for reprise"
 
-echo "packaging checks passed: 6 hosts (static, shared and packaged; CMake and pkg-config), version $VERSION, $(wc -l <"$WORK/headers.txt") headers, ${#commands[@]} commands in the man page"
+echo "packaging checks passed: 6 hosts (static, shared and packaged; CMake and pkg-config), 4 transport hosts, version $VERSION, $(wc -l <"$WORK/headers.txt") headers, ${#commands[@]} commands in the man page"
 rm -rf "$WORK"

@@ -384,6 +384,34 @@ TEST_P(JournalContract, ChannelsWithCounts) {
   EXPECT_EQ((*ch)[1].messages, 2u);
 }
 
+TEST_P(JournalContract, AttemptsOfADeliveryByChannelAndTransportId) {
+  Message first = Make("payments.received", "k", Outcome::kFailed);
+  first.headers[std::string(kTransportIdHeader)] = "m-1";
+  Message other_channel = Make("refunds.received", "k");
+  other_channel.headers[std::string(kTransportIdHeader)] = "m-1";
+  Message other_id = Make("payments.received", "k");
+  other_id.headers[std::string(kTransportIdHeader)] = "m-2";
+  Message plain = Make("payments.received", "k");
+  plain.headers["message_id"] = "m-1";  // not the transport id header
+  Message second = Make("payments.received", "k");
+  second.headers[std::string(kTransportIdHeader)] = "m-1";
+  second.attempt = 2;
+  second.origin_id = first.id;
+  Write({first, other_channel, other_id, plain, second});
+
+  auto attempts = journal_->Attempts("payments.received", "m-1");
+  ASSERT_TRUE(attempts.ok()) << attempts.status().ToString();
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].id, first.id);
+  EXPECT_EQ((*attempts)[0].outcome, Outcome::kFailed);
+  EXPECT_EQ((*attempts)[1].id, second.id);
+  EXPECT_EQ((*attempts)[1].attempt, 2u);
+  EXPECT_EQ((*attempts)[1].origin_id, first.id);
+  auto none = journal_->Attempts("payments.received", "m-3");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   Message m = Make("a", "k");
   Write({m});
@@ -392,7 +420,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   ASSERT_TRUE(j.ok());
   // SQLite's v11 (solo claims), v12 (key entries without the id) and v13
   // (roots out of the correlation index) have no PostgreSQL counterpart.
-  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 14 : 11);
+  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 16 : 13);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 

@@ -70,6 +70,9 @@ class FaultyJournal final : public Journal {
   StatusOr<std::vector<std::string>> Keys(std::string_view f, size_t max) override {
     return real_->Keys(f, max);
   }
+  StatusOr<std::vector<Message>> Attempts(std::string_view channel, std::string_view transport_id) override {
+    return real_->Attempts(channel, transport_id);
+  }
   JobStore& jobs() override { return real_->jobs(); }
   AuditStore& audit() override { return real_->audit(); }
   FlowStore& flows() override { return real_->flows(); }

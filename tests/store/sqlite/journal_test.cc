@@ -289,6 +289,27 @@ TEST(SqliteJournalTest, UnresolvedFiltersSearchTheUnresolvedIndex) {
                                               "not resolved and outcome in (failed, skipped)"});
 }
 
+// A transport looks up every delivery's earlier attempts (Journal::Attempts):
+// a search of both columns of messages_by_transport_id, never a walk of the
+// channel's messages (which made a consumer slower with every message).
+TEST(SqliteJournalTest, AttemptsSearchTheTransportIdIndex) {
+  TempDir dir;
+  const std::string path = dir.File("plan.journal");
+  ASSERT_TRUE(Journal::Open("sqlite:" + path).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string sql = std::string("EXPLAIN QUERY PLAN SELECT id FROM ") + sqlite::kAttemptsFromWhere +
+                          " ORDER BY id LIMIT " + std::to_string(kMaxAttempts);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::string plan;
+  while (sqlite3_step(q) == SQLITE_ROW) plan += std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 3))) + "\n";
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("INDEX messages_by_transport_id (channel=? AND <expr>=?)"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+}
+
 // A journal from before v14 gets resolved_by for the messages whose copy
 // (or copy of a copy) had ended ok.
 TEST(SqliteJournalTest, TheResolutionMigrationBackfillsOkCopies) {
@@ -315,6 +336,7 @@ TEST(SqliteJournalTest, TheResolutionMigrationBackfillsOkCopies) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP INDEX messages_unresolved;"
                          "ALTER TABLE messages DROP COLUMN resolved_by;"
+                         "DROP INDEX messages_by_transport_id;"
                          "DELETE FROM schema_migrations WHERE version >= 14;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
@@ -452,6 +474,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
                          "DROP INDEX messages_by_correlation;"
                          "CREATE INDEX messages_by_correlation ON messages (correlation_id)"
                          "  WHERE correlation_id IS NOT NULL;"
+                         "DROP INDEX messages_by_transport_id;"
                          "DROP INDEX messages_unresolved;"
                          "ALTER TABLE messages DROP COLUMN resolved_by;"
                          "DELETE FROM schema_migrations WHERE version >= 9;",
@@ -462,7 +485,7 @@ TEST(SqliteJournalTest, AVersion8JournalMigratesAndItsJobsGoOn) {
 
   auto j = Journal::Open("sqlite:" + path);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
-  EXPECT_EQ((*j)->SchemaVersion(), 14);
+  EXPECT_EQ((*j)->SchemaVersion(), 15);
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   EXPECT_EQ(CountOf(db, "SELECT count(*) FROM pragma_table_info('message_keys') WHERE name = 'id'"), 0)
       << "v12 drops the id from the key entries";

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "reprise/agent/knob.h"
@@ -168,6 +169,16 @@ struct DeliverOptions {
   std::string content_type;  // e.g. "application/json"; guessed when empty
   std::string correlation_id;  // default: the new message's own id
   std::string causation_id;
+  // For transports (docs/transports.md#redeliveries). The transport's own id
+  // of the delivery (an AMQP message_id), recorded as the header
+  // kTransportIdHeader. When the journal already holds that id for the
+  // channel, the delivery is recorded as a further attempt of the first one
+  // (attempt n+1, origin = the first); when an earlier attempt was handled
+  // ok, it is recorded `skipped` and the handler does not run again.
+  std::string transport_id;
+  // The transport says it may have delivered this before (AMQP's
+  // `redelivered` flag): recorded as the header reprise-redelivery.
+  bool redelivered = false;
 };
 
 struct DeliverResult {
@@ -203,6 +214,19 @@ struct REPRISE_EXPORT RecordingStats {
   LatencyHistogram commit_latency;  // group commits' journal writes that succeeded
 };
 
+// What a transport (an AMQP binding, an HTTP endpoint) shows operators in
+// Describe and the console's `status` (Agent::AddTransport).
+struct TransportStatus {
+  std::string name;      // as registered
+  std::string kind;      // "amqp", "http"
+  std::string endpoint;  // where, without credentials ("amqp://127.0.0.1:5672/ queue payments")
+  std::string channel;   // the agent's channel it feeds or sends ("" for several)
+  bool connected = false;
+  std::string last_error;  // the latest error, kept after a recovery; "" when none
+  // Named counters ("delivered", "acked", "unacked", "redeliveries", ...).
+  std::vector<std::pair<std::string, uint64_t>> counters;
+};
+
 // What retention did (AgentOptions.retain_*).
 struct RetentionStats {
   uint64_t removed = 0;       // messages removed since start
@@ -224,6 +248,7 @@ struct AgentStats {
   // took (0: none yet), and the last error of registering or heartbeating.
   int64_t last_heartbeat_us = 0;
   std::string heartbeat_error;
+  std::vector<TransportStatus> transports;  // by name
 };
 
 class REPRISE_EXPORT Agent {
@@ -282,6 +307,13 @@ class REPRISE_EXPORT Agent {
   // Waits until CommittedMark() >= mark: false when `timeout` passed first,
   // or the agent stopped without reaching it.
   virtual bool WaitCommitted(uint64_t mark, std::chrono::milliseconds timeout) const = 0;
+
+  // Registers a transport under `name` (replaces any) so that operators see
+  // it in Describe and `status`: `status` is called on the API's threads
+  // whenever stats are read, so it must be thread-safe, quick and never
+  // block. Call RemoveTransport(name) before what `status` reads goes away.
+  virtual void AddTransport(std::string_view name, std::function<TransportStatus()> status) = 0;
+  virtual void RemoveTransport(std::string_view name) = 0;
 
   // Resumes the reflow jobs a previous process left unfinished. Call it once
   // the handlers and senders are registered; otherwise it happens by itself

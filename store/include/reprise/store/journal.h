@@ -45,6 +45,8 @@ struct ListQuery {
   bool originals_only = false;  // leave out reflowed copies (origin set)
 };
 inline constexpr uint32_t kMaxPageSize = 1000;
+// Journal::Attempts reads no more than this many attempts of a delivery.
+inline constexpr int kMaxAttempts = 1000;
 
 struct MessagePage {
   std::vector<Message> messages;
@@ -115,6 +117,10 @@ class REPRISE_EXPORT Journal {
   // Distinct keys of the messages matching `filter`, sorted; at most `max`
   // (RESOURCE_EXHAUSTED when there are more).
   virtual StatusOr<std::vector<std::string>> Keys(std::string_view filter, size_t max) = 0;
+  // The attempts of one transport delivery: the messages of `channel` whose
+  // kTransportIdHeader is `transport_id`, oldest first, without payloads
+  // (indexed; at most kMaxAttempts).
+  virtual StatusOr<std::vector<Message>> Attempts(std::string_view channel, std::string_view transport_id) = 0;
 
   // Retention: deletes the messages of every UTC day that ends at or before
   // `cutoff_us` (whole days only: a day partly after the cutoff is kept) and

@@ -26,6 +26,11 @@ REPRISE_EXPORT std::optional<Outcome> ParseOutcome(std::string_view s);
 
 using Headers = std::map<std::string, std::string, std::less<>>;
 
+// The header holding a transport's own id for an inbound delivery (an AMQP
+// message_id): the journal indexes it by channel (Journal::Attempts), so that
+// a redelivery is recorded as a further attempt of the first delivery.
+inline constexpr std::string_view kTransportIdHeader = "reprise-transport-id";
+
 struct Message {
   std::string id;  // ULID: sortable by record time, unique across a fleet
   Direction direction = Direction::kIn;

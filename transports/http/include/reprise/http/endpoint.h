@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "reprise/agent/agent.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/http/headers.h"
 
@@ -65,7 +66,7 @@ struct EndpointStats {
   std::chrono::system_clock::time_point last_error_at{};
 };
 
-class Endpoint {
+class REPRISE_EXPORT Endpoint {
  public:
   // Binds the listen address and starts serving. `agent` must outlive the
   // endpoint. INVALID_ARGUMENT for a bad option (with what to change),

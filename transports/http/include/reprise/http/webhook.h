@@ -19,6 +19,7 @@
 #include <string>
 
 #include "reprise/agent/agent.h"
+#include "reprise/base/export.h"
 #include "reprise/base/status.h"
 #include "reprise/http/headers.h"
 
@@ -41,6 +42,6 @@ struct WebhookOptions {
 };
 
 // A Sender for Agent::Send. INVALID_ARGUMENT for a URL it cannot use.
-StatusOr<Sender> WebhookSender(WebhookOptions options);
+REPRISE_EXPORT StatusOr<Sender> WebhookSender(WebhookOptions options);
 
 }  // namespace reprise::http
