@@ -420,7 +420,7 @@ TEST_P(JournalContract, ReopenKeepsDataAndSchemaVersion) {
   ASSERT_TRUE(j.ok());
   // SQLite's v11 (solo claims), v12 (key entries without the id) and v13
   // (roots out of the correlation index) have no PostgreSQL counterpart.
-  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 16 : 13);
+  EXPECT_EQ((*j)->SchemaVersion(), GetParam() == "sqlite" ? 15 : 12);
   EXPECT_TRUE((*j)->Get(m.id).ok());
 }
 
