@@ -232,23 +232,6 @@ TEST_F(EndpointTest, AJournalThatDoesNotCommitInTimeGives503AndTheRecordLandsOnR
   EXPECT_EQ(m->outcome, Outcome::kOk);
 }
 
-TEST_F(EndpointTest, InProcessDurabilityWithAnIntentLogAnAnswerNeedsOnlyTheLog) {
-  Start({.durability = Durability::kProcess}, {.commit_timeout = 300ms});
-  FaultVfs::Inject(FaultVfs::kIoError);
-  auto res = Post("payments.received", R"({"account":{"id":"a"}})");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200) << "the record is in the intent log, safe from a crash: " << res->body;
-  EXPECT_EQ(handled_, 1);
-  const std::string id = res->get_header_value(kRecordIdHeader);
-  FaultVfs::Clear();
-  Status flushed;
-  for (int i = 0; i < 100 && !(flushed = agent_->Flush()).ok(); ++i) std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(flushed.ok()) << flushed.ToString();
-  std::optional<Message> m = Read(id);
-  ASSERT_TRUE(m.has_value()) << "the logged record is written once the journal recovers";
-  EXPECT_EQ(m->outcome, Outcome::kOk);
-}
-
 TEST_F(EndpointTest, InProcessDurabilityWithoutAnIntentLogARecordThatCannotCommitIs503AndTheHandlerDoesNotRun) {
   Start({.durability = Durability::kProcess, .intent_log = "none"}, {.commit_timeout = 300ms});
   auto first = Post("payments.received", R"({"account":{"id":"a"}})");
