@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace reprise {
@@ -17,7 +18,7 @@ struct LatencyHistogram {
   double sum_seconds = 0;
 
   void Add(double seconds) {
-    size_t i = 0;
+    std::size_t i = 0;
     while (i < kBounds.size() && seconds > kBounds[i]) ++i;
     ++counts[i];
     sum_seconds += seconds;
