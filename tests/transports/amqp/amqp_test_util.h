@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "reprise/agent/agent.h"
 #include "reprise/store/journal.h"
 #include "support/rabbitmq_server.h"
 
@@ -42,6 +43,9 @@ class RawAmqp {
 
 // Every message of the journal at `url` oldest first, read in pages.
 std::vector<Message> ReadJournal(const std::string& url, const std::string& filter = "");
+
+// The counter `name` of a transport's status (a test failure when it has none).
+uint64_t Counter(const TransportStatus& s, const std::string& name);
 
 // A queue name of its own for a test.
 std::string UniqueQueue(const std::string& base);

@@ -34,6 +34,14 @@ RabbitServer& Broker() {
   return **s;
 }
 
+uint64_t Counter(const TransportStatus& s, const std::string& name) {
+  for (const auto& [n, v] : s.counters) {
+    if (n == name) return v;
+  }
+  ADD_FAILURE() << "no counter " << name;
+  return 0;
+}
+
 std::string UniqueQueue(const std::string& base) {
   static std::atomic<int> n{0};
   return base + "." + std::to_string(getpid()) + "." + std::to_string(n.fetch_add(1));

@@ -26,14 +26,6 @@ bool Eventually(F f, std::chrono::milliseconds timeout = 20s) {
   return f();
 }
 
-uint64_t Counter(const TransportStatus& s, const std::string& name) {
-  for (const auto& [n, v] : s.counters) {
-    if (n == name) return v;
-  }
-  ADD_FAILURE() << "no counter " << name;
-  return 0;
-}
-
 class BindingTest : public ::testing::TestWithParam<Durability> {
  protected:
   void SetUp() override {

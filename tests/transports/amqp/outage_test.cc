@@ -18,13 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint64_t Counter(const TransportStatus& s, const std::string& name) {
-  for (const auto& [n, v] : s.counters) {
-    if (n == name) return v;
-  }
-  return 0;
-}
-
 TEST(AmqpOutageTest, BrokerRestartedUnderTrafficEveryAcceptedMessageIsRecordedOnce) {
   TempDir dir;
   const std::string journal = "sqlite:" + dir.File("consumer.journal");

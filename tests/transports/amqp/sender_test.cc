@@ -17,14 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint64_t Counter(const TransportStatus& s, const std::string& name) {
-  for (const auto& [n, v] : s.counters) {
-    if (n == name) return v;
-  }
-  ADD_FAILURE() << "no counter " << name;
-  return 0;
-}
-
 class SenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
